@@ -1,0 +1,16 @@
+"""The ``qinglan`` command: every Django management command, plus ``demo``, ``serve``,
+``worker`` and ``token`` (see ``qinglan help``)."""
+
+import os
+import sys
+
+
+def main():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qinglan.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Serializers generated from a resource. They describe the API (and its OpenAPI schema);
+writes are validated by the resource's own model form and saved by the generic services,
+so the API and the UI share one validation path, one change log and one set of events."""
+
+from django.db import models
+from django.forms.models import model_to_dict
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .. import services
+from ..models import CustomFieldsMixin, TagsMixin
+
+
+class ResourceSerializer(serializers.ModelSerializer):
+    display = serializers.SerializerMethodField(help_text="The record's name as shown in the UI.")
+    resource = None
+
+    def get_display(self, obj) -> str:
+        return str(obj)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        model = self.Meta.model
+        if issubclass(model, CustomFieldsMixin):
+            fields["custom_fields"] = serializers.JSONField(required=False, help_text="Values of custom fields by name.")
+        if issubclass(model, TagsMixin):
+            fields["tags"] = serializers.ListField(child=serializers.CharField(), required=False, help_text="Tag slugs.")
+        return fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if isinstance(instance, CustomFieldsMixin):
+            data["custom_fields"] = instance.custom_field_data or {}
+        if isinstance(instance, TagsMixin):
+            data["tags"] = [item.tag.slug for item in instance.tagged_items.select_related("tag")]
+        return data
+
+    # ---- writes through the model form -----------------------------------------------
+    def _form_data(self, instance):
+        resource = self.resource
+        names = list(resource.form_fields())
+        data = {}
+        if instance is not None and instance.pk:
+            for key, value in model_to_dict(instance, fields=names).items():
+                if isinstance(value, list):
+                    value = [getattr(item, "pk", item) for item in value]
+                data[key] = getattr(value, "pk", value)
+            if isinstance(instance, CustomFieldsMixin):
+                for key, value in (instance.custom_field_data or {}).items():
+                    data[f"cf_{key}"] = value
+            if isinstance(instance, TagsMixin):
+                data["tags"] = list(instance.tagged_items.values_list("tag_id", flat=True))
+        incoming = self.initial_data
+        for name in names:
+            if name in incoming:
+                data[name] = incoming[name]
+        custom = incoming.get("custom_fields") or {}
+        if not isinstance(custom, dict):
+            raise serializers.ValidationError({"custom_fields": _("Expected an object of field name → value.")})
+        for key, value in custom.items():
+            data[f"cf_{key}"] = value
+        if "tags" in incoming:
+            from qinglan.extras.models import Tag
+
+            slugs = incoming.get("tags") or []
+            tags = list(Tag.objects.filter(slug__in=slugs).values_list("pk", "slug"))
+            unknown = set(slugs) - {slug for _pk, slug in tags}
+            if unknown:
+                raise serializers.ValidationError({"tags": _("Unknown tags: %(names)s") % {"names": ", ".join(sorted(unknown))}})
+            data["tags"] = [pk for pk, _slug in tags]
+        return data
+
+    def validate(self, attrs):
+        user = self.context["request"].user
+        form = self.resource.form_class(data=_QueryLike(self._form_data(self.instance)), instance=self.instance, user=user)
+        if not form.is_valid():
+            errors = {}
+            for key, messages in form.errors.items():
+                name = "non_field_errors" if key == "__all__" else ("custom_fields" if key.startswith("cf_") else key)
+                errors.setdefault(name, []).extend(f"{key[3:]}: {m}" if key.startswith("cf_") else m for m in messages)
+            raise serializers.ValidationError(errors)
+        self._form = form
+        return attrs
+
+    def create(self, validated_data):
+        return services.create_record(form=self._form, user=self.context["request"].user)
+
+    def update(self, instance, validated_data):
+        return services.update_record(form=self._form, user=self.context["request"].user)
+
+
+class _QueryLike(dict):
+    """A dict the model form can read like a QueryDict (lists for multiple choices)."""
+
+    def getlist(self, key, default=None):
+        value = self.get(key, default)
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+
+
+def resource_serializer_factory(resource):
+    names = ["id", "display", *resource.form_fields()]
+    for name in resource.columns:
+        field = resource.model_field(name)
+        if field is not None and name not in names and not isinstance(field, models.ManyToManyField):
+            names.append(name)
+    read_only = [name for name in names if name not in resource.form_fields() and name not in ("display",)]
+    if "created" in {f.name for f in resource.model._meta.fields}:
+        names += ["created", "last_updated"]
+        read_only += ["created", "last_updated"]
+    meta = type(
+        "Meta",
+        (),
+        {"model": resource.model, "fields": names, "read_only_fields": read_only, "ref_name": f"{resource.app_label}.{resource.model.__name__}"},
+    )
+    return type(f"{resource.model.__name__}Serializer", (ResourceSerializer,), {"Meta": meta, "resource": resource})

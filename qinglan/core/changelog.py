@@ -1,0 +1,69 @@
+"""Snapshots of records for the change log (who changed what, before and after)."""
+
+import contextvars
+import datetime
+import uuid
+from decimal import Decimal
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from .models import ObjectChange, TagsMixin
+
+current_request_id = contextvars.ContextVar("qinglan_request_id", default=None)
+HIDDEN_FIELDS = {"password", "last_login"}
+
+
+def _plain(value):
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, models.fields.files.FieldFile):
+        return value.name or None
+    return value
+
+
+def snapshot(record, children=()):
+    """The record's stored state as JSON: concrete fields, many-to-many ids, custom fields,
+    tags and the named child lines."""
+    data = {}
+    for field in record._meta.concrete_fields:
+        if field.name in HIDDEN_FIELDS or field.name == "custom_field_data":
+            continue
+        data[field.attname if isinstance(field, models.ForeignKey) else field.name] = _plain(field.value_from_object(record))
+    if record.pk:
+        for field in record._meta.many_to_many:
+            data[field.name] = sorted(obj.pk for obj in field.value_from_object(record))
+        if isinstance(record, TagsMixin):
+            data["tags"] = sorted(record.tagged_items.values_list("tag__name", flat=True))
+        for name in children:
+            manager = getattr(record, name)
+            data[name] = [
+                {f.attname: _plain(f.value_from_object(line)) for f in line._meta.concrete_fields} for line in manager.all()
+            ]
+    for key, value in (getattr(record, "custom_field_data", None) or {}).items():
+        data[f"cf_{key}"] = value
+    return data
+
+
+def log_change(*, record, action, user, before=None, after=None):
+    return ObjectChange.objects.create(
+        user=user if user is not None and user.is_authenticated else None,
+        user_name=(user.get_username() if user is not None and user.is_authenticated else ""),
+        request_id=current_request_id.get(),
+        action=action,
+        content_type=ContentType.objects.get_for_model(record),
+        object_id=record.pk,
+        object_repr=str(record)[:200],
+        prechange_data=before,
+        postchange_data=after,
+    )
+
+
+def changes_for(record):
+    return ObjectChange.objects.filter(
+        content_type=ContentType.objects.get_for_model(record), object_id=record.pk
+    ).select_related("user")

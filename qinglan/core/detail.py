@@ -1,0 +1,81 @@
+"""Detail pages: panels declared by the resource, child tables, custom fields, and panels
+other modules add to a resource without editing it (``add_panel``)."""
+
+from django.db import models
+from django.template.loader import render_to_string
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+
+from .models import CustomFieldsMixin
+from .registry import registry
+
+_extra_panels = {}
+
+
+def add_panel(model, panel):
+    """Let another module show a panel on `model`'s detail page (e.g. orders on a customer)."""
+    _extra_panels.setdefault(model, []).append(panel)
+
+
+def field_value_html(record, field, user):
+    value = getattr(record, field.name, None)
+    if isinstance(field, models.ManyToManyField):
+        items = list(value.all()[:50])
+        return format_html_join(", ", "{}", ((link_to(item, user),) for item in items)) if items else "—"
+    if value in (None, ""):
+        return "—"
+    if isinstance(field, models.ForeignKey):
+        return link_to(value, user)
+    if field.choices:
+        return getattr(record, f"get_{field.name}_display")()
+    if isinstance(field, models.BooleanField):
+        return format_html('<i class="bi {}"></i> {}', "bi-check-circle text-success" if value else "bi-x-circle text-secondary", _("Yes") if value else _("No"))
+    if isinstance(field, models.DateTimeField):
+        return formats.date_format(timezone.localtime(value), "Y-m-d H:i")
+    if isinstance(field, models.DateField):
+        return formats.date_format(value, "Y-m-d")
+    if isinstance(field, models.FileField):
+        return format_html('<a href="{}">{}</a>', value.url, value.name.rsplit("/", 1)[-1]) if value else "—"
+    if isinstance(field, models.URLField):
+        return format_html('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', value, value)
+    if isinstance(field, models.EmailField):
+        return format_html('<a href="mailto:{}">{}</a>', value, value)
+    return str(value)
+
+
+def link_to(obj, user):
+    resource = registry.get(obj)
+    if resource is not None and resource.model._default_manager.restrict(user, "view").filter(pk=obj.pk).exists():
+        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), obj)
+    return format_html("{}", obj)
+
+
+def detail_panels(resource, record, user):
+    panels = []
+    for panel in [*resource.get_panels(), *_extra_panels.get(resource.model, [])]:
+        if panel.template:
+            html = render_to_string(panel.template, {"record": record, "resource": resource, "user": user, **panel.extra})
+            panels.append({"title": panel.title, "html": html})
+            continue
+        rows = []
+        for name in panel.fields:
+            field = resource.model_field(name)
+            if field is None:
+                continue
+            rows.append((field.verbose_name, field_value_html(record, field, user)))
+        panels.append({"title": panel.title, "rows": rows})
+    if isinstance(record, CustomFieldsMixin):
+        from qinglan.extras.customfields import display, field_defs_for
+
+        definitions = field_defs_for(type(record))
+        if definitions:
+            data = record.custom_field_data or {}
+            rows = [(d.label, display(d, data.get(d.name)) or "—") for d in definitions]
+            panels.append({"title": _("Custom fields"), "rows": rows})
+    for name, child in resource.children.items():
+        lines = list(getattr(record, name).all()[:500])
+        headers = [child.model._meta.get_field(f).verbose_name for f in child.fields]
+        body = [[field_value_html(line, child.model._meta.get_field(f), user) for f in child.fields] for line in lines]
+        panels.append({"title": child.label or child.model._meta.verbose_name_plural, "headers": headers, "lines": body})
+    return panels

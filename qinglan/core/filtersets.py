@@ -1,0 +1,122 @@
+"""Filtersets generated from a resource's ``filters`` and ``search``; custom fields and tags
+are added per request. The same filterset serves the list page, exports and the API."""
+
+import django_filters
+from django import forms
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .forms import style_field
+from .models import CustomFieldsMixin, TagsMixin
+
+
+class ResourceFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_quick_search", label=_("Search"))
+    resource = None
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        super().__init__(data=data, queryset=queryset, request=request, prefix=prefix)
+        model = self._meta.model
+        self._custom_filters = {}
+        if issubclass(model, CustomFieldsMixin):
+            from qinglan.extras.customfields import field_defs_for, filter_for
+
+            for definition in field_defs_for(model):
+                if not definition.filterable:
+                    continue
+                form_field, lookup = filter_for(definition)
+                if form_field is not None:
+                    self._custom_filters[f"cf_{definition.name}"] = (form_field, lookup)
+        if issubclass(model, TagsMixin):
+            from qinglan.extras.models import Tag
+
+            self.filters["tag"] = django_filters.ModelMultipleChoiceFilter(
+                queryset=Tag.objects.all(),
+                field_name=f"tagged_items__tag",
+                to_field_name="slug",
+                label=_("tags"),
+                distinct=True,
+            )
+            self.filters["tag"].model = model
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            form = super().form
+            for name, (form_field, _lookup) in self._custom_filters.items():
+                form.fields[name] = form_field
+            for field in form.fields.values():
+                style_field(field)
+                field.required = False
+            if self.is_bound:
+                form.full_clean()
+            self._form = form
+        return self._form
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        for name, (_form_field, lookup) in self._custom_filters.items():
+            value = self.form.cleaned_data.get(name)
+            if value not in (None, ""):
+                queryset = queryset.filter(**lookup(value))
+        return queryset
+
+    def filter_quick_search(self, queryset, name, value):
+        if self.resource is None:
+            return queryset
+        return queryset.filter(self.resource.quick_search_q(value))
+
+    def active_filters(self):
+        """[(label, value text)] of the filters in use, for the chips above the list."""
+        result = []
+        if not self.is_bound or not self.form.is_valid():
+            return result
+        for name, value in self.form.cleaned_data.items():
+            if value in (None, "", []) or (hasattr(value, "exists") and not value.exists()):
+                continue
+            label = self.form.fields[name].label or name
+            if hasattr(value, "__iter__") and not isinstance(value, str):
+                text = ", ".join(str(item) for item in value)
+            elif isinstance(value, slice):
+                text = f"{value.start or ''} – {value.stop or ''}"
+            else:
+                text = str(value)
+            result.append((name, label, text))
+        return result
+
+
+def filter_for_field(field):
+    name = field.name
+    label = field.verbose_name
+    if isinstance(field, (models.ForeignKey, models.ManyToManyField)):
+        return django_filters.ModelMultipleChoiceFilter(
+            field_name=name, queryset=field.related_model._default_manager.all(), label=label,
+            distinct=isinstance(field, models.ManyToManyField),
+        )
+    if field.choices:
+        return django_filters.MultipleChoiceFilter(field_name=name, choices=field.choices, label=label)
+    if isinstance(field, models.BooleanField):
+        return django_filters.BooleanFilter(field_name=name, label=label, widget=forms.NullBooleanSelect)
+    if isinstance(field, models.DateTimeField):
+        return django_filters.DateFromToRangeFilter(
+            field_name=name, label=label, widget=django_filters.widgets.RangeWidget(attrs={"type": "date"})
+        )
+    if isinstance(field, models.DateField):
+        return django_filters.DateFromToRangeFilter(
+            field_name=name, label=label, widget=django_filters.widgets.RangeWidget(attrs={"type": "date"})
+        )
+    if isinstance(field, (models.IntegerField, models.DecimalField, models.FloatField)):
+        return django_filters.RangeFilter(field_name=name, label=label)
+    return django_filters.CharFilter(field_name=name, lookup_expr="icontains", label=label)
+
+
+def resource_filterset_factory(resource):
+    declared = {}
+    for name in resource.filters:
+        field = resource.model_field(name)
+        if field is None:
+            raise ValueError(f"{resource.label}: filter {name!r} is not a model field")
+        declared[name] = filter_for_field(field)
+    meta = type("Meta", (), {"model": resource.model, "fields": []})
+    attrs = {"Meta": meta, "resource": resource, **declared}
+    return type(f"{resource.model.__name__}FilterSet", (ResourceFilterSet,), attrs)

@@ -1,0 +1,174 @@
+"""Forms generated from a resource: the model form (with custom fields and tags), child
+formsets, bulk edit and import mapping."""
+
+from django import forms
+from django.forms import inlineformset_factory, modelform_factory
+from django.utils.translation import gettext_lazy as _
+
+from .models import CustomFieldsMixin, TagsMixin
+
+WIDGET_CLASSES = {
+    forms.CheckboxInput: "form-check-input",
+    forms.Select: "form-select",
+    forms.SelectMultiple: "form-select",
+    forms.NullBooleanSelect: "form-select",
+}
+
+
+def style_field(field):
+    """Bootstrap classes on a form field's widget."""
+    widget = field.widget
+    css = next((cls for kind, cls in WIDGET_CLASSES.items() if isinstance(widget, kind)), "form-control")
+    if isinstance(widget, forms.CheckboxSelectMultiple):
+        css = ""
+    existing = widget.attrs.get("class", "")
+    widget.attrs["class"] = f"{existing} {css}".strip()
+    if isinstance(widget, forms.DateInput) and not isinstance(widget, forms.DateTimeInput):
+        widget.input_type = "date"
+        widget.format = "%Y-%m-%d"
+    elif isinstance(widget, forms.DateTimeInput):
+        widget.input_type = "datetime-local"
+        widget.format = "%Y-%m-%dT%H:%M"
+
+
+class StyledFormMixin:
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            style_field(field)
+
+
+class ResourceForm(StyledFormMixin, forms.ModelForm):
+    """Model form plus custom fields (``cf_<name>``) and tags."""
+
+    def __init__(self, *args, user=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        from qinglan.extras.customfields import field_defs_for
+
+        self.custom_field_defs = []
+        if isinstance(self.instance, CustomFieldsMixin):
+            data = self.instance.custom_field_data or {}
+            for definition in field_defs_for(self._meta.model):
+                form_field = definition.form_field()
+                style_field(form_field)
+                if self.instance.pk:
+                    form_field.initial = definition.to_form(data.get(definition.name))
+                self.fields[f"cf_{definition.name}"] = form_field
+                self.custom_field_defs.append(definition)
+        if isinstance(self.instance, TagsMixin):
+            from qinglan.extras.models import Tag
+
+            self.fields["tags"] = forms.ModelMultipleChoiceField(
+                Tag.objects.all(), required=False, label=_("tags"), widget=forms.SelectMultiple(attrs={"class": "form-select"})
+            )
+            if self.instance.pk:
+                self.fields["tags"].initial = [item.tag_id for item in self.instance.tagged_items.all()]
+        self._restrict_choices()
+
+    def _restrict_choices(self):
+        """Reference fields offer only the records the member may see."""
+        if self.user is None:
+            return
+        for field in self.fields.values():
+            queryset = getattr(field, "queryset", None)
+            if queryset is not None and hasattr(queryset, "restrict"):
+                field.queryset = queryset.restrict(self.user, "view")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.custom_field_defs:
+            data = dict(self.instance.custom_field_data or {})
+            for definition in self.custom_field_defs:
+                key = f"cf_{definition.name}"
+                if key in cleaned:
+                    data[definition.name] = definition.to_json(cleaned[key])
+            self.instance.custom_field_data = data
+        return cleaned
+
+    def save_tags(self, instance):
+        if "tags" not in self.fields or "tags" not in self.cleaned_data:
+            return
+        from qinglan.extras.models import set_tags
+
+        set_tags(instance, self.cleaned_data["tags"])
+
+    @property
+    def custom_field_names(self):
+        return [f"cf_{definition.name}" for definition in self.custom_field_defs]
+
+
+def resource_form_factory(resource):
+    names = [name for name in resource.form_fields()]
+    return modelform_factory(resource.model, form=ResourceForm, fields=names)
+
+
+class ChildFormSetBase(forms.BaseInlineFormSet):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for form in self.forms:
+            for field in form.fields.values():
+                style_field(field)
+        for field in self.empty_form.fields.values():
+            style_field(field)
+
+
+def child_formset_factory(resource, name, child):
+    return inlineformset_factory(
+        resource.model,
+        child.model,
+        form=child.form or forms.ModelForm,
+        formset=ChildFormSetBase,
+        fk_name=child.fk_name,
+        fields=child.fields,
+        extra=child.extra,
+        min_num=child.min_num,
+        validate_min=bool(child.min_num),
+        can_delete=True,
+    )
+
+
+class BulkEditForm(StyledFormMixin, forms.Form):
+    """One field per bulk-editable model field, each with a 'set this' switch."""
+
+    def __init__(self, resource, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.resource = resource
+        model_form = resource.form_class(user=user)
+        self.editable = []
+        for name in resource.get_bulk_edit_fields():
+            if name not in model_form.fields:
+                continue
+            form_field = model_form.fields[name]
+            form_field.required = False
+            self.fields[name] = form_field
+            self.fields[f"set_{name}"] = forms.BooleanField(required=False, label=_("change"))
+            self.editable.append(name)
+        for name in model_form.custom_field_names:
+            form_field = model_form.fields[name]
+            form_field.required = False
+            self.fields[name] = form_field
+            self.fields[f"set_{name}"] = forms.BooleanField(required=False, label=_("change"))
+            self.editable.append(name)
+        for field in self.fields.values():
+            style_field(field)
+
+    def rows(self):
+        for name in self.editable:
+            yield self[f"set_{name}"], self[name]
+
+    def changes(self):
+        """{field name: new value} for the fields the user chose to set."""
+        return {name: self.cleaned_data.get(name) for name in self.editable if self.cleaned_data.get(f"set_{name}")}
+
+    def clean(self):
+        cleaned = super().clean()
+        if not any(cleaned.get(f"set_{name}") for name in self.editable):
+            raise forms.ValidationError(_("Choose at least one field to change."))
+        for name in self.editable:
+            if not cleaned.get(f"set_{name}"):
+                continue
+            field = self.resource.model_field(name)
+            if field is not None and not field.null and not field.blank and cleaned.get(name) in (None, ""):
+                self.add_error(name, _("This field is required."))
+        return cleaned

@@ -1,0 +1,51 @@
+"""The module menu: groups in a fixed order; resources declare ``menu_group``. An item shows
+when the member may view the resource and none of their roles hides it."""
+
+from django.utils.translation import gettext_lazy as _
+
+from .permissions import has_permission
+from .registry import registry
+
+MENU_GROUPS = [
+    ("org", _("Organisation"), "bi-diagram-3"),
+    ("settings", _("System settings"), "bi-gear"),
+]
+
+
+def menu_key(resource):
+    return resource.label
+
+
+def hidden_menu_keys(user):
+    if user.is_superuser:
+        return set()
+    roles = list(user.roles.all()) + [role for group in user.member_groups.all() for role in group.roles.all()]
+    if not roles:
+        return set()
+    hidden = [set(role.hidden_menus or ()) for role in roles]
+    return set.intersection(*hidden)
+
+
+def build_menu(user):
+    if not user.is_authenticated:
+        return []
+    hidden = hidden_menu_keys(user)
+    groups = []
+    for key, label, icon in MENU_GROUPS:
+        items = [
+            {"key": menu_key(resource), "label": resource.get_menu_label(), "url": resource.url("list"), "icon": resource.icon}
+            for resource in sorted(registry, key=lambda r: (r.menu_order, str(r.get_menu_label())))
+            if resource.menu_group == key and menu_key(resource) not in hidden and has_permission(user, resource.model, "view")
+        ]
+        if items:
+            groups.append({"key": key, "label": label, "icon": icon, "items": items})
+    return groups
+
+
+def all_menu_items():
+    """[(key, label)] of every menu entry, for the role form's visibility choice."""
+    return [
+        (menu_key(resource), f"{dict((k, l) for k, l, _i in MENU_GROUPS).get(resource.menu_group, '')} / {resource.get_menu_label()}")
+        for resource in registry
+        if resource.menu_group
+    ]

@@ -1,0 +1,216 @@
+"""Model mixins every resource is built from, and the platform's own records.
+
+PrimaryModel = change-logged + custom fields + tags + attachments + comments + searchable.
+OwnedModel adds an owner and shared-with members, which data scopes use.
+"""
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .permissions import RestrictedQuerySet
+
+
+class RestrictedManager(models.Manager.from_queryset(RestrictedQuerySet)):
+    pass
+
+
+class BaseModel(models.Model):
+    """Anything with a resource registration: restricted queries and timestamps."""
+
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    last_updated = models.DateTimeField(_("last updated"), auto_now=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        abstract = True
+
+    def get_absolute_url(self):
+        from .registry import registry
+
+        return registry.get(type(self)).url("detail", self)
+
+
+class CustomFieldsMixin(models.Model):
+    """Values of administrator-defined fields (extras.FieldDef), keyed by field name."""
+
+    custom_field_data = models.JSONField(_("custom fields"), default=dict, blank=True, encoder=None)
+
+    class Meta:
+        abstract = True
+
+
+class TagsMixin(models.Model):
+    tagged_items = GenericRelation("extras.TaggedItem", related_query_name="%(app_label)s_%(class)s")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def tag_list(self):
+        return [item.tag for item in self.tagged_items.select_related("tag")]
+
+
+class PrimaryModel(BaseModel, CustomFieldsMixin, TagsMixin):
+    """A business record: change log, custom fields, tags, attachments, comments, events.
+    (Comments and attachments belong to any resource's record; see extras.)"""
+
+    class Meta:
+        abstract = True
+
+
+class OwnedModel(PrimaryModel):
+    """A record someone owns; data scopes (own / department / subtree) follow the owner."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        abstract = True
+
+
+class ChildModel(models.Model):
+    """A line of a parent record (order lines, contact methods…)."""
+
+    objects = RestrictedManager()
+
+    class Meta:
+        abstract = True
+
+
+class OrganizationalModel(BaseModel):
+    """A small lookup (position, tag…) with a unique name."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ("name",)
+
+    def __str__(self):
+        return self.name
+
+
+class RecordShare(models.Model):
+    """A record shared with a member beyond its owner: counts as 'own' for that member."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.BigIntegerField()
+    record = GenericForeignKey("content_type", "object_id")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shares")
+    can_change = models.BooleanField(_("may change"), default=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("share")
+        verbose_name_plural = _("shares")
+        constraints = [models.UniqueConstraint(fields=("content_type", "object_id", "user"), name="unique_share")]
+        indexes = [models.Index(fields=("user", "content_type", "object_id"))]
+
+
+class ObjectChange(models.Model):
+    """Audit row: who changed what, with the record's state before and after."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("created")
+        UPDATE = "update", _("updated")
+        DELETE = "delete", _("deleted")
+
+    time = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("member"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    user_name = models.CharField(_("member"), max_length=150, blank=True)
+    request_id = models.UUIDField(null=True, blank=True)
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.BigIntegerField()
+    object_repr = models.CharField(_("record"), max_length=200)
+    prechange_data = models.JSONField(null=True, blank=True)
+    postchange_data = models.JSONField(null=True, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ("-time", "-id")
+        verbose_name = _("change")
+        verbose_name_plural = _("change log")
+        indexes = [models.Index(fields=("content_type", "object_id", "-time"))]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.object_repr}"
+
+    def diff(self):
+        """[(field, before, after)] for the fields that changed."""
+        before = self.prechange_data or {}
+        after = self.postchange_data or {}
+        keys = sorted(set(before) | set(after))
+        return [(key, before.get(key), after.get(key)) for key in keys if before.get(key) != after.get(key)]
+
+
+class UserPreference(models.Model):
+    """Per-member settings stored by key (table columns, page size, …)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences")
+    key = models.CharField(max_length=100)
+    value = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("user", "key"), name="unique_user_preference")]
+
+    @classmethod
+    def get(cls, user, key, default=None):
+        row = cls.objects.filter(user=user, key=key).first()
+        return row.value if row else default
+
+    @classmethod
+    def put(cls, user, key, value):
+        cls.objects.update_or_create(user=user, key=key, defaults={"value": value})
+
+
+class APIToken(models.Model):
+    """A member's API key. Only a hash is stored; the key is shown once when created."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("member"), on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("key starts with"), max_length=8, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    write_enabled = models.BooleanField(_("may write"), default=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    expires = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created",)
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash_key(key):
+        import hashlib
+
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, user, name, write_enabled=True, expires=None):
+        """Create a token and return (token, key); the key is not stored and cannot be shown again."""
+        import secrets
+
+        key = "ql_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user, name=name, prefix=key[:8], key_hash=cls.hash_key(key), write_enabled=write_enabled, expires=expires
+        )
+        return token, key

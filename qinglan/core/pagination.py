@@ -1,0 +1,132 @@
+"""Keyset pagination over any sort order, plus counts that stay cheap at millions of rows.
+
+A page is "the `size` rows after (or before) this cursor in this order", where the order
+always ends with the primary key so it is total. NULLs sort as the greatest value. The
+database does all ordering and comparison, so the collation is consistent."""
+
+import base64
+import binascii
+import datetime
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import F, Q
+
+
+@dataclass(frozen=True)
+class SortKey:
+    path: str  # ORM path, e.g. "name" or "department__name"
+    descending: bool = False
+    nullable: bool = False
+
+
+def order_expressions(keys, reverse=False):
+    result = []
+    for key in keys:
+        descending = key.descending != reverse
+        expression = F(key.path)
+        # NULL counts as the greatest value in both directions.
+        result.append(expression.desc(nulls_first=True) if descending else expression.asc(nulls_last=True))
+    return result
+
+
+def _after(keys, values, reverse):
+    """Q for rows strictly after `values` in the (possibly reversed) order."""
+    key, value = keys[0], values[0]
+    descending = key.descending != reverse
+    if len(keys) == 1:
+        return Q(**{f"{key.path}__lt" if descending else f"{key.path}__gt": value})
+    rest = _after(keys[1:], values[1:], reverse)
+    if value is None:
+        same = Q(**{f"{key.path}__isnull": True})
+        if descending:  # NULLs come first: everything non-null is after
+            return (same & rest) | Q(**{f"{key.path}__isnull": False})
+        return same & rest
+    greater = Q(**{f"{key.path}__lt" if descending else f"{key.path}__gt": value})
+    if key.nullable and not descending:
+        greater |= Q(**{f"{key.path}__isnull": True})
+    return greater | (Q(**{key.path: value}) & rest)
+
+
+def _value_of(row, path):
+    value = row
+    for part in path.split("__"):
+        value = getattr(value, part, None) if value is not None else None
+    if hasattr(value, "pk"):
+        value = value.pk
+    return value
+
+
+def _encode_value(value):
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time, Decimal)):
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return value
+
+
+def encode_cursor(row, keys):
+    values = [_encode_value(_value_of(row, key.path)) for key in keys]
+    raw = json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text, keys):
+    """The cursor's values, or None for a malformed or foreign cursor."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        values = json.loads(raw)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if not isinstance(values, list) or len(values) != len(keys):
+        return None
+    if any(isinstance(value, (dict, list)) for value in values):
+        return None
+    return values
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str | None
+    prev_cursor: str | None
+    is_first: bool
+
+
+def keyset_page(queryset, keys, *, size, after=None, before=None, last=False):
+    """One page of `queryset` in the order of `keys` (which must end with the pk)."""
+    if before:
+        values = decode_cursor(before, keys)
+        if values is not None:
+            rows = list(queryset.filter(_after(keys, values, reverse=True)).order_by(*order_expressions(keys, reverse=True))[: size + 1])
+            has_more = len(rows) > size
+            rows = list(reversed(rows[:size]))
+            return Page(
+                rows=rows,
+                next_cursor=encode_cursor(rows[-1], keys) if rows else None,
+                prev_cursor=encode_cursor(rows[0], keys) if rows and has_more else None,
+                is_first=not has_more,
+            )
+    if last:
+        rows = list(queryset.order_by(*order_expressions(keys, reverse=True))[: size + 1])
+        has_more = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        return Page(rows=rows, next_cursor=None, prev_cursor=encode_cursor(rows[0], keys) if has_more else None, is_first=not has_more)
+    values = decode_cursor(after, keys) if after else None
+    filtered = queryset.filter(_after(keys, values, reverse=False)) if values is not None else queryset
+    rows = list(filtered.order_by(*order_expressions(keys))[: size + 1])
+    has_more = len(rows) > size
+    rows = rows[:size]
+    return Page(
+        rows=rows,
+        next_cursor=encode_cursor(rows[-1], keys) if rows and has_more else None,
+        prev_cursor=encode_cursor(rows[0], keys) if rows and values is not None else None,
+        is_first=values is None,
+    )
+
+
+def bounded_count(queryset, limit=None):
+    """(count, exact): exact up to `limit` rows, else (limit, False)."""
+    limit = limit or settings.QINGLAN_COUNT_LIMIT
+    count = queryset.order_by()[: limit + 1].count()
+    return (count, True) if count <= limit else (limit, False)

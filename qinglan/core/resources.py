@@ -1,0 +1,294 @@
+"""Resource: the one registration from which the core builds filterset, table, forms,
+serializer, API viewset, URLs, menu entry and detail page of an entity. Any piece can be
+overridden by setting the matching attribute (``form = …``, ``filterset = …``, …)."""
+
+from dataclasses import dataclass, field
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.functional import cached_property
+
+from .permissions import Scope
+
+
+@dataclass
+class Child:
+    """Lines edited with their parent (an inline formset) and shown on its page."""
+
+    model: type
+    fields: tuple
+    fk_name: str | None = None
+    extra: int = 1
+    label: str | None = None
+    min_num: int = 0
+    form: type | None = None
+
+
+@dataclass
+class Action:
+    """An object action bound to a service: ``service(record=…, user=…)``."""
+
+    service: object
+    label: str
+    permission: str = "change"
+    confirm: str | None = None
+    style: str = "primary"
+
+
+@dataclass
+class Panel:
+    """A box on the detail page: a list of fields, or a template given the record."""
+
+    title: str
+    fields: tuple = ()
+    template: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class Resource:
+    model = None
+    columns = ()
+    filters = ()
+    search = {}
+    fieldsets = ()
+    children = {}
+    actions = {}
+    panels = None
+    ordering = None
+    menu_group = None
+    menu_order = 100
+    icon = "bi-table"
+    owner_field = None
+    department_field = None
+    bulk_edit_fields = None
+    import_fields = None
+    export_fields = None
+    import_lookups = {}
+    select_related = ()
+    # Optional overrides of generated pieces:
+    form = None
+    filterset = None
+    table = None
+    serializer = None
+    viewset = None
+
+    def __init__(self, model):
+        self.model = model
+        field_names = {f.name for f in model._meta.get_fields()}
+        if self.owner_field is None and "owner" in field_names:
+            self.owner_field = "owner"
+
+    # ---- names and URLs -------------------------------------------------------------
+    @property
+    def app_label(self):
+        return self.model._meta.app_label
+
+    @property
+    def model_name(self):
+        return self.model._meta.model_name
+
+    @property
+    def label(self):
+        return f"{self.app_label}.{self.model_name}"
+
+    @property
+    def verbose_name(self):
+        return self.model._meta.verbose_name
+
+    @property
+    def verbose_name_plural(self):
+        return self.model._meta.verbose_name_plural
+
+    def url_name(self, view):
+        return f"{self.app_label}:{self.model_name}_{view}"
+
+    def url(self, view, obj=None, **kwargs):
+        if obj is not None:
+            kwargs["pk"] = obj.pk
+        return reverse(self.url_name(view), kwargs=kwargs or None)
+
+    @property
+    def list_url(self):
+        return self.url("list")
+
+    @property
+    def api_basename(self):
+        return f"{self.app_label}-{self.model_name}"
+
+    @property
+    def api_prefix(self):
+        name = self.model_name
+        plural = name[:-1] + "ies" if name.endswith("y") else name + ("es" if name.endswith("s") else "s")
+        return f"{self.app_label}/{plural}"
+
+    # ---- permissions -----------------------------------------------------------------
+    def scope(self, user, scope):
+        """The records a data scope covers for `user`, as a Q (never SQL)."""
+        if scope == Scope.ALL:
+            return Q()
+        if not self.owner_field and not self.department_field:
+            return Q()  # no owner and no department: the scope does not narrow this resource
+        own = self.own_q(user)
+        if scope == Scope.OWN:
+            return own
+        return own | self.department_q(user, subtree=scope == Scope.SUBTREE)
+
+    def own_q(self, user):
+        if self.owner_field == "self":
+            return Q(pk=user.pk)
+        if not self.owner_field:
+            return Q(pk__in=[])
+        from django.contrib.contenttypes.models import ContentType
+
+        from .models import RecordShare
+
+        shared = RecordShare.objects.filter(
+            user=user, content_type=ContentType.objects.get_for_model(self.model)
+        ).values("object_id")
+        return Q(**{self.owner_field: user.pk}) | Q(pk__in=shared)
+
+    def department_q(self, user, subtree):
+        from qinglan.org.models import Department, User
+
+        if not user.department_id:
+            return Q(pk__in=[])
+        if subtree:
+            path = Department.objects.filter(pk=user.department_id).values_list("path", flat=True).first() or ""
+            departments = Department.objects.filter(path__startswith=path).values("pk")
+        else:
+            departments = [user.department_id]
+        if self.department_field == "self":
+            return Q(pk__in=departments)
+        if self.department_field:
+            return Q(**{f"{self.department_field}__in": departments})
+        members = User.objects.filter(department__in=departments).values("pk")
+        return Q(**{f"{self.owner_field}__in": members})
+
+    # ---- fields ----------------------------------------------------------------------
+    def get_ordering(self):
+        ordering = self.ordering or self.model._meta.ordering or ("-pk",)
+        return tuple(ordering)
+
+    def form_fields(self):
+        if self.fieldsets:
+            return tuple(name for _title, names in self.fieldsets for name in names)
+        return tuple(
+            f.name
+            for f in self.model._meta.get_fields()
+            if getattr(f, "editable", False)
+            and not f.auto_created
+            and f.concrete
+            and f.name not in {"custom_field_data", "id", "path", "depth", "numchild"}
+        )
+
+    def get_fieldsets(self):
+        return self.fieldsets or ((self.verbose_name, self.form_fields()),)
+
+    def model_field(self, name):
+        try:
+            return self.model._meta.get_field(name)
+        except Exception:
+            return None
+
+    def get_bulk_edit_fields(self):
+        if self.bulk_edit_fields is not None:
+            return tuple(self.bulk_edit_fields)
+        result = []
+        for name in self.form_fields():
+            f = self.model_field(name)
+            if f is None or f.unique or isinstance(f, (models.FileField, models.ManyToManyField)):
+                continue
+            result.append(name)
+        return tuple(result)
+
+    def get_import_fields(self):
+        if self.import_fields is not None:
+            return tuple(self.import_fields)
+        return tuple(
+            name
+            for name in self.form_fields()
+            if not isinstance(self.model_field(name), (models.FileField, models.ImageField))
+        )
+
+    def get_export_fields(self):
+        if self.export_fields is not None:
+            return tuple(self.export_fields)
+        names = ["id"]
+        for name in (*self.columns, *self.form_fields()):
+            f = self.model_field(name)
+            if name not in names and not isinstance(f, models.FileField) and "__" not in name:
+                names.append(name)
+        return tuple(names)
+
+    def get_queryset(self):
+        related = list(self.select_related)
+        for name in self.columns:
+            f = self.model_field(name)
+            if isinstance(f, models.ForeignKey) and name not in related:
+                related.append(name)
+        qs = self.model._default_manager.all()
+        return qs.select_related(*related) if related else qs
+
+    def get_actions(self):
+        return {
+            name: action if isinstance(action, Action) else Action(service=action, label=name.replace("_", " "))
+            for name, action in self.actions.items()
+        }
+
+    def get_panels(self):
+        if self.panels is not None:
+            return list(self.panels)
+        return [Panel(title=title, fields=names) for title, names in self.get_fieldsets()]
+
+    # ---- generated pieces (built once per resource; overridable) -------------------
+    @cached_property
+    def form_class(self):
+        from .forms import resource_form_factory
+
+        return self.form or resource_form_factory(self)
+
+    @cached_property
+    def filterset_class(self):
+        from .filtersets import resource_filterset_factory
+
+        return self.filterset or resource_filterset_factory(self)
+
+    @cached_property
+    def table_class(self):
+        from .tables import resource_table_factory
+
+        return self.table or resource_table_factory(self)
+
+    @cached_property
+    def serializer_class(self):
+        from .api.serializers import resource_serializer_factory
+
+        return self.serializer or resource_serializer_factory(self)
+
+    @cached_property
+    def viewset_class(self):
+        from .api.views import resource_viewset_factory
+
+        return self.viewset or resource_viewset_factory(self)
+
+    def formsets(self):
+        from .forms import child_formset_factory
+
+        return {name: child_formset_factory(self, name, child) for name, child in self.children.items()}
+
+    def quick_search_q(self, text):
+        """Filter for the list's quick-search box over the declared search fields."""
+        text = text.strip()
+        if not text or not self.search:
+            return Q()
+        q = Q()
+        for name in self.search:
+            q |= Q(**{f"{name}__icontains": text})
+        return q
+
+    menu_label = None
+
+    def get_menu_label(self):
+        return self.menu_label or self.verbose_name_plural
+

@@ -1,0 +1,153 @@
+"""Generic services behind every resource: create, update, delete, bulk edit, bulk delete.
+Each writes its change-log rows and queues its domain events in the same transaction, and
+checks the result against restrict() so a member cannot create or edit a record into a
+scope they may not act on."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.db.models.deletion import ProtectedError, RestrictedError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from .changelog import log_change, snapshot
+from .events import event_name, queue_event
+from .models import ObjectChange
+
+
+def _check_in_scope(record, user, action):
+    if not type(record)._default_manager.restrict(user, action).filter(pk=record.pk).exists():
+        raise PermissionDenied(_("You may not save this record with these values."))
+
+
+def _save_form(form, formsets, user):
+    record = form.save(commit=False)
+    owner_field = getattr(record, "owner_id", "missing")
+    if owner_field is None and user is not None:
+        record.owner = user
+    record.save()
+    form.save_m2m()
+    if hasattr(form, "save_tags"):
+        form.save_tags(record)
+    for formset in formsets.values():
+        formset.instance = record
+        formset.save()
+    return record
+
+
+@transaction.atomic
+def create_record(*, form, formsets=None, user):
+    formsets = formsets or {}
+    record = _save_form(form, formsets, user)
+    _check_in_scope(record, user, "add")
+    log_change(record=record, action=ObjectChange.Action.CREATE, user=user, after=snapshot(record, formsets))
+    queue_event(event_name(record, "created"), record=record, user=user)
+    return record
+
+
+@transaction.atomic
+def update_record(*, form, formsets=None, user):
+    formsets = formsets or {}
+    model = type(form.instance)
+    # Lock the row and take the 'before' snapshot from the database, not from the form.
+    current = model._default_manager.select_for_update().get(pk=form.instance.pk)
+    before = snapshot(current, formsets)
+    record = _save_form(form, formsets, user)
+    _check_in_scope(record, user, "change")
+    after = snapshot(record, formsets)
+    if after != before:
+        log_change(record=record, action=ObjectChange.Action.UPDATE, user=user, before=before, after=after)
+        queue_event(event_name(record, "updated"), record=record, user=user)
+    return record
+
+
+def dependents_message(record, error):
+    """A clear sentence naming the records that still refer to `record`."""
+    blocking = list(error.protected_objects if isinstance(error, ProtectedError) else error.restricted_objects)
+    names = []
+    for obj in blocking[:5]:
+        names.append(f"{obj._meta.verbose_name} “{obj}”")
+    more = len(blocking) - len(names)
+    text = ngettext(
+        "“%(record)s” cannot be deleted: %(count)d other record refers to it (%(names)s).",
+        "“%(record)s” cannot be deleted: %(count)d other records refer to it (%(names)s).",
+        len(blocking),
+    ) % {"record": record, "count": len(blocking), "names": ", ".join(names) + ("…" if more > 0 else "")}
+    return text
+
+
+def _delete_record_links(record):
+    """Comments, attachments, tags and shares of a deleted record go with it."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from qinglan.extras.models import Attachment, Comment, TaggedItem
+
+    from .models import RecordShare
+
+    content_type = ContentType.objects.get_for_model(record)
+    for attachment in Attachment.objects.filter(content_type=content_type, object_id=record.pk):
+        transaction.on_commit(lambda name=attachment.file.name, storage=attachment.file.storage: storage.delete(name))
+    for model in (Attachment, Comment, TaggedItem, RecordShare):
+        model.objects.filter(content_type=content_type, object_id=record.pk).delete()
+
+
+@transaction.atomic
+def delete_record(*, record, user):
+    if not type(record)._default_manager.restrict(user, "delete").filter(pk=record.pk).exists():
+        raise PermissionDenied(_("You may not delete this record."))
+    before = snapshot(record)
+    pk = record.pk
+    try:
+        with transaction.atomic():
+            record.delete()
+    except (ProtectedError, RestrictedError) as error:
+        raise ValidationError(dependents_message(record, error)) from error
+    record.pk = pk
+    _delete_record_links(record)
+    log_change(record=record, action=ObjectChange.Action.DELETE, user=user, before=before)
+    queue_event(event_name(record, "deleted"), record=record, user=user, data={"before": before})
+
+
+@transaction.atomic
+def bulk_update(*, resource, queryset, changes, user):
+    """Apply {field: value} (custom fields as cf_<name>) to every record the member may change.
+    Returns the number of records changed; all or nothing."""
+    from qinglan.extras.customfields import field_defs_for
+
+    definitions = {f"cf_{d.name}": d for d in field_defs_for(resource.model)} if changes else {}
+    count = 0
+    for record in queryset.restrict(user, "change").select_for_update():
+        before = snapshot(record)
+        for name, value in changes.items():
+            if name in definitions:
+                data = dict(record.custom_field_data or {})
+                data[definitions[name].name] = definitions[name].to_json(value)
+                record.custom_field_data = data
+                continue
+            field = record._meta.get_field(name)
+            if isinstance(field, models.ManyToManyField):
+                continue
+            setattr(record, name, value)
+        for name, value in changes.items():
+            field = None if name in definitions else record._meta.get_field(name)
+            if isinstance(field, models.ManyToManyField):
+                getattr(record, name).set(value)
+        record.full_clean(validate_unique=True)
+        record.save()
+        _check_in_scope(record, user, "change")
+        after = snapshot(record)
+        if after != before:
+            log_change(record=record, action=ObjectChange.Action.UPDATE, user=user, before=before, after=after)
+            queue_event(event_name(record, "updated"), record=record, user=user)
+            count += 1
+    return count
+
+
+@transaction.atomic
+def bulk_delete(*, queryset, user):
+    """Delete every given record the member may delete; all or nothing, with a clear error
+    naming what still depends on a record."""
+    count = 0
+    for record in queryset.restrict(user, "delete"):
+        delete_record(record=record, user=user)
+        count += 1
+    return count

@@ -1,0 +1,166 @@
+"""Custom fields: one form field per definition is the single validation path for the UI,
+imports, bulk edit and the API; values live in the record's ``custom_field_data`` as JSON."""
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from .models import FieldDef, FieldType
+
+
+def field_defs_for(model):
+    content_type = ContentType.objects.get_for_model(model)
+    return list(FieldDef.objects.filter(content_type=content_type).select_related("dictionary", "reference_type"))
+
+
+def form_field(definition):
+    kind = definition.type
+    common = {"label": definition.label, "required": definition.required, "help_text": definition.help_text}
+    if kind == FieldType.TEXT:
+        field = forms.CharField(max_length=500, **common)
+    elif kind == FieldType.LONGTEXT:
+        field = forms.CharField(max_length=10000, widget=forms.Textarea(attrs={"rows": 3}), **common)
+    elif kind == FieldType.INTEGER:
+        field = forms.IntegerField(**common)
+    elif kind == FieldType.DECIMAL:
+        field = forms.DecimalField(max_digits=20, decimal_places=6, **common)
+    elif kind == FieldType.DATE:
+        field = forms.DateField(widget=forms.DateInput(), **common)
+    elif kind == FieldType.DATETIME:
+        field = forms.DateTimeField(widget=forms.DateTimeInput(), **common)
+    elif kind == FieldType.BOOLEAN:
+        common["required"] = False
+        field = forms.BooleanField(**common)
+    elif kind == FieldType.CHOICE:
+        field = forms.ChoiceField(choices=[("", "---------")] + definition.option_choices(), **common)
+    elif kind == FieldType.MULTICHOICE:
+        field = forms.MultipleChoiceField(choices=definition.option_choices(), **common)
+    elif kind == FieldType.URL:
+        field = forms.URLField(max_length=500, **common)
+    elif kind == FieldType.EMAIL:
+        field = forms.EmailField(**common)
+    elif kind == FieldType.REFERENCE:
+        model = definition.reference_type.model_class()
+        field = forms.ModelChoiceField(model._default_manager.all(), **common)
+    else:  # pragma: no cover - FieldType is closed
+        raise ValueError(kind)
+    if definition.default is not None and not definition.required:
+        field.initial = to_form(definition, definition.default)
+    return field
+
+
+def to_json(definition, value):
+    """Cleaned form value → JSON-storable value."""
+    if value in (None, "", []):
+        return None if definition.type != FieldType.BOOLEAN else bool(value)
+    kind = definition.type
+    if kind == FieldType.DECIMAL:
+        return str(value)
+    if kind == FieldType.DATE:
+        return value.isoformat()
+    if kind == FieldType.DATETIME:
+        return value.astimezone(datetime.UTC).isoformat()
+    if kind == FieldType.REFERENCE:
+        return value.pk
+    if kind == FieldType.MULTICHOICE:
+        return list(value)
+    return value
+
+
+def to_form(definition, value):
+    """Stored JSON value → initial form value."""
+    if value is None:
+        return None
+    kind = definition.type
+    if kind == FieldType.DECIMAL:
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            return None
+    if kind == FieldType.DATE:
+        return parse_date(value) if isinstance(value, str) else value
+    if kind == FieldType.DATETIME:
+        parsed = parse_datetime(value) if isinstance(value, str) else value
+        return timezone.localtime(parsed) if parsed else None
+    return value
+
+
+def display(definition, value):
+    """Stored value → text shown in lists, detail pages and exports."""
+    if value in (None, "", []):
+        return ""
+    kind = definition.type
+    if kind == FieldType.BOOLEAN:
+        return str(_("Yes") if value else _("No"))
+    if kind in (FieldType.CHOICE, FieldType.MULTICHOICE):
+        labels = dict(definition.option_choices())
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(str(labels.get(item, item)) for item in values)
+    if kind == FieldType.REFERENCE:
+        model = definition.reference_type.model_class()
+        record = model._default_manager.filter(pk=value).first()
+        return str(record) if record else f"#{value}"
+    if kind == FieldType.DATETIME:
+        parsed = parse_datetime(value) if isinstance(value, str) else value
+        return timezone.localtime(parsed).strftime("%Y-%m-%d %H:%M") if parsed else str(value)
+    return str(value)
+
+
+def clean_value(definition, raw):
+    """Validate a raw value (from the API or an import) exactly as the form would."""
+    field = form_field(definition)
+    if definition.type == FieldType.MULTICHOICE and isinstance(raw, str):
+        raw = [item.strip() for item in raw.replace("，", ",").split(",") if item.strip()]
+    if definition.type == FieldType.BOOLEAN and isinstance(raw, str):
+        raw = raw.strip().lower() in {"1", "true", "yes", "y", "是", "對", "对", "x", "✓"}
+    if definition.type == FieldType.REFERENCE and isinstance(raw, dict):
+        raw = raw.get("id")
+    return to_json(definition, field.clean(raw))
+
+
+def clean_definition(definition):
+    if definition.type in (FieldType.CHOICE, FieldType.MULTICHOICE):
+        if not definition.dictionary_id and not definition.choices:
+            raise ValidationError({"choices": _("Give the options, or pick a dictionary.")})
+    if definition.type == FieldType.REFERENCE and not definition.reference_type_id:
+        raise ValidationError({"reference_type": _("Pick the resource this field refers to.")})
+    if definition.default not in (None, ""):
+        try:
+            definition.default = clean_value(definition, definition.default)
+        except ValidationError as exc:
+            raise ValidationError({"default": exc.messages}) from exc
+    model = definition.content_type.model_class() if definition.content_type_id else None
+    if model is not None and definition.name in {f.name for f in model._meta.get_fields()}:
+        raise ValidationError({"name": _("The resource already has a field with this name.")})
+
+
+def filter_for(definition):
+    """(form field, lookup builder) for the list filter of one custom field."""
+    key = f"custom_field_data__{definition.name}"
+    kind = definition.type
+    if kind in (FieldType.TEXT, FieldType.LONGTEXT, FieldType.URL, FieldType.EMAIL):
+        return forms.CharField(label=definition.label, required=False), lambda v: {f"{key}__icontains": v}
+    if kind == FieldType.INTEGER:
+        return forms.IntegerField(label=definition.label, required=False), lambda v: {key: v}
+    if kind == FieldType.DECIMAL:
+        return forms.DecimalField(label=definition.label, required=False), lambda v: {key: str(v)}
+    if kind == FieldType.DATE:
+        return forms.DateField(label=definition.label, required=False, widget=forms.DateInput()), lambda v: {key: v.isoformat()}
+    if kind == FieldType.BOOLEAN:
+        return forms.NullBooleanField(label=definition.label, required=False), lambda v: {key: v}
+    if kind == FieldType.CHOICE:
+        choices = [("", "---------")] + definition.option_choices()
+        return forms.ChoiceField(label=definition.label, required=False, choices=choices), lambda v: {key: v}
+    if kind == FieldType.MULTICHOICE:
+        # JSON arrays are matched on their text with the quotes, which works alike on SQLite and PostgreSQL.
+        choices = [("", "---------")] + definition.option_choices()
+        return forms.ChoiceField(label=definition.label, required=False, choices=choices), lambda v: {f"{key}__icontains": f'"{v}"'}
+    if kind == FieldType.REFERENCE:
+        return forms.IntegerField(label=definition.label, required=False), lambda v: {key: v}
+    return None, None

@@ -1,0 +1,128 @@
+import json
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.contenttypes.models import ContentType
+from django.utils.translation import gettext_lazy as _
+
+from qinglan.core.forms import ResourceForm
+from qinglan.core.menu import all_menu_items
+from qinglan.core.permissions import ACTION_LABELS, ACTIONS, validate_constraints
+from qinglan.core.registry import registry
+
+from .models import Department, Role, RolePermission, User
+
+
+class DepartmentForm(ResourceForm):
+    parent = forms.ModelChoiceField(Department.objects.all(), required=False, label=_("parent department"))
+
+    class Meta:
+        model = Department
+        fields = ("name", "code", "head", "phone", "description")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].widget.attrs["class"] = "form-select"
+        self.order_fields(["parent"])
+        if self.instance.pk:
+            self.fields["parent"].initial = self.instance.get_parent()
+            self.fields["parent"].queryset = self.fields["parent"].queryset.exclude(path__startswith=self.instance.path)
+
+    def clean_code(self):
+        return self.cleaned_data.get("code") or None
+
+    def save(self, commit=True):
+        self.instance.new_parent = self.cleaned_data.get("parent")
+        return super().save(commit)
+
+
+class MemberForm(ResourceForm):
+    password = forms.CharField(
+        label=_("password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("Leave empty to keep the current password. New members need one."),
+    )
+
+    class Meta:
+        model = User
+        fields = (
+            "username", "display_name", "first_name", "last_name", "employee_number", "email", "phone", "mobile", "avatar",
+            "department", "position", "manager", "is_active",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password"].widget.attrs["class"] = "form-control"
+        if not self.instance.pk:
+            self.fields["password"].required = True
+            self.fields["password"].help_text = ""
+        self.fields["avatar"].widget.attrs["accept"] = "image/png,image/jpeg,image/gif,image/webp"
+
+    def clean_password(self):
+        password = self.cleaned_data.get("password")
+        if password:
+            password_validation.validate_password(password, self.instance)
+        return password
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        if self.cleaned_data.get("password"):
+            user.set_password(self.cleaned_data["password"])
+        if commit:
+            user.save()
+            self.save_m2m()
+        return user
+
+
+class RoleForm(ResourceForm):
+    hidden_menus = forms.MultipleChoiceField(
+        label=_("hidden menu items"), required=False, widget=forms.CheckboxSelectMultiple, choices=()
+    )
+
+    class Meta:
+        model = Role
+        fields = ("name", "description", "members", "groups", "hidden_menus")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hidden_menus"].choices = all_menu_items()
+
+
+def resource_content_types():
+    types = ContentType.objects.get_for_models(*[resource.model for resource in registry])
+    return sorted(types.values(), key=lambda ct: str(ct.model_class()._meta.verbose_name_plural))
+
+
+class RolePermissionForm(forms.ModelForm):
+    actions = forms.MultipleChoiceField(
+        label=_("actions"), choices=[(a, ACTION_LABELS[a]) for a in ACTIONS], widget=forms.CheckboxSelectMultiple, required=True
+    )
+    constraints = forms.CharField(
+        label=_("constraints"), required=False, widget=forms.Textarea(attrs={"rows": 1}), help_text=RolePermission._meta.get_field("constraints").help_text
+    )
+
+    class Meta:
+        model = RolePermission
+        fields = ("content_type", "actions", "scope", "constraints")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["content_type"].queryset = ContentType.objects.filter(pk__in=[ct.pk for ct in resource_content_types()])
+        self.fields["content_type"].label_from_instance = lambda ct: f"{ct.model_class()._meta.app_config.verbose_name} · {ct.model_class()._meta.verbose_name_plural}"
+        if self.instance.pk and self.instance.constraints is not None:
+            self.initial["constraints"] = json.dumps(self.instance.constraints, ensure_ascii=False)
+
+    def clean_constraints(self):
+        text = (self.cleaned_data.get("constraints") or "").strip()
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(_("Not valid JSON: %(error)s"), params={"error": exc.msg}) from exc
+        content_type = self.cleaned_data.get("content_type")
+        if content_type is not None:
+            validate_constraints(content_type.model_class(), value)
+        return value

@@ -1,0 +1,41 @@
+"""Organisation services: profile updates and gap-free document numbers."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from qinglan.core.changelog import log_change, snapshot
+from qinglan.core.models import ObjectChange
+
+from .models import NumberSequence
+
+
+@transaction.atomic
+def update_profile(*, form, user):
+    before = snapshot(user)
+    member = form.save()
+    log_change(record=member, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(member))
+    return member
+
+
+@transaction.atomic
+def next_number(*, code, when=None):
+    """The next number of a sequence, e.g. SO-2026-00001.
+
+    Call it inside the transaction that saves the document: the row lock serialises
+    concurrent callers, and if the transaction rolls back the number is not used, so the
+    sequence stays gap-free."""
+    when = timezone.localtime(when or timezone.now())
+    sequence = NumberSequence.objects.select_for_update().filter(code=code).first()
+    if sequence is None:
+        raise ValidationError(_("There is no number sequence “%(code)s”.") % {"code": code})
+    period = str(when.year) if sequence.reset_yearly else ""
+    if sequence.period != period:
+        sequence.period = period
+        sequence.next_value = 1
+    value = sequence.next_value
+    sequence.next_value = value + 1
+    sequence.save(update_fields=["period", "next_value", "last_updated"])
+    prefix = sequence.prefix.format(code=sequence.code.upper(), year=when.year, month=f"{when.month:02d}")
+    return f"{prefix}{value:0{sequence.padding}d}"

@@ -1,0 +1,24 @@
+from django.urls import include, path
+
+from qinglan.core import views_shell
+from qinglan.extras import views as extras_views
+from qinglan.org import views as org_views
+
+urlpatterns = [
+    path("", views_shell.HomeView.as_view(), name="home"),
+    path("healthz", views_shell.health, name="health"),
+    path("search/", views_shell.GlobalSearchView.as_view(), name="global_search"),
+    path("changelog/", views_shell.ChangeLogView.as_view(), name="changelog"),
+    path("me/", org_views.ProfileView.as_view(), name="profile"),
+    path("me/tokens/", org_views.APITokenView.as_view(), name="api_tokens"),
+    path("me/tokens/<int:pk>/revoke/", org_views.APITokenRevokeView.as_view(), name="api_token_revoke"),
+    path("me/notifications/", extras_views.NotificationListView.as_view(), name="notifications"),
+    path("me/notifications/<int:pk>/", extras_views.NotificationOpenView.as_view(), name="notification_open"),
+    path("me/filters/", extras_views.SavedFilterAddView.as_view(), name="saved_filter_add"),
+    path("me/filters/<int:pk>/delete/", extras_views.SavedFilterDeleteView.as_view(), name="saved_filter_delete"),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("qinglan.core.api.urls")),
+    path("org/", include("qinglan.org.urls")),
+    path("extras/", include("qinglan.extras.urls")),
+]
