@@ -39,10 +39,12 @@ class StyledFormMixin:
 
 
 class ResourceForm(StyledFormMixin, forms.ModelForm):
-    """Model form plus custom fields (``cf_<name>``) and tags."""
+    """Model form plus custom fields (``cf_<name>``) and tags. `purpose` is "ui", "api" or
+    "import", for the rare field that differs (e.g. a new member's password)."""
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, user=None, purpose="ui", **kwargs):
         self.user = user
+        self.purpose = purpose
         super().__init__(*args, **kwargs)
         from qinglan.extras.customfields import field_defs_for
 
@@ -172,3 +174,29 @@ class BulkEditForm(StyledFormMixin, forms.Form):
             if field is not None and not field.null and not field.blank and cleaned.get(name) in (None, ""):
                 self.add_error(name, _("This field is required."))
         return cleaned
+
+
+class QueryLike(dict):
+    """A dict a form can read like a QueryDict (lists for multiple choices)."""
+
+    def getlist(self, key, default=None):
+        value = self.get(key, default)
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+
+
+def form_data_from_instance(resource, instance):
+    """The form data that reproduces a record's current state (for partial updates)."""
+    from django.forms.models import model_to_dict
+
+    data = {}
+    for key, value in model_to_dict(instance, fields=list(resource.form_fields())).items():
+        if isinstance(value, list):
+            value = [getattr(item, "pk", item) for item in value]
+        data[key] = getattr(value, "pk", value)
+    for key, value in (getattr(instance, "custom_field_data", None) or {}).items():
+        data[f"cf_{key}"] = value
+    if isinstance(instance, TagsMixin):
+        data["tags"] = list(instance.tagged_items.values_list("tag_id", flat=True))
+    return data

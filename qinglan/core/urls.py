@@ -9,6 +9,7 @@ from .registry import registry
 def resource_urlpatterns(resource):
     from . import views
     from .exports import ExportView
+    from .imports import ImportView
 
     def view(cls, **kwargs):
         return cls.as_view(resource=resource, **kwargs)
@@ -20,6 +21,8 @@ def resource_urlpatterns(resource):
         path(f"{name}/bulk-edit/", view(views.BulkEditView), name=f"{name}_bulk_edit"),
         path(f"{name}/bulk-delete/", view(views.BulkDeleteView), name=f"{name}_bulk_delete"),
         path(f"{name}/export/", view(ExportView), name=f"{name}_export"),
+        path(f"{name}/import/", view(ImportView), name=f"{name}_import"),
+        path(f"{name}/import/<int:job>/", view(ImportView), name=f"{name}_import_job"),
         path(f"{name}/preferences/", view(views.ListPreferencesView), name=f"{name}_preferences"),
         path(f"{name}/<int:pk>/", view(views.ObjectDetailView), name=f"{name}_detail"),
         path(f"{name}/<int:pk>/edit/", view(views.ObjectEditView), name=f"{name}_edit"),

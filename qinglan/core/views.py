@@ -50,7 +50,7 @@ class ResourceView(View):
         model = self.resource.model
         urls = {
             view: self.resource.url(view)
-            for view in ("list", "add", "export", "bulk_edit", "bulk_delete", "preferences")
+            for view in ("list", "add", "import", "export", "bulk_edit", "bulk_delete", "preferences")
         }
         return {
             "resource": self.resource,

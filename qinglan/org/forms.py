@@ -55,7 +55,7 @@ class MemberForm(ResourceForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["password"].widget.attrs["class"] = "form-control"
-        if not self.instance.pk:
+        if not self.instance.pk and self.purpose == "ui":
             self.fields["password"].required = True
             self.fields["password"].help_text = ""
         self.fields["avatar"].widget.attrs["accept"] = "image/png,image/jpeg,image/gif,image/webp"
@@ -70,6 +70,8 @@ class MemberForm(ResourceForm):
         user = super().save(commit=False)
         if self.cleaned_data.get("password"):
             user.set_password(self.cleaned_data["password"])
+        elif not user.pk:
+            user.set_unusable_password()  # imported or API-created members set theirs by password reset
         if commit:
             user.save()
             self.save_m2m()

@@ -3,11 +3,11 @@ writes are validated by the resource's own model form and saved by the generic s
 so the API and the UI share one validation path, one change log and one set of events."""
 
 from django.db import models
-from django.forms.models import model_to_dict
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from .. import services
+from ..forms import QueryLike, form_data_from_instance
 from ..models import CustomFieldsMixin, TagsMixin
 
 
@@ -39,17 +39,7 @@ class ResourceSerializer(serializers.ModelSerializer):
     def _form_data(self, instance):
         resource = self.resource
         names = list(resource.form_fields())
-        data = {}
-        if instance is not None and instance.pk:
-            for key, value in model_to_dict(instance, fields=names).items():
-                if isinstance(value, list):
-                    value = [getattr(item, "pk", item) for item in value]
-                data[key] = getattr(value, "pk", value)
-            if isinstance(instance, CustomFieldsMixin):
-                for key, value in (instance.custom_field_data or {}).items():
-                    data[f"cf_{key}"] = value
-            if isinstance(instance, TagsMixin):
-                data["tags"] = list(instance.tagged_items.values_list("tag_id", flat=True))
+        data = form_data_from_instance(resource, instance) if instance is not None and instance.pk else {}
         incoming = self.initial_data
         for name in names:
             if name in incoming:
@@ -72,7 +62,7 @@ class ResourceSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         user = self.context["request"].user
-        form = self.resource.form_class(data=_QueryLike(self._form_data(self.instance)), instance=self.instance, user=user)
+        form = self.resource.form_class(data=QueryLike(self._form_data(self.instance)), instance=self.instance, user=user, purpose="api")
         if not form.is_valid():
             errors = {}
             for key, messages in form.errors.items():
@@ -87,16 +77,6 @@ class ResourceSerializer(serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         return services.update_record(form=self._form, user=self.context["request"].user)
-
-
-class _QueryLike(dict):
-    """A dict the model form can read like a QueryDict (lists for multiple choices)."""
-
-    def getlist(self, key, default=None):
-        value = self.get(key, default)
-        if value is None:
-            return []
-        return value if isinstance(value, list) else [value]
 
 
 def resource_serializer_factory(resource):

@@ -1,0 +1,503 @@
+"""CSV/XLSX import for every resource: upload → column mapping → check → confirm.
+
+The check is a real import inside a transaction that is rolled back, so it finds every
+error the real run would (including duplicates inside the file) and writes nothing. Each
+row goes through the resource's model form and the generic services, exactly as if it were
+typed in. Files over ``BACKGROUND_ROWS`` rows are checked and imported by a background
+job with a progress bar; the import itself is all-or-nothing."""
+
+import csv
+import io
+import zipfile
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from huey.contrib.djhuey import db_task
+
+from . import services
+from .forms import QueryLike, StyledFormMixin, form_data_from_instance
+from .models import ImportJob
+from .registry import registry
+from .views import ResourceView
+
+BACKGROUND_ROWS = 1000
+PREVIEW_ROWS = 20
+MAX_ERRORS = 500
+ENCODINGS = ("utf-8-sig", "cp950", "gb18030")  # UTF-8, then Big5 (Taiwan Excel), then GBK/GB18030
+TRUE_WORDS = {"1", "true", "yes", "y", "t", "是", "對", "对", "x", "✓", "v"}
+FALSE_WORDS = {"0", "false", "no", "n", "f", "否", "不", "", "-"}
+
+
+class ImportFileError(Exception):
+    """The file cannot be read at all (message for the user)."""
+
+
+# ---- reading files ----------------------------------------------------------------------
+
+
+def read_rows(handle, name, encoding=""):
+    """(headers, row iterator, encoding) of a CSV or XLSX file."""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    data = handle.read()
+    if extension == "xlsx":
+        return _read_xlsx(data) + ("",)
+    if extension not in ("csv", "txt"):
+        raise ImportFileError(_("Upload a CSV or Excel (.xlsx) file."))
+    for candidate in ([encoding] if encoding else ENCODINGS):
+        try:
+            text = data.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        break
+    else:
+        raise ImportFileError(_("The file's text encoding was not recognised; save it as UTF-8 CSV."))
+    if "\x00" in text:
+        raise ImportFileError(_("This does not look like a CSV text file."))
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        headers = next(reader)
+    except StopIteration:
+        raise ImportFileError(_("The file is empty.")) from None
+    except csv.Error as exc:
+        raise ImportFileError(_("The CSV file is malformed: %(error)s") % {"error": exc}) from exc
+    return [h.strip() for h in headers], _csv_rows(reader), candidate
+
+
+def _csv_rows(reader):
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                yield row
+    except csv.Error as exc:
+        raise ImportFileError(_("The CSV file is malformed at line %(line)s: %(error)s") % {"line": reader.line_num, "error": exc}) from exc
+
+
+def _read_xlsx(data):
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise ImportFileError(_("The Excel file cannot be read; save it again as .xlsx.")) from exc
+    sheet = workbook.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    try:
+        headers = next(rows)
+    except StopIteration:
+        raise ImportFileError(_("The file is empty.")) from None
+    headers = ["" if h is None else str(h).strip() for h in headers]
+
+    def body():
+        for row in rows:
+            values = ["" if value is None else value for value in row]
+            if any(str(value).strip() for value in values):
+                yield values
+
+    return headers, body()
+
+
+# ---- mapping ----------------------------------------------------------------------------
+
+
+def importable_fields(resource):
+    """[(key, label)] the columns can map to: 'id' (update), model fields, custom fields."""
+    from qinglan.extras.customfields import field_defs_for
+
+    from .models import CustomFieldsMixin
+
+    result = [("id", _("ID (update an existing record)"))]
+    for name in resource.get_import_fields():
+        field = resource.model_field(name)
+        result.append((name, str(field.verbose_name) if field is not None else name))
+    if issubclass(resource.model, CustomFieldsMixin):
+        result += [(f"cf_{d.name}", d.label) for d in field_defs_for(resource.model)]
+    return result
+
+
+def _normalise(text):
+    return "".join(str(text).lower().split()).strip("*")
+
+
+def guess_mapping(resource, headers):
+    """Match headers to fields by name, label (in any language) or the ``label [name]``
+    headers our own exports write."""
+    from django.utils import translation
+
+    fields = importable_fields(resource)
+    candidates = {}
+    for key, label in fields:
+        names = {_normalise(key), _normalise(label)}
+        field = resource.model_field(key)
+        if field is not None:
+            for language, _name in settings.LANGUAGES:
+                with translation.override(language):
+                    names.add(_normalise(str(field.verbose_name)))
+        for name in names:
+            candidates.setdefault(name, key)
+    mapping, used = {}, set()
+    for index, header in enumerate(headers):
+        text = str(header)
+        key = None
+        if text.endswith("]") and "[" in text:
+            key = text[text.rindex("[") + 1 : -1]
+            key = key if key in dict(fields) else None
+        key = key or candidates.get(_normalise(text))
+        if key and key not in used:
+            mapping[str(index)] = key
+            used.add(key)
+    return mapping
+
+
+class MappingForm(StyledFormMixin, forms.Form):
+    def __init__(self, *args, job, resource, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", gettext_lazy("— do not import —"))] + importable_fields(resource)
+        self.headers = job.headers
+        for index, header in enumerate(job.headers):
+            self.fields[f"column_{index}"] = forms.ChoiceField(
+                label=header or _("column %(number)d") % {"number": index + 1}, choices=choices, required=False,
+                initial=(job.mapping or {}).get(str(index), ""),
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = [value for name, value in cleaned.items() if value]
+        duplicates = {value for value in chosen if chosen.count(value) > 1}
+        if duplicates:
+            raise forms.ValidationError(_("Each field can take only one column."))
+        if not chosen:
+            raise forms.ValidationError(_("Map at least one column to a field."))
+        return cleaned
+
+    def mapping(self):
+        return {name.removeprefix("column_"): value for name, value in self.cleaned_data.items() if value}
+
+
+# ---- converting a row into form data ----------------------------------------------------
+
+
+def _text(value):
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value).strip()
+
+
+class RowConverter:
+    """Turns spreadsheet text into what the model form expects: related records by name,
+    choices by value or label, yes/no words, lists for multiple values."""
+
+    def __init__(self, resource, user):
+        from qinglan.extras.customfields import field_defs_for
+
+        self.resource = resource
+        self.user = user
+        self.definitions = {f"cf_{d.name}": d for d in field_defs_for(resource.model)} if hasattr(resource.model, "custom_field_data") else {}
+        self._lookup_cache = {}
+
+    def lookup_field(self, field):
+        related = field.related_model
+        configured = self.resource.import_lookups.get(field.name)
+        if configured:
+            return configured
+        names = {f.name for f in related._meta.fields}
+        return next((name for name in ("code", "name", "username", "slug") if name in names), "pk")
+
+    def related_pk(self, field, text):
+        key = (field.name, text)
+        if key in self._lookup_cache:
+            return self._lookup_cache[key]
+        related = field.related_model
+        queryset = related._default_manager.all()
+        if hasattr(queryset, "restrict"):
+            queryset = queryset.restrict(self.user, "view")
+        lookup = self.lookup_field(field)
+        matches = list(queryset.filter(**{lookup: text}).values_list("pk", flat=True)[:2]) if lookup != "pk" else []
+        if not matches and text.isdigit():
+            matches = list(queryset.filter(pk=int(text)).values_list("pk", flat=True)[:1])
+        if len(matches) != 1:
+            raise ValidationError(
+                _("No %(type)s “%(value)s” was found.") if not matches else _("“%(value)s” matches more than one %(type)s."),
+                params={"type": related._meta.verbose_name, "value": text},
+            )
+        self._lookup_cache[key] = matches[0]
+        return matches[0]
+
+    def choice_value(self, choices, text):
+        for value, label in choices:
+            if text == str(value) or text.lower() == str(label).lower():
+                return value
+        return text  # the form reports it as an invalid choice
+
+    def convert(self, key, value):
+        text = _text(value)
+        if key in self.definitions:
+            definition = self.definitions[key]
+            if definition.type == "multichoice":
+                return [self.choice_value(definition.option_choices(), part.strip()) for part in text.replace("，", ",").split(",") if part.strip()]
+            if definition.type == "choice":
+                return self.choice_value(definition.option_choices(), text) if text else ""
+            if definition.type == "boolean":
+                return text.lower() in TRUE_WORDS
+            return text
+        field = self.resource.model_field(key)
+        if field is None:
+            return text
+        if isinstance(field, models.ManyToManyField):
+            return [self.related_pk(field, part.strip()) for part in text.replace("，", ",").split(",") if part.strip()]
+        if isinstance(field, models.ForeignKey):
+            return self.related_pk(field, text) if text else ""
+        if isinstance(field, models.BooleanField):
+            if text.lower() not in TRUE_WORDS | FALSE_WORDS:
+                raise ValidationError(_("“%(value)s” is not yes or no."), params={"value": text})
+            return text.lower() in TRUE_WORDS
+        if field.choices:
+            return self.choice_value(field.flatchoices, text) if text else ""
+        return text
+
+
+# ---- running ------------------------------------------------------------------------------
+
+
+def _progress_key(job_id):
+    return f"qinglan:import:{job_id}:progress"
+
+
+def progress(job):
+    return cache.get(_progress_key(job.pk), 0)
+
+
+def process(job, *, commit):
+    """Check (commit=False) or import (commit=True) every row. Returns nothing; stores
+    counts, errors and a preview on the job."""
+    resource = registry.get(job.content_type.model_class())
+    user = job.user
+    converter = RowConverter(resource, user)
+    labels = dict(importable_fields(resource))
+    errors, preview = [], []
+    created = updated = total = 0
+    with job.file.open("rb") as handle:
+        headers, rows, _encoding = read_rows(handle, job.original_name, job.encoding)
+    mapping = {int(index): key for index, key in job.mapping.items()}
+    try:
+        with transaction.atomic():
+            for number, row in enumerate(rows, start=2):
+                total += 1
+                row_errors = []
+                data = {}
+                for index, key in mapping.items():
+                    value = row[index] if index < len(row) else ""
+                    try:
+                        data[key] = converter.convert(key, value)
+                    except ValidationError as error:
+                        row_errors += [(key, message) for message in error.messages]
+                instance = None
+                record_id = _text(data.pop("id", "")) if "id" in data else ""
+                if record_id:
+                    instance = resource.model._default_manager.restrict(user, "change").filter(pk=record_id if record_id.isdigit() else None).first()
+                    if instance is None:
+                        row_errors.append(("id", _("No record with ID %(id)s that you may change.") % {"id": record_id}))
+                if not row_errors:
+                    row_errors += _save_row(resource, user, data, instance, preview if len(preview) < PREVIEW_ROWS else None, labels)
+                    if not row_errors:
+                        created, updated = (created, updated + 1) if instance else (created + 1, updated)
+                else:  # report the other fields' problems of this row too
+                    failed = {key for key, _message in row_errors}
+                    row_errors += _validate_row(resource, user, {k: v for k, v in data.items() if k not in failed}, instance, failed)
+                for key, message in row_errors:
+                    if len(errors) < MAX_ERRORS:
+                        errors.append({"row": number, "field": str(labels.get(key, key)), "message": str(message)})
+                if total % 200 == 0:
+                    cache.set(_progress_key(job.pk), total, 3600)
+            if errors or not commit:
+                transaction.set_rollback(True)
+    except ImportFileError as error:
+        errors.append({"row": None, "field": "", "message": str(error)})
+    job.total_rows = total
+    job.errors = errors
+    job.preview = preview
+    job.created_count = created if commit and not errors else 0
+    job.updated_count = updated if commit and not errors else 0
+    if commit:
+        job.status = ImportJob.Status.FAILED if errors else ImportJob.Status.DONE
+        job.finished = timezone.now()
+    else:
+        job.status = ImportJob.Status.CHECKED
+        job.created_count, job.updated_count = created, updated
+    job.save()
+    cache.delete(_progress_key(job.pk))
+
+
+def _row_form(resource, user, data, instance):
+    return resource.form_class(
+        data=QueryLike(_complete(resource, data, instance)), instance=instance or resource.model(), user=user, purpose="import"
+    )
+
+
+def _form_errors(form, skip=()):
+    return [
+        ("" if key == "__all__" else key, message)
+        for key, messages_ in form.errors.items()
+        if key not in skip
+        for message in messages_
+    ]
+
+
+def _validate_row(resource, user, data, instance, skip):
+    form = _row_form(resource, user, data, instance)
+    form.is_valid()
+    return _form_errors(form, skip)
+
+
+def _save_row(resource, user, data, instance, preview, labels):
+    form = _row_form(resource, user, data, instance)
+    if not form.is_valid():
+        return _form_errors(form)
+    try:
+        with transaction.atomic():
+            service = services.update_record if instance else services.create_record
+            record = service(form=form, user=user)
+    except (ValidationError, PermissionDenied) as error:
+        return [("", message) for message in getattr(error, "messages", [str(error)])]
+    if preview is not None:
+        preview.append([str(labels.get(key, key)) + ": " + _text(getattr(record, key, data.get(key))) for key in data][:8])
+    return []
+
+
+def _complete(resource, data, instance):
+    """Fields not in the file keep their current value (updates) or default (new records)."""
+    if instance is None:
+        return data
+    return {**form_data_from_instance(resource, instance), **data}
+
+
+@db_task()
+def run_import_job(job_id, commit):
+    job = ImportJob.objects.select_related("user", "content_type").get(pk=job_id)
+    process(job, commit=commit)
+
+
+def start(job, *, commit):
+    job.status = ImportJob.Status.RUNNING if commit else ImportJob.Status.CHECKING
+    job.save(update_fields=["status"])
+    if job.total_rows > BACKGROUND_ROWS:
+        run_import_job(job.pk, commit)
+    else:
+        process(job, commit=commit)
+
+
+def count_rows(job):
+    with job.file.open("rb") as handle:
+        _headers, rows, _encoding = read_rows(handle, job.original_name, job.encoding)
+        return sum(1 for _row in rows)
+
+
+# ---- views --------------------------------------------------------------------------------
+
+
+class UploadForm(StyledFormMixin, forms.Form):
+    file = forms.FileField(label=gettext_lazy("CSV or Excel file"), widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.txt"}))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.QINGLAN_MAX_UPLOAD_MB * 1024 * 1024:
+            raise forms.ValidationError(_("The file is larger than %(limit)s MB."), params={"limit": settings.QINGLAN_MAX_UPLOAD_MB})
+        try:
+            headers, _rows, encoding = read_rows(upload, upload.name)
+        except ImportFileError as error:
+            raise forms.ValidationError(str(error)) from error
+        if not any(headers):
+            raise forms.ValidationError(_("The first row must hold the column names."))
+        upload.seek(0)
+        self.headers, self.encoding = headers, encoding
+        return upload
+
+
+class ImportView(ResourceView):
+    action = "import"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self._may_write(request):
+            raise PermissionDenied(_("You have no permission to do this."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def _may_write(self, request):
+        from .permissions import has_permission
+
+        return has_permission(request.user, self.resource.model, "add") or has_permission(request.user, self.resource.model, "change")
+
+    def job(self):
+        return get_object_or_404(
+            ImportJob, pk=self.kwargs["job"], user=self.request.user, content_type=ContentType.objects.get_for_model(self.resource.model)
+        )
+
+    def get(self, request, job=None):
+        if job is None:
+            return self.render_upload(UploadForm())
+        job = self.job()
+        form = MappingForm(job=job, resource=self.resource)
+        return self.render_job(job, form)
+
+    def post(self, request, job=None):
+        if job is None:
+            form = UploadForm(request.POST, request.FILES)
+            if not form.is_valid():
+                return self.render_upload(form, status=400)
+            upload = form.cleaned_data["file"]
+            new_job = ImportJob(
+                user=request.user, content_type=ContentType.objects.get_for_model(self.resource.model),
+                original_name=upload.name[:200], headers=form.headers, encoding=form.encoding,
+            )
+            new_job.file.save(upload.name, upload, save=False)
+            new_job.mapping = guess_mapping(self.resource, form.headers)
+            new_job.save()
+            new_job.total_rows = count_rows(new_job)
+            new_job.save(update_fields=["total_rows"])
+            return redirect(self.resource.url("import_job", job=new_job.pk))
+        job = self.job()
+        if "_confirm" in request.POST:
+            if job.status != ImportJob.Status.CHECKED or job.errors:
+                messages.error(request, _("Check the file without errors before importing."))
+                return redirect(self.resource.url("import_job", job=job.pk))
+            start(job, commit=True)
+            job.refresh_from_db()
+            if job.status == ImportJob.Status.DONE:
+                messages.success(
+                    request,
+                    _("Imported: %(created)d new, %(updated)d updated.") % {"created": job.created_count, "updated": job.updated_count},
+                )
+                return redirect(self.resource.list_url)
+            return redirect(self.resource.url("import_job", job=job.pk))
+        form = MappingForm(request.POST, job=job, resource=self.resource)
+        if not form.is_valid():
+            return self.render_job(job, form, status=400)
+        job.mapping = form.mapping()
+        job.errors, job.preview = [], []
+        job.save(update_fields=["mapping", "errors", "preview"])
+        start(job, commit=False)
+        return redirect(self.resource.url("import_job", job=job.pk))
+
+    def render_upload(self, form, status=200):
+        recent = ImportJob.objects.filter(user=self.request.user, content_type=ContentType.objects.get_for_model(self.resource.model))[:10]
+        fields = importable_fields(self.resource)
+        return render(self.request, "core/import.html", self.base_context(upload_form=form, recent=recent, fields=fields), status=status)
+
+    def render_job(self, job, form, status=200):
+        context = self.base_context(job=job, form=form, progress=progress(job), busy=job.status in (ImportJob.Status.CHECKING, ImportJob.Status.RUNNING))
+        return render(self.request, "core/import.html", context, status=status)
