@@ -72,10 +72,15 @@ class ResourceForm(StyledFormMixin, forms.ModelForm):
         """Reference fields offer only the records the member may see."""
         if self.user is None:
             return
+        from django.contrib.auth import get_user_model
+
         for field in self.fields.values():
             queryset = getattr(field, "queryset", None)
             if queryset is not None and hasattr(queryset, "restrict"):
-                field.queryset = queryset.restrict(self.user, "view")
+                restricted = queryset.restrict(self.user, "view")
+                if queryset.model is get_user_model():
+                    restricted = restricted | queryset.filter(pk=self.user.pk)  # one may always name oneself
+                field.queryset = restricted
 
     def clean(self):
         cleaned = super().clean()

@@ -25,7 +25,7 @@ class DepartmentForm(ResourceForm):
         self.fields["parent"].widget.attrs["class"] = "form-select"
         self.order_fields(["parent"])
         if self.instance.pk:
-            self.fields["parent"].initial = self.instance.get_parent()
+            self.fields["parent"].initial = self.instance.parent
             self.fields["parent"].queryset = self.fields["parent"].queryset.exclude(path__startswith=self.instance.path)
 
     def clean_code(self):

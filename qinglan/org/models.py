@@ -46,28 +46,32 @@ class Department(MP_Node, PrimaryModel):
         """New departments go under ``self.new_parent`` (or become a root); an existing one
         moves there when it changes. treebeard keeps the materialized path right."""
         new_parent = getattr(self, "new_parent", "unchanged")
+        manager = Department.objects
         if not self.pk and not self.path:
             self.new_parent = "unchanged"
             if new_parent not in (None, "unchanged"):
-                new_parent.add_child(instance=self)
+                manager.add_child(new_parent, instance=self)
             else:
-                Department.add_root(instance=self)
+                manager.add_root(instance=self)
             return
         super().save(*args, **kwargs)
-        if new_parent != "unchanged" and self.get_parent() != new_parent:
+        if new_parent != "unchanged" and self.parent != new_parent:
             self.new_parent = "unchanged"
             if new_parent is None:
-                self.move(Department.get_last_root_node(), "sorted-sibling")
+                manager.move(self, manager.get_last_root_node(), "sorted-sibling")
             else:
-                self.move(new_parent, "sorted-child")
+                manager.move(self, new_parent, "sorted-child")
             self.refresh_from_db()
 
     @property
     def parent(self):
-        return self.get_parent()
+        return Department.objects.get_parent(self)
+
+    def children(self):
+        return Department.objects.get_children(self)
 
     def full_name(self):
-        return " / ".join(node.name for node in self.get_ancestors()) + (" / " if self.depth > 1 else "") + self.name
+        return " / ".join([*(node.name for node in Department.objects.get_ancestors(self)), self.name])
 
 
 class Position(OrganizationalModel, CustomFieldsMixin, TagsMixin):
