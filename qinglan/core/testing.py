@@ -56,6 +56,21 @@ def grant(member, model, actions, *, scope=Scope.ALL, constraints=None, role_nam
     return permission
 
 
+SAMPLE_FACTORIES = {}
+
+
+def sample_factory(model):
+    """Register ``factory(owner, serial) -> (record, owner, department)`` making a record of
+    `model` that belongs to `owner` (a member with a department). The permission matrix uses
+    these to check every resource under every data scope; every resource needs one."""
+
+    def decorator(function):
+        SAMPLE_FACTORIES[model] = function
+        return function
+
+    return decorator
+
+
 def list_pks(response):
     """Primary keys of the rows on a list page (the selection checkboxes)."""
     return {int(pk) for pk in re.findall(r'name="pk" value="(\d+)"', response.content.decode())}
