@@ -286,7 +286,7 @@ def progress(job):
 def process(job, *, commit):
     """Check (commit=False) or import (commit=True) every row. Returns nothing; stores
     counts, errors and a preview on the job."""
-    resource = registry.get(job.content_type.model_class())
+    resource = registry.get_by_label(job.content_type.app_label, job.content_type.model)
     user = job.user
     converter = RowConverter(resource, user)
     labels = dict(importable_fields(resource))

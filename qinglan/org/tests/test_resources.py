@@ -69,6 +69,17 @@ class PositionTests(testing.ResourceTestCase):
     csv_data = "name,level\n經理,2\n助理,5\n"
     bulk_edit_data = {"level": "7"}
 
+    def test_position_in_use_cannot_be_deleted_and_says_why(self):
+        self.grant("view", "delete")
+        position = self.create_record()
+        testing.make_member("holder", position=position, display_name="持有人")
+        response = self.client.post(self.resource.url("delete", position), follow=True)
+        self.assertContains(response, "持有人")
+        self.assertTrue(Position.objects.filter(pk=position.pk).exists())
+        response = self.client.post(self.resource.url("bulk_delete"), {"pk": [position.pk], "_confirm": "1"}, follow=True)
+        self.assertContains(response, "持有人")
+        self.assertTrue(Position.objects.filter(pk=position.pk).exists())
+
 
 class GroupTests(testing.ResourceTestCase):
     model = Group
