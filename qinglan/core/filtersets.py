@@ -32,7 +32,7 @@ class ResourceFilterSet(django_filters.FilterSet):
 
             self.filters["tag"] = django_filters.ModelMultipleChoiceFilter(
                 queryset=Tag.objects.all(),
-                field_name=f"tagged_items__tag",
+                field_name="tagged_items__tag",
                 to_field_name="slug",
                 label=_("tags"),
                 distinct=True,
@@ -54,11 +54,12 @@ class ResourceFilterSet(django_filters.FilterSet):
         return self._form
 
     def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        for name, (_form_field, lookup) in self._custom_filters.items():
-            value = self.form.cleaned_data.get(name)
-            if value not in (None, ""):
-                queryset = queryset.filter(**lookup(value))
+        for name, value in self.form.cleaned_data.items():
+            if name in self._custom_filters:
+                if value not in (None, ""):
+                    queryset = queryset.filter(**self._custom_filters[name][1](value))
+            else:
+                queryset = self.filters[name].filter(queryset, value)
         return queryset
 
     def filter_quick_search(self, queryset, name, value):
