@@ -179,8 +179,9 @@ ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_RATE_LIMITS = {
     # Five failed logins for one member (by username or e-mail, from any address) lock
-    # the account for 15 minutes; AccountAdapter counts them per member.
-    "login_failed": env("LOGIN_LOCKOUT", "5/15m/key"),
+    # the account for 15 minutes; AccountAdapter counts them per member. One address
+    # guessing across many accounts is stopped after 30 failures.
+    "login_failed": "30/15m/ip," + env("LOGIN_LOCKOUT", "5/15m/key"),
     "reset_password": "20/m/ip,5/m/key",
 }
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False

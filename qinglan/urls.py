@@ -1,4 +1,5 @@
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from qinglan.core import views_shell
 from qinglan.extras import views as extras_views
@@ -16,6 +17,8 @@ urlpatterns = [
     path("me/notifications/<int:pk>/", extras_views.NotificationOpenView.as_view(), name="notification_open"),
     path("me/filters/", extras_views.SavedFilterAddView.as_view(), name="saved_filter_add"),
     path("me/filters/<int:pk>/delete/", extras_views.SavedFilterDeleteView.as_view(), name="saved_filter_delete"),
+    # Members' e-mail addresses are kept by administrators (member form), not self-served.
+    path("accounts/email/", RedirectView.as_view(pattern_name="profile")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("qinglan.core.api.urls")),

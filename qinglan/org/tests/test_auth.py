@@ -511,3 +511,15 @@ def test_token_create_command_prints_a_working_key(alice, reader, capsys):
     assert APIToken.objects.get(user=alice).key_hash == APIToken.hash_key(key)
     assert api(key).get(USERS_API).status_code == 200
 
+
+
+def test_members_cannot_manage_their_own_sign_in_addresses(client, django_user_model):
+    from qinglan.core.testing import make_member
+
+    member = make_member("mail-owner", email="owner@example.com")
+    client.force_login(member)
+    response = client.post("/accounts/email/", {"email": "attacker@example.com", "action_add": "1"})
+    assert response.status_code in (301, 302) and response["Location"].endswith("/me/")
+    from allauth.account.models import EmailAddress
+
+    assert not EmailAddress.objects.filter(email="attacker@example.com").exists()
