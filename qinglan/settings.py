@@ -284,20 +284,21 @@ SPECTACULAR_SETTINGS = {
 
 DJANGO_TABLES2_TEMPLATE = "core/table.html"
 
-# Mail: SMTP when QINGLAN_EMAIL_HOST is set, else printed on the console.
+# Mail: SMTP (QINGLAN_EMAIL_HOST, default the local mail server) in production or when a
+# host is given; printed on the console in development.
 MAILERS = {
     "default": (
         {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
-                "host": env("EMAIL_HOST"),
+                "host": env("EMAIL_HOST", "localhost"),
                 "port": int(env("EMAIL_PORT", "25")),
                 "username": env("EMAIL_USER", ""),
                 "password": env("EMAIL_PASSWORD", ""),
                 "use_tls": env_bool("EMAIL_USE_TLS"),
             },
         }
-        if env("EMAIL_HOST")
+        if env("EMAIL_HOST") or PRODUCTION
         else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
     )
 }
