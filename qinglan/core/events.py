@@ -37,9 +37,9 @@ def queue_event(name, *, record=None, user=None, data=None):
     }
 
     def dispatch():
-        from .jobs import process_event
+        from .tasks import handle_event
 
-        process_event(event)
+        handle_event(event)
 
     transaction.on_commit(dispatch)
     return event

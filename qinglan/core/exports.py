@@ -10,7 +10,6 @@ from decimal import Decimal
 from django.db import models
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from .views import ResourceView
 

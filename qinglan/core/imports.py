@@ -21,7 +21,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from huey.contrib.djhuey import db_task
 
 from . import services
 from .forms import QueryLike, StyledFormMixin, form_data_from_instance
@@ -387,16 +386,12 @@ def _complete(resource, data, instance):
     return {**form_data_from_instance(resource, instance), **data}
 
 
-@db_task()
-def run_import_job(job_id, commit):
-    job = ImportJob.objects.select_related("user", "content_type").get(pk=job_id)
-    process(job, commit=commit)
-
-
 def start(job, *, commit):
     job.status = ImportJob.Status.RUNNING if commit else ImportJob.Status.CHECKING
     job.save(update_fields=["status"])
     if job.total_rows > BACKGROUND_ROWS:
+        from .tasks import run_import_job
+
         run_import_job(job.pk, commit)
     else:
         process(job, commit=commit)

@@ -1,8 +1,10 @@
-"""Loaded with ``-p`` before Django is set up: tests get their own var/ folder (media,
-cache, Huey file) and run background jobs in-process through Huey's immediate mode."""
+"""Loaded with ``-p`` before Django is set up: each test process (every xdist worker too)
+gets its own var/ folder (media, cache, Huey queue, SQLite test database) and runs
+background jobs in-process through Huey's immediate mode."""
 
 import os
 import tempfile
 
-os.environ.setdefault("QINGLAN_VAR_DIR", tempfile.mkdtemp(prefix="qinglan-test-"))
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ["QINGLAN_VAR_DIR"] = tempfile.mkdtemp(prefix=f"qinglan-test-{_worker}-")
 os.environ.setdefault("QINGLAN_HUEY_IMMEDIATE", "1")

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from qinglan.core.forms import ResourceForm, StyledFormMixin
 from qinglan.org.forms import resource_content_types
 
-from .models import Attachment, Comment, FieldDef, Webhook
+from .models import Comment, FieldDef, Webhook
 
 
 class FieldDefForm(ResourceForm):

@@ -11,7 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from qinglan.core.testing import grant, make_member
 from qinglan.extras.models import Webhook, WebhookDelivery
-from qinglan.extras.webhooks import deliver_webhook
+from qinglan.extras.tasks import deliver_webhook
 from qinglan.org.models import Position
 
 
