@@ -115,7 +115,7 @@ def bulk_update(*, resource, queryset, changes, user):
 
     definitions = {f"cf_{d.name}": d for d in field_defs_for(resource.model)} if changes else {}
     count = 0
-    for record in queryset.restrict(user, "change").select_for_update():
+    for record in queryset.restrict(user, "change").select_related(None).select_for_update():
         before = snapshot(record)
         for name, value in changes.items():
             if name in definitions:
