@@ -109,13 +109,13 @@ class _PlaceholderUser:
     department_id = 0
 
 
-def scope_q(model, user, scope):
+def scope_q(model, user, scope, action="view"):
     from .registry import registry
 
     resource = registry.get(model)
     if resource is None:
         return Q()
-    return resource.scope(user, scope)
+    return resource.scope(user, scope, action)
 
 
 class RestrictedQuerySet(models.QuerySet):
@@ -132,7 +132,7 @@ class RestrictedQuerySet(models.QuerySet):
         for scope, constraints in allowed:
             if scope == Scope.ALL and not constraints:
                 return self
-            part = scope_q(self.model, user, scope) & constraints_q(constraints, user)
+            part = scope_q(self.model, user, scope, action) & constraints_q(constraints, user)
             combined = part if combined is None else combined | part
         return self.filter(combined)
 

@@ -123,30 +123,39 @@ class Resource:
         return f"{self.app_label}/{plural}"
 
     # ---- permissions -----------------------------------------------------------------
-    def scope(self, user, scope):
+    def scope(self, user, scope, action="view"):
         """The records a data scope covers for `user`, as a Q (never SQL)."""
         if scope == Scope.ALL:
             return Q()
         if not self.owner_field and not self.department_field:
             return Q()  # no owner and no department: the scope does not narrow this resource
-        own = self.own_q(user)
+        own = self.own_q(user, action)
         if scope == Scope.OWN:
             return own
         return own | self.department_q(user, subtree=scope == Scope.SUBTREE)
 
-    def own_q(self, user):
+    @property
+    def shareable(self):
+        return bool(self.owner_field) and self.owner_field != "self"
+
+    def own_q(self, user, action="view"):
+        """Records the member owns, plus those shared with them: shares give view and export,
+        and change when the share allows it."""
         if self.owner_field == "self":
             return Q(pk=user.pk)
         if not self.owner_field:
             return Q(pk__in=[])
+        own = Q(**{self.owner_field: user.pk})
+        if action not in ("view", "export", "change"):
+            return own
         from django.contrib.contenttypes.models import ContentType
 
         from .models import RecordShare
 
-        shared = RecordShare.objects.filter(
-            user=user, content_type=ContentType.objects.get_for_model(self.model)
-        ).values("object_id")
-        return Q(**{self.owner_field: user.pk}) | Q(pk__in=shared)
+        shares = RecordShare.objects.filter(user=user, content_type=ContentType.objects.get_for_model(self.model))
+        if action == "change":
+            shares = shares.filter(can_change=True)
+        return own | Q(pk__in=shares.values("object_id"))
 
     def department_q(self, user, subtree):
         from qinglan.org.models import Department, User

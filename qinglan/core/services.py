@@ -151,3 +151,34 @@ def bulk_delete(*, queryset, user):
         delete_record(record=record, user=user)
         count += 1
     return count
+
+
+@transaction.atomic
+def share_record(*, record, member, can_change=False, user):
+    """Share a record with a member beyond its owner (see Resource.own_q)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from .models import RecordShare
+
+    if not type(record)._default_manager.restrict(user, "change").filter(pk=record.pk).exists():
+        raise PermissionDenied(_("You may not share this record."))
+    if not member.is_active:
+        raise ValidationError(_("%(member)s is not an active member.") % {"member": member})
+    share, _created = RecordShare.objects.update_or_create(
+        content_type=ContentType.objects.get_for_model(record), object_id=record.pk, user=member, defaults={"can_change": can_change}
+    )
+    log_change(record=record, action=ObjectChange.Action.UPDATE, user=user, before={}, after={"shared_with": str(member), "may_change": can_change})
+    queue_event(event_name(record, "shared"), record=record, user=user, data={"member": member.pk})
+    return share
+
+
+@transaction.atomic
+def unshare_record(*, record, member, user):
+    from django.contrib.contenttypes.models import ContentType
+
+    from .models import RecordShare
+
+    if not type(record)._default_manager.restrict(user, "change").filter(pk=record.pk).exists():
+        raise PermissionDenied(_("You may not share this record."))
+    RecordShare.objects.filter(content_type=ContentType.objects.get_for_model(record), object_id=record.pk, user=member).delete()
+    log_change(record=record, action=ObjectChange.Action.UPDATE, user=user, before={"shared_with": str(member)}, after={})

@@ -30,6 +30,7 @@ def resource_urlpatterns(resource):
         path(f"{name}/<int:pk>/changes/", view(views.ObjectDetailView, tab="changes"), name=f"{name}_changes"),
         path(f"{name}/<int:pk>/comments/", view(views.ObjectDetailView, tab="comments"), name=f"{name}_comments"),
         path(f"{name}/<int:pk>/attachments/", view(views.ObjectDetailView, tab="attachments"), name=f"{name}_attachments"),
+        path(f"{name}/<int:pk>/share/", view(views.ShareView), name=f"{name}_share"),
         path(f"{name}/<int:pk>/do/<slug:name>/", view(views.ObjectActionView), name=f"{name}_action"),
     ]
 

@@ -218,12 +218,25 @@ class ObjectDetailView(ResourceView):
         context = self.base_context(record=record, tab=self.tab, **self.tab_context(record))
         context["can_change_record"] = self.resource.model._default_manager.restrict(request.user, "change").filter(pk=pk).exists()
         context["can_delete_record"] = self.resource.model._default_manager.restrict(request.user, "delete").filter(pk=pk).exists()
+        if self.resource.shareable and self.tab == "main":
+            context["shares"] = self._shares(record) if context["can_change_record"] else None
         context["record_actions"] = {
             name: action
             for name, action in self.resource.get_actions().items()
             if self.resource.model._default_manager.restrict(request.user, action.permission).filter(pk=pk).exists()
         }
         return render(request, self.template_name, context)
+
+    def _shares(self, record):
+        from django.contrib.auth import get_user_model
+
+        from .models import RecordShare
+
+        shares = RecordShare.objects.filter(
+            content_type=ContentType.objects.get_for_model(record), object_id=record.pk
+        ).select_related("user")
+        candidates = get_user_model().objects.filter(is_active=True).exclude(pk__in=[s.user_id for s in shares]).order_by("username")[:500]
+        return {"rows": shares, "candidates": candidates}
 
     def tab_context(self, record):
         from .detail import detail_panels
@@ -382,6 +395,30 @@ class BulkDeleteView(ResourceView):
                 messages.success(request, ngettext("%(count)d record was deleted.", "%(count)d records were deleted.", count) % {"count": count})
             return redirect(safe_next(request, self.resource.url("list")))
         return render(request, self.template_name, self.base_context(records=queryset[:500], next=safe_next(request, "")))
+
+
+# ---- sharing ---------------------------------------------------------------------------
+
+
+class ShareView(ResourceView):
+    """Share a record with a member, or stop sharing it (POST from the detail page)."""
+
+    action = "change"
+
+    def post(self, request, pk):
+        from django.contrib.auth import get_user_model
+
+        record = self.get_object("change")
+        member = get_object_or_404(get_user_model(), pk=request.POST.get("member") or 0)
+        try:
+            if request.POST.get("remove"):
+                services.unshare_record(record=record, member=member, user=request.user)
+            else:
+                services.share_record(record=record, member=member, can_change=bool(request.POST.get("can_change")), user=request.user)
+                messages.success(request, _("Shared with %(member)s.") % {"member": member})
+        except (ValidationError, PermissionDenied) as error:
+            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        return redirect(record.get_absolute_url())
 
 
 # ---- object actions --------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.test import override_settings
 
 from qinglan.core import testing
 from qinglan.core.models import OwnedModel
+from qinglan.core.permissions import Scope
 from qinglan.core.registry import registry
 from qinglan.core.resources import Resource
 
@@ -67,3 +68,37 @@ class GadgetTests(testing.ResourceTestCase):
         self.assertEqual(testing.list_pks(self.client.get(self.resource.list_url, {"q": "alp"})), {red.pk})
         html = self.client.get(self.resource.list_url, {"sort": "-size"}).content.decode()
         self.assertLess(html.index(">alpha<"), html.index(">beta<"))
+
+    # ---- sharing (owned records) ----------------------------------------------------
+    def test_share_gives_view_then_change_and_can_be_withdrawn(self):
+        owner = testing.make_member("owner")
+        testing.grant(owner, Gadget, ["view", "change"], scope=Scope.OWN)
+        gadget = self.create_record()
+        Gadget.objects.filter(pk=gadget.pk).update(owner=owner)
+        self.grant("view", "change", "delete", scope=Scope.OWN)
+        detail, edit = self.resource.url("detail", gadget), self.resource.url("edit", gadget)
+        self.assertEqual(self.client.get(detail).status_code, 404)
+
+        owner_client = self.client_class()
+        owner_client.force_login(owner)
+        share_url = self.resource.url("share", gadget)
+        self.assertEqual(owner_client.post(share_url, {"member": self.member.pk}).status_code, 302)
+        self.assertEqual(self.client.get(detail).status_code, 200)
+        self.assertEqual(self.client.get(edit).status_code, 404)  # a plain share is read-only
+        self.assertNotIn(gadget.pk, testing.list_pks(self.client.get(self.resource.list_url + "?colour=blue")))
+        self.assertIn(gadget.pk, testing.list_pks(self.client.get(self.resource.list_url)))
+
+        owner_client.post(share_url, {"member": self.member.pk, "can_change": "1"})
+        self.assertEqual(self.client.get(edit).status_code, 200)
+        self.assertEqual(self.client.post(self.resource.url("delete", gadget)).status_code, 404)  # never delete
+
+        owner_client.post(share_url, {"member": self.member.pk, "remove": "1"})
+        self.assertEqual(self.client.get(detail).status_code, 404)
+
+    def test_only_who_may_change_the_record_may_share_it(self):
+        gadget = self.create_record()
+        reader = testing.make_member("reader")
+        testing.grant(reader, Gadget, ["view"])
+        reader_client = self.client_class()
+        reader_client.force_login(reader)
+        self.assertEqual(reader_client.post(self.resource.url("share", gadget), {"member": reader.pk}).status_code, 403)
