@@ -32,7 +32,7 @@ class ResourceFilterSet(django_filters.FilterSet):
 
             self.filters["tag"] = django_filters.ModelMultipleChoiceFilter(
                 queryset=Tag.objects.all(),
-                field_name="tagged_items__tag",
+                field_name="tagged_items__tag__slug",
                 to_field_name="slug",
                 label=_("tags"),
                 distinct=True,

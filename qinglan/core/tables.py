@@ -3,7 +3,7 @@ and keyset pagination are done in the database by the list view, not by the tabl
 
 import django_tables2 as tables
 from django.db import models
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 
@@ -33,9 +33,7 @@ class TagsColumn(tables.Column):
         tags = getattr(record, "prefetched_tags", None)
         if tags is None:
             tags = [item.tag for item in record.tagged_items.all()]
-        return format_html(
-            "".join(format_html('<span class="badge me-1" style="background:{}">{}</span>', tag.color, tag.name) for tag in tags)
-        )
+        return format_html_join("", '<span class="badge me-1" style="background:{}">{}</span>', ((tag.color, tag.name) for tag in tags))
 
 
 class ResourceTable(tables.Table):

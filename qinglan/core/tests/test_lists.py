@@ -130,3 +130,31 @@ def test_menu_items_hidden_for_a_role(db):
     Role.objects.filter(name="clerks").update(hidden_menus=["org.position"])
     html = client.get("/").content.decode()
     assert 'data-menu="org.position"' not in html and 'data-menu="org.user"' in html
+
+
+def test_tags_are_set_in_the_form_shown_in_the_list_and_filtered(admin_client):
+    from qinglan.extras.models import Tag
+
+    vip = Tag.objects.create(name="<b>重要</b>", slug="vip", color="#aa0000")
+    admin_client.post("/org/position/add/", {"name": "業務", "level": "1", "tags": [vip.pk]})
+    admin_client.post("/org/position/add/", {"name": "倉管", "level": "1"})
+    tagged = Position.objects.get(name="業務")
+    admin_client.post("/org/position/preferences/", {"columns": ["name", "tags"]})
+    response = admin_client.get("/org/position/", {"tag": "vip"})
+    assert list_pks(response) == {tagged.pk}
+    html = response.content.decode()
+    assert "&lt;b&gt;重要&lt;/b&gt;" in html and "<b>重要</b>" not in html
+
+
+def test_large_imports_run_as_a_background_job(admin_client, monkeypatch):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from qinglan.core import imports
+
+    monkeypatch.setattr(imports, "BACKGROUND_ROWS", 2)
+    content = "name,level\n甲,1\n乙,2\n丙,3\n".encode()
+    job = admin_client.post("/org/position/import/", {"file": SimpleUploadedFile("p.csv", content)})["Location"]
+    admin_client.post(job, {"column_0": "name", "column_1": "level"})
+    assert 'data-testid="import-ok"' in admin_client.get(job).content.decode()
+    admin_client.post(job, {"_confirm": "1"})
+    assert set(Position.objects.values_list("name", flat=True)) == {"甲", "乙", "丙"}
