@@ -1,8 +1,6 @@
 """Generic views every resource gets. Each one starts from
 ``model.objects.restrict(request.user, action)``, so permissions are never bypassed."""
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -441,6 +439,3 @@ class ObjectActionView(ResourceView):
             messages.success(request, _("Done: %(action)s.") % {"action": action.label})
         return HttpResponseRedirect(safe_next(request, record.get_absolute_url()))
 
-
-def list_url_with(resource, **params):
-    return f"{resource.url('list')}?{urlencode(params)}"

@@ -102,3 +102,30 @@ class GadgetTests(testing.ResourceTestCase):
         reader_client = self.client_class()
         reader_client.force_login(reader)
         self.assertEqual(reader_client.post(self.resource.url("share", gadget), {"member": reader.pk}).status_code, 403)
+
+    # ---- object actions bound to services ------------------------------------------
+    def test_object_action_runs_its_service_with_its_permission(self):
+        from django.core.exceptions import ValidationError
+
+        from qinglan.core.resources import Action
+
+        def paint_blue(*, record, user):
+            if record.colour == "blue":
+                raise ValidationError("already blue")
+            record.colour = "blue"
+            record.save()
+
+        self.resource.actions = {"paint": Action(service=paint_blue, label="Paint blue", permission="approve")}
+        self.addCleanup(delattr, self.resource, "actions")
+        gadget = self.create_record()
+        self.grant("view")
+        url = self.resource.url("action", gadget, name="paint")
+        self.assertNotContains(self.client.get(self.resource.url("detail", gadget)), "Paint blue")
+        self.assertEqual(self.client.post(url).status_code, 404)  # no 'approve' permission
+        self.grant("view", "approve")
+        self.assertContains(self.client.get(self.resource.url("detail", gadget)), "Paint blue")
+        self.client.post(url)
+        gadget.refresh_from_db()
+        self.assertEqual(gadget.colour, "blue")
+        response = self.client.post(url, follow=True)
+        self.assertContains(response, "already blue")
