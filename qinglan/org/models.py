@@ -12,6 +12,7 @@ from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 from qinglan.core.models import BaseModel, CustomFieldsMixin, OrganizationalModel, PrimaryModel, TagsMixin
 from qinglan.core.permissions import ACTIONS, RestrictedQuerySet, Scope
+from qinglan.core.validators import MaxFileSize
 
 
 class DepartmentQuerySet(MP_NodeQuerySet, RestrictedQuerySet):
@@ -105,7 +106,7 @@ class User(AbstractUser, CustomFieldsMixin, TagsMixin):
     )
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[phone_validator])
     mobile = models.CharField(_("mobile"), max_length=30, blank=True, validators=[phone_validator])
-    avatar = models.ImageField(_("avatar"), upload_to="avatars/", blank=True)
+    avatar = models.ImageField(_("avatar"), upload_to="avatars/", blank=True, validators=[MaxFileSize(2)])
     language = models.CharField(_("language"), max_length=10, blank=True)
     theme = models.CharField(
         _("theme"), max_length=10, default="light", choices=(("light", _("light")), ("dark", _("dark")), ("auto", _("automatic")))
@@ -199,7 +200,7 @@ class CompanyProfile(BaseModel):
     base_currency = models.ForeignKey(
         "org.Currency", verbose_name=_("base currency"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    logo = models.ImageField(_("logo"), upload_to="company/", blank=True)
+    logo = models.ImageField(_("logo"), upload_to="company/", blank=True, validators=[MaxFileSize(2)])
 
     class Meta:
         verbose_name = _("company profile")

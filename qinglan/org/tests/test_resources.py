@@ -61,6 +61,25 @@ class MemberTests(testing.ResourceTestCase):
         self.assertEqual(pks, {self.member.pk, colleague.pk, below.pk})
         self.assertNotIn(outsider.pk, pks)
 
+    def test_avatar_must_be_a_real_small_image(self):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        self.grant("view", "change")
+        url = self.resource.url("edit", self.member)
+        data = {"username": "tester", "is_active": "on"}
+        fake = SimpleUploadedFile("me.png", b"<script>alert(1)</script>", content_type="image/png")
+        self.assertEqual(self.post_form(url, {**data, "avatar": fake}).status_code, 400)
+        import io
+
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.new("RGB", (8, 8), "blue").save(buffer, "PNG")
+        real = SimpleUploadedFile("me.png", buffer.getvalue(), content_type="image/png")
+        self.assertEqual(self.post_form(url, {**data, "avatar": real}).status_code, 302)
+        self.member.refresh_from_db()
+        self.assertTrue(self.member.avatar.name.startswith("avatars/"))
+
 
 class PositionTests(testing.ResourceTestCase):
     model = Position
@@ -139,3 +158,4 @@ class NumberSequenceTests(testing.ResourceTestCase):
     model = NumberSequence
     form_data = {"code": "so", "name": "銷售訂單", "prefix": "SO-{year}-", "padding": "5", "next_value": "1"}
     update_data = {"padding": "6"}
+
