@@ -31,7 +31,12 @@ from .views import ResourceView
 BACKGROUND_ROWS = 1000
 PREVIEW_ROWS = 20
 MAX_ERRORS = 500
-ENCODINGS = ("utf-8-sig", "cp950", "gb18030")  # UTF-8, then Big5 (Taiwan Excel), then GBK/GB18030
+ENCODING_CHOICES = (
+    ("", gettext_lazy("Detect automatically")),
+    ("utf-8-sig", "UTF-8"),
+    ("cp950", gettext_lazy("Big5 (Traditional Chinese Excel)")),
+    ("gb18030", gettext_lazy("GB18030 / GBK (Simplified Chinese Excel)")),
+)
 TRUE_WORDS = {"1", "true", "yes", "y", "t", "是", "對", "对", "x", "✓", "v"}
 FALSE_WORDS = {"0", "false", "no", "n", "f", "否", "不", "", "-"}
 
@@ -51,7 +56,7 @@ def read_rows(handle, name, encoding=""):
         return _read_xlsx(data) + ("",)
     if extension not in ("csv", "txt"):
         raise ImportFileError(_("Upload a CSV or Excel (.xlsx) file."))
-    for candidate in ([encoding] if encoding else ENCODINGS):
+    for candidate in [encoding] if encoding else detection_order():
         try:
             text = data.decode(candidate)
         except UnicodeDecodeError:
@@ -73,6 +78,16 @@ def read_rows(handle, name, encoding=""):
     except csv.Error as exc:
         raise ImportFileError(_("The CSV file is malformed: %(error)s") % {"error": exc}) from exc
     return [h.strip() for h in headers], _csv_rows(reader), candidate
+
+
+def detection_order():
+    """UTF-8 first; then the legacy encoding of the member's language, because GBK text can
+    also decode (wrongly) as Big5 and the other way round."""
+    from django.utils import translation
+
+    if (translation.get_language() or "").lower() in ("zh-hans", "zh-cn", "zh-sg"):
+        return ("utf-8-sig", "gb18030", "cp950")
+    return ("utf-8-sig", "cp950", "gb18030")
 
 
 def _csv_rows(reader):
@@ -408,13 +423,15 @@ def count_rows(job):
 
 class UploadForm(StyledFormMixin, forms.Form):
     file = forms.FileField(label=gettext_lazy("CSV or Excel file"), widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.txt"}))
+    encoding = forms.ChoiceField(label=gettext_lazy("Text encoding of a CSV file"), choices=ENCODING_CHOICES, required=False)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > settings.QINGLAN_MAX_UPLOAD_MB * 1024 * 1024:
             raise forms.ValidationError(_("The file is larger than %(limit)s MB."), params={"limit": settings.QINGLAN_MAX_UPLOAD_MB})
         try:
-            headers, _rows, encoding = read_rows(upload, upload.name)
+            chosen = self.data.get("encoding", "")
+            headers, _rows, encoding = read_rows(upload, upload.name, chosen if chosen in dict(ENCODING_CHOICES) else "")
         except ImportFileError as error:
             raise forms.ValidationError(str(error)) from error
         if not any(headers):
