@@ -7,6 +7,9 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import CustomFieldsMixin, TagsMixin
 
+# Django 6.1's label of the empty choice; its own Chinese catalogues lack it, ours have it.
+BLANK_CHOICE_LABEL = _("- Select an option -")
+
 WIDGET_CLASSES = {
     forms.CheckboxInput: "form-check-input",
     forms.Select: "form-select",
