@@ -15,6 +15,8 @@ def test_check_deploy_is_clean(tmp_path):
         "QINGLAN_VAR_DIR": str(tmp_path),
     }
     environment.pop("QINGLAN_DEBUG", None)
+    # The browser tests set this for their live server in the same worker process.
+    environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     result = subprocess.run(
         [sys.executable, "-m", "qinglan.cli", "check", "--deploy", "--fail-level", "WARNING"],
         env=environment, capture_output=True, text=True, timeout=120,
