@@ -25,10 +25,13 @@ def field_value_html(record, field, user):
         return format_html_join(", ", "{}", ((link_to(item, user),) for item in items)) if items else "—"
     if value in (None, ""):
         return "—"
+    # get_<field>_display(): Django's for choices, or a model's own wording of a value
+    # (e.g. a role permission's resource and actions).
+    display = getattr(record, f"get_{field.name}_display", None)
+    if callable(display):
+        return display() or "—"
     if isinstance(field, models.ForeignKey):
         return link_to(value, user)
-    if field.choices:
-        return getattr(record, f"get_{field.name}_display")()
     if isinstance(field, models.BooleanField):
         return format_html('<i class="bi {}"></i> {}', "bi-check-circle text-success" if value else "bi-x-circle text-secondary", _("Yes") if value else _("No"))
     if isinstance(field, models.DateTimeField):

@@ -97,7 +97,7 @@ def filter_for_field(field):
     if field.choices:
         return django_filters.MultipleChoiceFilter(field_name=name, choices=field.choices, label=label)
     if isinstance(field, models.BooleanField):
-        return django_filters.BooleanFilter(field_name=name, label=label, widget=forms.NullBooleanSelect)
+        return django_filters.BooleanFilter(field_name=name, label=label, widget=forms.Select(choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]))
     if isinstance(field, models.DateTimeField):
         return django_filters.DateFromToRangeFilter(
             field_name=name, label=label, widget=django_filters.widgets.RangeWidget(attrs={"type": "date"})

@@ -1,6 +1,7 @@
 """The module menu: groups in a fixed order; resources declare ``menu_group``. An item shows
 when the member may view the resource and none of their roles hides it."""
 
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .permissions import has_permission
@@ -14,6 +15,32 @@ MENU_GROUPS = [
 
 def menu_key(resource):
     return resource.label
+
+
+def menu_group_label(key):
+    """The translated label of a menu group, or None for an unknown key."""
+    return next((label for group_key, label, _icon in MENU_GROUPS if group_key == key), None)
+
+
+def resource_title(resource):
+    """How a resource is named outside its own pages (e.g. in role permissions): the menu
+    group it is found under, then its plural name, "Organisation · Departments"."""
+    group = menu_group_label(resource.menu_group) or resource.model._meta.app_config.verbose_name
+    return f"{capfirst(group)} · {capfirst(resource.verbose_name_plural)}"
+
+
+def content_type_title(content_type):
+    """resource_title() of a content type's resource; a model that is no resource gets its name."""
+    model = content_type.model_class()
+    resource = registry.get(model) if model is not None else None
+    return resource_title(resource) if resource is not None else capfirst(content_type.name)
+
+
+def resource_sort_key(resource):
+    """Resources in menu order: by group, then by their place in the group."""
+    keys = [key for key, _label, _icon in MENU_GROUPS]
+    group = keys.index(resource.menu_group) if resource.menu_group in keys else len(keys)
+    return (group, resource.menu_order, str(resource.verbose_name_plural))
 
 
 def hidden_menu_keys(user):

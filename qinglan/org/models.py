@@ -8,10 +8,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 from qinglan.core.models import BaseModel, CustomFieldsMixin, OrganizationalModel, PrimaryModel, TagsMixin
-from qinglan.core.permissions import ACTIONS, RestrictedQuerySet, Scope
+from qinglan.core.permissions import ACTION_LABELS, ACTIONS, RestrictedQuerySet, Scope
 from qinglan.core.validators import MaxFileSize
 
 
@@ -71,8 +72,12 @@ class Department(MP_Node, PrimaryModel):
     def children(self):
         return Department.objects.get_children(self)
 
+    def ancestors(self):
+        """The departments above this one, from the top down."""
+        return list(Department.objects.get_ancestors(self))
+
     def full_name(self):
-        return " / ".join([*(node.name for node in Department.objects.get_ancestors(self)), self.name])
+        return " / ".join([*(node.name for node in self.ancestors()), self.name])
 
 
 class Position(OrganizationalModel, CustomFieldsMixin, TagsMixin):
@@ -173,7 +178,19 @@ class RolePermission(models.Model):
         constraints = [models.UniqueConstraint(fields=("role", "content_type"), name="unique_role_resource")]
 
     def __str__(self):
-        return f"{self.role} · {self.content_type.name}"
+        return f"{self.role} · {self.get_content_type_display()}"
+
+    def get_content_type_display(self):
+        """The resource as "<menu group> · <resource>", as the role form lists it."""
+        from qinglan.core.menu import content_type_title
+
+        return content_type_title(self.content_type)
+
+    def get_actions_display(self):
+        """The allowed actions in words, in the order of the role form ("view, export")."""
+        order = {action: index for index, action in enumerate(ACTIONS)}
+        actions = sorted(self.actions or (), key=lambda action: order.get(action, len(order)))
+        return pgettext("list separator", ", ").join(str(ACTION_LABELS.get(action, action)) for action in actions)
 
     def clean(self):
         from django.core.exceptions import ValidationError

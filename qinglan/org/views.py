@@ -11,11 +11,13 @@ from qinglan.core.forms import StyledFormMixin
 from qinglan.core.models import APIToken
 
 from . import services
+from .forms import TimeZoneField
 from .models import User
 
 
 class ProfileForm(StyledFormMixin, forms.ModelForm):
     language = forms.ChoiceField(label=gettext_lazy("language"), required=False)
+    time_zone = TimeZoneField(label=gettext_lazy("time zone"))
 
     class Meta:
         model = User

@@ -1,5 +1,6 @@
 // Small behaviours of the shell: select-all checkboxes, bulk buttons, page size, formset rows,
-// confirmations. No inline scripts (the content security policy forbids them).
+// confirmations. No inline scripts (the content security policy forbids them). The "auto"
+// theme is applied by theme.js, which base.html loads in <head> so the page never flashes.
 (function () {
   "use strict";
 
