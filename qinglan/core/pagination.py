@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import F, Q
 
 
@@ -23,22 +24,50 @@ class SortKey:
 
 
 def order_expressions(keys, reverse=False):
+    """ORDER BY terms for `keys`. Only nullable keys say where NULLs go (as the greatest
+    value, in both directions); a plain ``col ASC``/``col DESC`` lets an ordinary index on
+    the column serve the order."""
     result = []
     for key in keys:
         descending = key.descending != reverse
         expression = F(key.path)
-        # NULL counts as the greatest value in both directions.
-        result.append(expression.desc(nulls_first=True) if descending else expression.asc(nulls_last=True))
+        if not key.nullable:
+            result.append(expression.desc() if descending else expression.asc())
+        else:
+            result.append(expression.desc(nulls_first=True) if descending else expression.asc(nulls_last=True))
     return result
 
 
 def _after(keys, values, reverse):
-    """Q for rows strictly after `values` in the (possibly reversed) order."""
+    """Q for rows strictly after `values` in the (possibly reversed) order.
+
+    The exact condition is OR-expanded (``a > v OR (a = v AND …)``), which databases can't
+    use for an index range scan; ANDing it with a bound on the first key alone (``a >= v``)
+    gives them a range to scan."""
+    exact = _strictly_after(keys, values, reverse)
+    bound = _leading_bound(keys[0], values[0], reverse) if len(keys) > 1 else None
+    return exact if bound is None else bound & exact
+
+
+def _leading_bound(key, value, reverse):
+    """A range on the first key that every row after `value` lies in (None: no bound)."""
+    descending = key.descending != reverse
+    if value is None:
+        # NULL is the greatest value: ascending, only NULLs can follow it; descending,
+        # NULLs come first and everything may follow.
+        return None if descending else Q(**{f"{key.path}__isnull": True})
+    bound = Q(**{f"{key.path}__lte" if descending else f"{key.path}__gte": value})
+    if key.nullable and not descending:
+        bound |= Q(**{f"{key.path}__isnull": True})  # ascending, NULLs come after every value
+    return bound
+
+
+def _strictly_after(keys, values, reverse):
     key, value = keys[0], values[0]
     descending = key.descending != reverse
     if len(keys) == 1:
         return Q(**{f"{key.path}__lt" if descending else f"{key.path}__gt": value})
-    rest = _after(keys[1:], values[1:], reverse)
+    rest = _strictly_after(keys[1:], values[1:], reverse)
     if value is None:
         same = Q(**{f"{key.path}__isnull": True})
         if descending:  # NULLs come first: everything non-null is after
@@ -48,6 +77,15 @@ def _after(keys, values, reverse):
     if key.nullable and not descending:
         greater |= Q(**{f"{key.path}__isnull": True})
     return greater | (Q(**{key.path: value}) & rest)
+
+
+def _filter_after(queryset, keys, values, reverse):
+    """`queryset` narrowed to the rows after `values`; None when the values don't fit the
+    keys' fields (a forged cursor), which is then treated as no cursor."""
+    try:
+        return queryset.filter(_after(keys, values, reverse))
+    except (ValueError, TypeError, ValidationError):
+        return None
 
 
 def _value_of(row, path):
@@ -97,8 +135,9 @@ def keyset_page(queryset, keys, *, size, after=None, before=None, last=False):
     """One page of `queryset` in the order of `keys` (which must end with the pk)."""
     if before:
         values = decode_cursor(before, keys)
-        if values is not None:
-            rows = list(queryset.filter(_after(keys, values, reverse=True)).order_by(*order_expressions(keys, reverse=True))[: size + 1])
+        filtered = _filter_after(queryset, keys, values, reverse=True) if values is not None else None
+        if filtered is not None:
+            rows = list(filtered.order_by(*order_expressions(keys, reverse=True))[: size + 1])
             has_more = len(rows) > size
             rows = list(reversed(rows[:size]))
             return Page(
@@ -113,7 +152,9 @@ def keyset_page(queryset, keys, *, size, after=None, before=None, last=False):
         rows = list(reversed(rows[:size]))
         return Page(rows=rows, next_cursor=None, prev_cursor=encode_cursor(rows[0], keys) if has_more else None, is_first=not has_more)
     values = decode_cursor(after, keys) if after else None
-    filtered = queryset.filter(_after(keys, values, reverse=False)) if values is not None else queryset
+    filtered = _filter_after(queryset, keys, values, reverse=False) if values is not None else None
+    if filtered is None:
+        values, filtered = None, queryset
     rows = list(filtered.order_by(*order_expressions(keys))[: size + 1])
     has_more = len(rows) > size
     rows = rows[:size]

@@ -1,10 +1,24 @@
 """Tables generated from a resource. django-tables2 defines and renders the cells; sorting
-and keyset pagination are done in the database by the list view, not by the table."""
+and keyset pagination are done in the database by the list view, not by the table.
+
+A page of rows costs a fixed number of queries whatever its size: columns that need other
+records (custom reference fields, tags, foreign keys not already joined) load them for the
+whole page the first time one of their cells is rendered."""
 
 import django_tables2 as tables
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import prefetch_related_objects
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+
+
+def page_cache(table, key, build):
+    """`build(records)` over all the records of the table's page, computed once per table."""
+    cache = table.__dict__.setdefault("_qinglan_page_cache", {})
+    if key not in cache:
+        cache[key] = build(list(table.data))
+    return cache[key]
 
 
 class LinkColumn(tables.Column):
@@ -19,21 +33,42 @@ class CustomFieldColumn(tables.Column):
         self.definition = definition
         super().__init__(verbose_name=definition.label, accessor="custom_field_data", orderable=False, empty_values=(), **kwargs)
 
-    def render(self, value, record):
-        from qinglan.extras.customfields import display
+    def render(self, value, record, table):
+        texts = page_cache(table, ("cf", self.definition.name), self._texts)
+        return texts.get(record.pk) or "—"
 
-        return display(self.definition, (record.custom_field_data or {}).get(self.definition.name)) or "—"
+    def _texts(self, records):
+        from qinglan.extras.customfields import display_many
+
+        name = self.definition.name
+        values = [(record.custom_field_data or {}).get(name) for record in records]
+        return {record.pk: text for record, text in zip(records, display_many(self.definition, values), strict=True)}
 
 
 class TagsColumn(tables.Column):
     def __init__(self, **kwargs):
         super().__init__(verbose_name=_("tags"), accessor="pk", orderable=False, empty_values=(), **kwargs)
 
-    def render(self, value, record):
+    def render(self, value, record, table):
         tags = getattr(record, "prefetched_tags", None)
         if tags is None:
-            tags = [item.tag for item in record.tagged_items.all()]
+            tags = page_cache(table, "tags", self._tags).get(record.pk, [])
         return format_html_join("", '<span class="badge me-1" style="background:{}">{}</span>', ((tag.color, tag.name) for tag in tags))
+
+    @staticmethod
+    def _tags(records):
+        from django.contrib.contenttypes.models import ContentType
+
+        from qinglan.extras.models import TaggedItem
+
+        by_record = {}
+        if not records:
+            return by_record
+        content_type = ContentType.objects.get_for_model(records[0])
+        items = TaggedItem.objects.filter(content_type=content_type, object_id__in=[record.pk for record in records])
+        for item in items.select_related("tag").order_by("pk"):
+            by_record.setdefault(item.object_id, []).append(item.tag)
+        return by_record
 
 
 class ResourceTable(tables.Table):
@@ -85,7 +120,7 @@ def resource_table_factory(resource):
     return type(f"{resource.model.__name__}Table", (ResourceTable,), attrs)
 
 
-def build_table(resource, rows, *, visible=None, request=None):
+def build_table(resource, rows, *, visible=None):
     """A table over one page of rows showing the member's chosen columns (and custom fields)."""
     from .models import CustomFieldsMixin, TagsMixin
 
@@ -101,13 +136,35 @@ def build_table(resource, rows, *, visible=None, request=None):
         extra.append(("tags", TagsColumn()))
     names = [*column_candidates(resource), *(name for name, _column in extra)]
     chosen = [name for name in (visible or [*resource.columns, *default_extra]) if name in names]
+    if isinstance(rows, list) and rows:
+        # Foreign keys shown but not joined by the queryset: one query each for the page.
+        related = [path for path in (_related_path(resource.model, name) for name in chosen) if path]
+        if related:
+            prefetch_related_objects(rows, *related)
+    # No request: the table must not sort or paginate the page it is given.
     return resource.table_class(
         rows,
         extra_columns=extra,
-        request=request,
         sequence=["select", *chosen, "..."],
         exclude=[name for name in names if name not in chosen],
     )
+
+
+def _related_path(model, name):
+    """The longest chain of forward foreign keys (or one-to-ones) at the start of a column
+    path, e.g. "department" for "department" or "department__head" for
+    "department__head__username"; "" if there is none."""
+    chain = []
+    for part in name.split("__"):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            break
+        if not (field.is_relation and field.concrete and (field.many_to_one or field.one_to_one)):
+            break
+        chain.append(part)
+        model = field.related_model
+    return "__".join(chain)
 
 
 def available_columns(resource):

@@ -63,7 +63,24 @@ class ResourceView(View):
 
 def sort_keys_for(resource, sort):
     """Parse ``sort=-name`` into SortKeys ending with the pk; unknown columns fall back to the
-    resource's default ordering."""
+    resource's default ordering. A key is nullable when any step of its path may be NULL (a
+    nullable field, a nullable foreign key, a reverse relation), or when that is unknown."""
+
+    def nullable(path):
+        from django.core.exceptions import FieldDoesNotExist
+
+        model = resource.model
+        for part in path.split("__"):
+            try:
+                field = model._meta.pk if part == "pk" else model._meta.get_field(part)
+            except FieldDoesNotExist:
+                return True  # a transform or something else we cannot see through: be safe
+            if getattr(field, "null", False) or not field.concrete or field.many_to_many:
+                return True  # a nullable field or FK, a reverse or many-to-many relation
+            if field.is_relation:
+                model = field.related_model
+        return False
+
     requested = [part for part in (sort or "").split(",") if part]
     table_columns = resource.table_class.base_columns
     keys = []
@@ -85,11 +102,9 @@ def sort_keys_for(resource, sort):
                 None,
             )
             path = f"{name}__{label_field}" if label_field else f"{name}_id"
-            keys.append(SortKey(path, descending, nullable=True))
+        elif name == "pk" or name == "id":
             continue
-        if name == "pk" or name == "id":
-            continue
-        keys.append(SortKey(path, descending, nullable=bool(getattr(field, "null", False))))
+        keys.append(SortKey(path, descending, nullable=nullable(path)))
     last_descending = keys[0].descending if keys else True
     keys.append(SortKey("pk", last_descending))
     return keys
@@ -121,7 +136,7 @@ class ObjectListView(ResourceView):
             last=request.GET.get("last") == "1",
         )
         count, exact = bounded_count(filtered)
-        table = build_table(resource, page.rows, visible=preference.get("columns"), request=request)
+        table = build_table(resource, page.rows, visible=preference.get("columns"))
         base_query = request.GET.copy()
         for name in ("after", "before", "last", "page_size"):
             base_query.pop(name, None)

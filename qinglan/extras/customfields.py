@@ -4,19 +4,53 @@ imports, bulk edit and the API; values live in the record's ``custom_field_data`
 import datetime
 from decimal import Decimal, InvalidOperation
 
+from asgiref.local import Local
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.signals import request_finished, request_started
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from .models import FieldDef, FieldType
 
+# Definitions are read by the filterset, the table, the column chooser and the forms of one
+# request: they are cached for the length of a request (never across requests, so several
+# worker processes can't disagree), and forgotten as soon as a definition is saved or deleted.
+_request = Local()
+
+
+def _start_request(**kwargs):
+    _request.field_defs = {}
+
+
+def _end_request(**kwargs):
+    _request.field_defs = None
+
+
+def _forget_field_defs(**kwargs):
+    cache = getattr(_request, "field_defs", None)
+    if cache:
+        cache.clear()
+
+
+request_started.connect(_start_request, dispatch_uid="qinglan.customfields.start")
+request_finished.connect(_end_request, dispatch_uid="qinglan.customfields.end")
+post_save.connect(_forget_field_defs, sender=FieldDef, dispatch_uid="qinglan.customfields.saved")
+post_delete.connect(_forget_field_defs, sender=FieldDef, dispatch_uid="qinglan.customfields.deleted")
+
 
 def field_defs_for(model):
     content_type = ContentType.objects.get_for_model(model)
-    return list(FieldDef.objects.filter(content_type=content_type).select_related("dictionary", "reference_type"))
+    cache = getattr(_request, "field_defs", None)
+    if cache is not None and content_type.pk in cache:
+        return list(cache[content_type.pk])
+    definitions = list(FieldDef.objects.filter(content_type=content_type).select_related("dictionary", "reference_type"))
+    if cache is not None:
+        cache[content_type.pk] = definitions
+    return list(definitions)
 
 
 def form_field(definition):
@@ -91,25 +125,64 @@ def to_form(definition, value):
     return value
 
 
-def display(definition, value):
-    """Stored value → text shown in lists, detail pages and exports."""
+def display(definition, value, *, labels=None, records=None):
+    """Stored value → text shown in lists, detail pages and exports. For many values of one
+    field use display_many(), which reads the options and the referenced records once."""
     if value in (None, "", []):
         return ""
     kind = definition.type
     if kind == FieldType.BOOLEAN:
         return str(_("Yes") if value else _("No"))
     if kind in (FieldType.CHOICE, FieldType.MULTICHOICE):
-        labels = dict(definition.option_choices())
+        if labels is None:
+            labels = dict(definition.option_choices())
         values = value if isinstance(value, list) else [value]
         return ", ".join(str(labels.get(item, item)) for item in values)
     if kind == FieldType.REFERENCE:
-        model = definition.reference_type.model_class()
-        record = model._default_manager.filter(pk=value).first()
-        return str(record) if record else f"#{value}"
+        if records is None:
+            records = referenced_records(definition, [value])
+        record = records.get(_reference_key(definition, value))
+        return str(record) if record is not None else f"#{value}"
     if kind == FieldType.DATETIME:
         parsed = parse_datetime(value) if isinstance(value, str) else value
         return timezone.localtime(parsed).strftime("%Y-%m-%d %H:%M") if parsed else str(value)
     return str(value)
+
+
+def display_many(definition, values):
+    """display() of each value, with at most one query for the whole lot (the options of a
+    dictionary, or the referenced records)."""
+    values = list(values)
+    labels = records = None
+    if definition.type in (FieldType.CHOICE, FieldType.MULTICHOICE):
+        labels = dict(definition.option_choices())
+    elif definition.type == FieldType.REFERENCE:
+        records = referenced_records(definition, values)
+    return [display(definition, value, labels=labels, records=records) for value in values]
+
+
+def _referenced_model(definition):
+    return definition.reference_type.model_class() if definition.reference_type_id else None
+
+
+def _reference_key(definition, value):
+    """The referenced primary key a stored value stands for, or None if it can't be one."""
+    model = _referenced_model(definition)
+    if model is None or value in (None, "", []) or isinstance(value, (list, dict, bool)):
+        return None
+    try:
+        return model._meta.pk.to_python(value)
+    except (ValidationError, TypeError, ValueError):
+        return None
+
+
+def referenced_records(definition, values):
+    """{pk: record} for the records a reference field's stored values point to, in one query."""
+    model = _referenced_model(definition)
+    keys = {key for key in (_reference_key(definition, value) for value in values) if key is not None}
+    if model is None or not keys:
+        return {}
+    return model._default_manager.in_bulk(keys)
 
 
 def clean_value(definition, raw):
