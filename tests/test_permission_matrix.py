@@ -108,6 +108,13 @@ def test_scope_leaks_nothing(world, resource, scope):
         for term in ("矩陣", "matrix"):
             found |= detail_ids(resource, client.get("/search/", {"q": term}).content.decode())
         assert found & sample_pks <= expected, "search"
+    # search-as-you-type choices of reference fields
+    offered = set()
+    for term in ("", "矩陣", "matrix"):
+        response = client.get(resource.url("autocomplete"), {"q": term})
+        assert response.status_code == 200
+        offered |= {row["id"] for row in response.json()["results"]}
+    assert offered & sample_pks <= expected, "autocomplete"
     # change and delete of a record outside the scope
     hidden = [record for record, _owner, _department in samples if record.pk not in expected]
     for record in hidden:
@@ -130,6 +137,9 @@ def test_no_grant_means_no_access(world, resource):
     assert client.get(f"/api/{resource.api_prefix}/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 403
     search = client.get("/search/", {"q": "矩陣"}).content.decode()
     assert record.pk not in detail_ids(resource, search)
+    offered = client.get(resource.url("autocomplete"), {"q": ""}).json()["results"]
+    if not getattr(resource.model, "choices_for_everyone", False):  # lookups every member may pick
+        assert record.pk not in {row["id"] for row in offered}
 
 
 def test_constraints_narrow_a_grant(world):

@@ -3,11 +3,13 @@ are added per request. The same filterset serves the list page, exports and the 
 
 import django_filters
 from django import forms
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .forms import style_field
 from .models import CustomFieldsMixin, TagsMixin
+from .widgets import prepare_reference_fields
 
 
 class ResourceFilterSet(django_filters.FilterSet):
@@ -45,6 +47,8 @@ class ResourceFilterSet(django_filters.FilterSet):
             form = super().form
             for name, (form_field, _lookup) in self._custom_filters.items():
                 form.fields[name] = form_field
+            # Reference filters offer and accept only records the member may view.
+            prepare_reference_fields(form.fields, getattr(self.request, "user", None) or AnonymousUser())
             for field in form.fields.values():
                 style_field(field)
                 field.required = False
@@ -75,13 +79,22 @@ class ResourceFilterSet(django_filters.FilterSet):
         for name, value in self.form.cleaned_data.items():
             if value in (None, "", []) or (hasattr(value, "exists") and not value.exists()):
                 continue
-            label = self.form.fields[name].label or name
+            field = self.form.fields[name]
+            label = field.label or name
+            # Choice labels rather than stored values; never iterate a queryset's choices.
+            labels = {} if hasattr(field, "queryset") else {str(key): text for key, text in getattr(field, "choices", None) or []}
+
+            def shown(item):
+                if isinstance(item, bool):
+                    return str(_("Yes") if item else _("No"))
+                return str(labels.get(str(item), item))
+
             if hasattr(value, "__iter__") and not isinstance(value, str):
-                text = ", ".join(str(item) for item in value)
+                text = ", ".join(shown(item) for item in value)
             elif isinstance(value, slice):
                 text = f"{value.start or ''} – {value.stop or ''}"
             else:
-                text = str(value)
+                text = shown(value)
             result.append((name, label, text))
         return result
 

@@ -6,6 +6,7 @@ from django.forms import inlineformset_factory, modelform_factory
 from django.utils.translation import gettext_lazy as _
 
 from .models import CustomFieldsMixin, TagsMixin
+from .widgets import prepare_reference_fields
 
 # Django 6.1's label of the empty choice; its own Chinese catalogues lack it, ours have it.
 BLANK_CHOICE_LABEL = _("- Select an option -")
@@ -73,17 +74,8 @@ class ResourceForm(StyledFormMixin, forms.ModelForm):
 
     def _restrict_choices(self):
         """Reference fields offer only the records the member may see."""
-        if self.user is None:
-            return
-        from django.contrib.auth import get_user_model
-
-        for field in self.fields.values():
-            queryset = getattr(field, "queryset", None)
-            if queryset is not None and hasattr(queryset, "restrict"):
-                restricted = queryset.restrict(self.user, "view")
-                if queryset.model is get_user_model():
-                    restricted = restricted | queryset.filter(pk=self.user.pk)  # one may always name oneself
-                field.queryset = restricted
+        if self.user is not None:
+            prepare_reference_fields(self.fields, self.user)
 
     def clean(self):
         cleaned = super().clean()
@@ -114,13 +106,25 @@ def resource_form_factory(resource):
 
 
 class ChildFormSetBase(forms.BaseInlineFormSet):
-    def __init__(self, *args, **kwargs):
+    """Lines of a record; their references are restricted like the parent form's."""
+
+    def __init__(self, *args, user=None, **kwargs):
+        self.user = user
         super().__init__(*args, **kwargs)
-        for form in self.forms:
-            for field in form.fields.values():
-                style_field(field)
-        for field in self.empty_form.fields.values():
+
+    def _construct_form(self, i, **kwargs):
+        return self._prepare(super()._construct_form(i, **kwargs))
+
+    @property
+    def empty_form(self):
+        return self._prepare(super().empty_form)
+
+    def _prepare(self, form):
+        if self.user is not None:
+            prepare_reference_fields(form.fields, self.user)
+        for field in form.fields.values():
             style_field(field)
+        return form
 
 
 def child_formset_factory(resource, name, child):
@@ -182,6 +186,25 @@ class BulkEditForm(StyledFormMixin, forms.Form):
             if field is not None and not field.null and not field.blank and cleaned.get(name) in (None, ""):
                 self.add_error(name, _("This field is required."))
         return cleaned
+
+
+class ShareForm(forms.Form):
+    """Choose a member to share a record with (the detail page's sharing panel)."""
+
+    def __init__(self, *args, exclude=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth import get_user_model
+        from django.urls import reverse
+
+        from .widgets import AutocompleteSelect
+
+        # Any active colleague may be named; what they then see is the shared record only.
+        self.fields["member"] = forms.ModelChoiceField(
+            get_user_model().objects.filter(is_active=True).exclude(pk__in=list(exclude)),
+            label=_("member"),
+            empty_label=_("Share with…"),
+            widget=AutocompleteSelect(reverse("org:colleagues"), attrs={"class": "form-select form-select-sm", "id": "share-member"}),
+        )
 
 
 class QueryLike(dict):

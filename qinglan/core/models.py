@@ -88,7 +88,8 @@ class ChildModel(models.Model):
 
 
 class OrganizationalModel(BaseModel):
-    """A small lookup (position, tag…) with a unique name."""
+    """A small lookup (position, tag…) with a unique name. A lookup that every member may
+    pick in forms and filters, whatever their grants, sets ``choices_for_everyone = True``."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     description = models.CharField(_("description"), max_length=300, blank=True)

@@ -163,6 +163,17 @@ class ResourceTestCase(TestCase):
             values[self.resource.owner_field] = stranger
         return values
 
+    def test_autocomplete_offers_viewable_records_only(self):
+        record = self.create_record()
+        url = self.resource.url("autocomplete")
+        offered = lambda: {row["id"] for row in self.client.get(url, {"q": ""}).json()["results"]}  # noqa: E731
+        if getattr(self.model, "choices_for_everyone", False):
+            self.assertIn(record.pk, offered())  # a lookup every member may pick
+            return
+        self.assertNotIn(record.pk, offered())
+        self.grant("view")
+        self.assertIn(record.pk, offered())
+
     # ---- list, detail, add, edit, delete ------------------------------------------
     def test_list_and_detail(self):
         self.grant("view")

@@ -1,5 +1,5 @@
 """URLs generated for resources: ``<app>:<model>_list|detail|add|edit|delete|bulk_edit|
-bulk_delete|import|export|changes|comments|attachments|action|preferences``."""
+bulk_delete|import|export|autocomplete|changes|comments|attachments|action|preferences``."""
 
 from django.urls import path
 
@@ -23,6 +23,7 @@ def resource_urlpatterns(resource):
         path(f"{name}/export/", view(ExportView), name=f"{name}_export"),
         path(f"{name}/import/", view(ImportView), name=f"{name}_import"),
         path(f"{name}/import/<int:job>/", view(ImportView), name=f"{name}_import_job"),
+        path(f"{name}/autocomplete/", view(views.AutocompleteView), name=f"{name}_autocomplete"),
         path(f"{name}/preferences/", view(views.ListPreferencesView), name=f"{name}_preferences"),
         path(f"{name}/<int:pk>/", view(views.ObjectDetailView), name=f"{name}_detail"),
         path(f"{name}/<int:pk>/edit/", view(views.ObjectEditView), name=f"{name}_edit"),

@@ -2,6 +2,7 @@
 ``model.objects.restrict(request.user, action)``, so permissions are never bypassed."""
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -14,7 +15,7 @@ from django.views import View
 
 from . import services
 from .changelog import changes_for
-from .forms import BulkEditForm
+from .forms import BulkEditForm, ShareForm
 from .models import UserPreference
 from .pagination import SortKey, bounded_count, keyset_page
 from .permissions import has_permission
@@ -219,6 +220,35 @@ class ListPreferencesView(ResourceView):
         return redirect(safe_next(request, resource.url("list")))
 
 
+class AutocompleteView(ResourceView):
+    """JSON for search-as-you-type reference fields: the first records, in the resource's
+    order, that the member may view and that match ``q`` in the quick-search fields."""
+
+    limit = 20
+
+    def dispatch(self, request, *args, **kwargs):
+        # No permission check of its own: the results are restricted record by record, and a
+        # member without any view grant still finds themselves among members.
+        if not request.user.is_authenticated:
+            raise PermissionDenied
+        return View.dispatch(self, request, *args, **kwargs)
+
+    def get(self, request):
+        from django.http import JsonResponse
+
+        from .widgets import restricted_choices
+
+        queryset = restricted_choices(self.resource.get_queryset(), request.user)
+        text = (request.GET.get("q") or "").strip()[:100]
+        if text:
+            queryset = queryset.filter(self.resource.quick_search_q(text))
+        keys = sort_keys_for(self.resource, None)
+        page = keyset_page(queryset, keys, size=self.limit)
+        return JsonResponse(
+            {"results": [{"id": record.pk, "text": str(record)} for record in page.rows], "more": page.next_cursor is not None}
+        )
+
+
 # ---- detail ----------------------------------------------------------------------------
 
 
@@ -241,15 +271,12 @@ class ObjectDetailView(ResourceView):
         return render(request, self.template_name, context)
 
     def _shares(self, record):
-        from django.contrib.auth import get_user_model
-
         from .models import RecordShare
 
         shares = RecordShare.objects.filter(
             content_type=ContentType.objects.get_for_model(record), object_id=record.pk
         ).select_related("user")
-        candidates = get_user_model().objects.filter(is_active=True).exclude(pk__in=[s.user_id for s in shares]).order_by("username")[:500]
-        return {"rows": shares, "candidates": candidates}
+        return {"rows": shares, "form": ShareForm(exclude=[share.user_id for share in shares])}
 
     def tab_context(self, record):
         from .detail import detail_panels
@@ -289,7 +316,7 @@ class ObjectEditView(ResourceView):
     def build(self, instance, data=None, files=None):
         form = self.resource.form_class(data, files, instance=instance, user=self.request.user, initial=self.initial(instance))
         formsets = {
-            name: formset_class(data, files, instance=instance, prefix=name)
+            name: formset_class(data, files, instance=instance, prefix=name, user=self.request.user)
             for name, formset_class in self.resource.formsets().items()
         }
         return form, formsets
@@ -419,14 +446,16 @@ class ShareView(ResourceView):
     action = "change"
 
     def post(self, request, pk):
-        from django.contrib.auth import get_user_model
-
         record = self.get_object("change")
-        member = get_object_or_404(get_user_model(), pk=request.POST.get("member") or 0)
         try:
             if request.POST.get("remove"):
+                member = get_object_or_404(get_user_model(), pk=request.POST.get("member") or 0)
                 services.unshare_record(record=record, member=member, user=request.user)
             else:
+                form = ShareForm(request.POST)
+                if not form.is_valid():
+                    raise ValidationError(form.errors["member"])
+                member = form.cleaned_data["member"]
                 services.share_record(record=record, member=member, can_change=bool(request.POST.get("can_change")), user=request.user)
                 messages.success(request, _("Shared with %(member)s.") % {"member": member})
         except (ValidationError, PermissionDenied) as error:

@@ -99,6 +99,7 @@ class FieldDef(BaseModel):
 
 
 class Tag(OrganizationalModel):
+    choices_for_everyone = True
     slug = models.SlugField(_("slug"), max_length=100, unique=True, allow_unicode=True)
     color = models.CharField(_("colour"), max_length=7, default="#6c757d", validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$")])
 

@@ -81,6 +81,7 @@ class Department(MP_Node, PrimaryModel):
 
 
 class Position(OrganizationalModel, CustomFieldsMixin, TagsMixin):
+    choices_for_everyone = True
     level = models.PositiveSmallIntegerField(_("level"), default=0)
 
     class Meta(OrganizationalModel.Meta):
@@ -247,6 +248,7 @@ class Dictionary(BaseModel):
 
 
 class DictionaryItem(models.Model):
+    choices_for_everyone = True
     dictionary = models.ForeignKey(Dictionary, on_delete=models.CASCADE, related_name="items")
     value = models.CharField(_("value"), max_length=50)
     label = models.CharField(_("label"), max_length=100)
@@ -266,6 +268,7 @@ class DictionaryItem(models.Model):
 
 
 class Currency(BaseModel):
+    choices_for_everyone = True
     code = models.CharField(
         _("code"), max_length=3, unique=True, validators=[RegexValidator(r"^[A-Z]{3}$", _("Use the three-letter ISO code, e.g. TWD."))]
     )

@@ -81,3 +81,25 @@ class APITokenRevokeView(View):
         token.delete()
         messages.success(request, _("The token was revoked."))
         return redirect("api_tokens")
+
+
+class ColleagueLookupView(View):
+    """Active members by name, for choosing whom to share a record with: every member may
+    name a colleague, while the member records themselves stay behind their permissions."""
+
+    limit = 20
+
+    def get(self, request):
+        from django.db.models import Q
+        from django.http import JsonResponse
+
+        text = (request.GET.get("q") or "").strip()[:100]
+        members = User.objects.filter(is_active=True).select_related("department").order_by("username", "pk")
+        if text:
+            members = members.filter(Q(display_name__icontains=text) | Q(username__istartswith=text) | Q(email__istartswith=text))
+        rows = list(members[: self.limit + 1])
+        results = [
+            {"id": member.pk, "text": f"{member} ({member.username})" + (f" · {member.department}" if member.department_id else "")}
+            for member in rows[: self.limit]
+        ]
+        return JsonResponse({"results": results, "more": len(rows) > self.limit})

@@ -122,3 +122,24 @@ def table_rows(page, container="#object-list"):
     """The visible text of each body row of the list table, cells joined by ' | '."""
     rows = page.locator(f"{container} table tbody tr")
     return [re.sub(r"\s+", " ", " | ".join(cell.strip() for cell in row.locator("td").all_inner_texts())).strip() for row in rows.all()]
+
+
+def choose(page, select, text, typed=None):
+    """Pick a record in a search-as-you-type reference field (`select` is the CSS id of the
+    underlying select) as a member does: type part of its name, click the match."""
+    box = page.locator(f"{select}_search")
+    box.click()
+    box.fill(typed if typed is not None else text)
+    page.locator(f"{select}_listbox [role=option]", has_text=text).first.click()
+    page.locator(f"{select}_listbox").wait_for(state="hidden")
+
+
+def offered(page, select, typed=""):
+    """The names a search-as-you-type reference field offers after typing `typed`."""
+    box = page.locator(f"{select}_search")
+    box.click()
+    with page.expect_response(lambda response: "autocomplete" in response.url or "colleagues" in response.url):
+        box.fill(typed) if typed else box.press("ArrowDown")
+    listbox = page.locator(f"{select}_listbox")
+    listbox.wait_for(state="visible")
+    return listbox.locator("[role=option]").all_inner_texts()

@@ -67,3 +67,11 @@ def test_api_filters_by_yes_or_no(members):
     assert [row["id"] for row in response.json()["results"]] == [pks["inactive"]]
     response = client.get("/api/org/users/", {"is_active": "true"})
     assert {row["id"] for row in response.json()["results"]} == {pks["admin"], pks["active"]}
+
+
+def test_the_filter_chip_says_yes_or_no_not_true_or_false(members):
+    client, _pks = members
+    html = client.get("/org/user/", {"is_active": "false"}, HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+    chips = re.findall(r'data-filter-chip[^>]*>(.*?)</', html, re.S)
+    assert any("否" in chip for chip in chips), chips
+    assert "False" not in " ".join(chips)

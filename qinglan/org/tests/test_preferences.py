@@ -174,7 +174,7 @@ def test_attributes_read_by_assistive_technology_are_translated(client):
 def test_active_filter_chip_uses_a_full_width_colon_in_chinese(client):
     make_department("業務部", code="S1")
     html = client.get("/org/department/", {"head": make_member("head1").pk}).content.decode()
-    chips = re.findall(r'<span class="badge text-bg-light border me-1">([^<]*)</span>', html)
+    chips = re.findall(r'<span class="badge text-bg-light border me-1" data-filter-chip>([^<]*)</span>', html)
     assert chips and all("：" in chip and ": " not in chip for chip in chips), chips
 
 
