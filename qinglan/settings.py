@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "qinglan.core",
     "qinglan.org",
     "qinglan.extras",
+    "qinglan.customers",
 ]
 
 MIDDLEWARE = [

@@ -23,5 +23,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("qinglan.core.api.urls")),
     path("org/", include("qinglan.org.urls")),
+    path("customers/", include("qinglan.customers.urls")),
     path("extras/", include("qinglan.extras.urls")),
 ]

@@ -48,7 +48,7 @@ def world(db):
 
 
 def expected_visible(resource, samples, viewer, scope, subtree):
-    narrows = bool(resource.owner_field or resource.department_field)
+    narrows = bool(resource.owner_field or resource.department_field or resource.scope_through)
     visible = set()
     for record, owner, department in samples:
         if not narrows or scope == Scope.ALL:

@@ -2,6 +2,7 @@
 formsets, bulk edit and import mapping."""
 
 from django import forms
+from django.db import models
 from django.forms import inlineformset_factory, modelform_factory
 from django.utils.translation import gettext_lazy as _
 
@@ -79,6 +80,12 @@ class ResourceForm(StyledFormMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        for name, value in cleaned.items():
+            # An empty optional unique code is "no code", not a second "" that collides.
+            if value == "":
+                field = self._meta.model._meta.get_field(name) if name in self._meta.fields else None
+                if isinstance(field, models.CharField) and field.null and field.unique:
+                    cleaned[name] = None
         if self.custom_field_defs:
             data = dict(self.instance.custom_field_data or {})
             for definition in self.custom_field_defs:
@@ -100,9 +107,35 @@ class ResourceForm(StyledFormMixin, forms.ModelForm):
         return [f"cf_{definition.name}" for definition in self.custom_field_defs]
 
 
+class TreeForm(ResourceForm):
+    """Form of a tree node (see core.models.TreeModel): where it sits comes with its name;
+    a node cannot be moved under itself or its own descendants."""
+
+    parent = forms.ModelChoiceField(queryset=None, required=False, label=_("parent"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["parent"]
+        field.queryset = self._meta.model._default_manager.all()
+        if self.instance.pk:
+            field.initial = self.instance.parent
+            field.queryset = field.queryset.exclude(path__startswith=self.instance.path)
+        if self.user is not None:
+            prepare_reference_fields({"parent": field}, self.user)
+        style_field(field)
+        self.order_fields(["parent"])
+
+    def save(self, commit=True):
+        self.instance.new_parent = self.cleaned_data.get("parent")
+        return super().save(commit)
+
+
 def resource_form_factory(resource):
+    from .models import TreeModel
+
     names = [name for name in resource.form_fields()]
-    return modelform_factory(resource.model, form=ResourceForm, fields=names)
+    base = TreeForm if issubclass(resource.model, TreeModel) else ResourceForm
+    return modelform_factory(resource.model, form=base, fields=names)
 
 
 class ChildFormSetBase(forms.BaseInlineFormSet):

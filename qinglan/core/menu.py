@@ -8,6 +8,7 @@ from .permissions import has_permission
 from .registry import registry
 
 MENU_GROUPS = [
+    ("customers", _("Customers"), "bi-buildings"),
     ("org", _("Organisation"), "bi-diagram-3"),
     ("settings", _("System settings"), "bi-gear"),
 ]

@@ -9,6 +9,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelatio
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 from .permissions import RestrictedQuerySet
 
@@ -100,6 +101,62 @@ class OrganizationalModel(BaseModel):
 
     def __str__(self):
         return self.name
+
+
+class TreeQuerySet(MP_NodeQuerySet, RestrictedQuerySet):
+    pass
+
+
+class TreeManager(MP_NodeManager.from_queryset(TreeQuerySet)):
+    def get_queryset(self):
+        return TreeQuerySet(self.model, using=self._db).order_by("path")
+
+
+class TreeModel(MP_Node):
+    """A node of an unlimited tree (departments, regions, categories) kept as a materialized
+    path, so a whole subtree is one indexed ``path__startswith`` query. Siblings sort by name.
+
+    Set ``new_parent`` (a node or None for a root) before ``save()`` to place a new node or
+    move an existing one; treebeard keeps the paths right."""
+
+    node_order_by = ["name"]
+    objects = TreeManager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        new_parent = getattr(self, "new_parent", "unchanged")
+        manager = type(self)._default_manager
+        if not self.pk and not self.path:
+            self.new_parent = "unchanged"
+            if new_parent not in (None, "unchanged"):
+                manager.add_child(new_parent, instance=self)
+            else:
+                manager.add_root(instance=self)
+            return
+        super().save(*args, **kwargs)
+        if new_parent != "unchanged" and self.parent != new_parent:
+            self.new_parent = "unchanged"
+            if new_parent is None:
+                manager.move(self, manager.get_last_root_node(), "sorted-sibling")
+            else:
+                manager.move(self, new_parent, "sorted-child")
+            self.refresh_from_db()
+
+    @property
+    def parent(self):
+        return type(self)._default_manager.get_parent(self)
+
+    def children(self):
+        return type(self)._default_manager.get_children(self)
+
+    def ancestors(self):
+        """The nodes above this one, from the top down."""
+        return list(type(self)._default_manager.get_ancestors(self))
+
+    def full_name(self):
+        return " / ".join([*(node.name for node in self.ancestors()), self.name])
 
 
 class RecordShare(models.Model):

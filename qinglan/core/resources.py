@@ -61,6 +61,7 @@ class Resource:
     icon = "bi-table"
     owner_field = None
     department_field = None
+    scope_through = None  # a reference whose record's scope this one follows, e.g. "customer"
     bulk_edit_fields = None
     import_fields = None
     export_fields = None
@@ -127,6 +128,8 @@ class Resource:
         """The records a data scope covers for `user`, as a Q (never SQL)."""
         if scope == Scope.ALL:
             return Q()
+        if self.scope_through:
+            return self.parent_scope(user, scope, action)
         if not self.owner_field and not self.department_field:
             return Q()  # no owner and no department: the scope does not narrow this resource
         own = self.own_q(user, action)
@@ -134,9 +137,19 @@ class Resource:
             return own
         return own | self.department_q(user, subtree=scope == Scope.SUBTREE)
 
+    def parent_scope(self, user, scope, action):
+        """Records whose `scope_through` record (e.g. a contact's customer) is in scope."""
+        from .registry import registry
+
+        parent_model = self.model_field(self.scope_through).related_model
+        parent_q = registry.get(parent_model).scope(user, scope, action)
+        if not parent_q:
+            return Q()
+        return Q(**{f"{self.scope_through}__in": parent_model._default_manager.filter(parent_q).values("pk")})
+
     @property
     def shareable(self):
-        return bool(self.owner_field) and self.owner_field != "self"
+        return bool(self.owner_field) and self.owner_field != "self" and not self.scope_through
 
     def own_q(self, user, action="view"):
         """Records the member owns, plus those shared with them: shares give view and export,
@@ -239,6 +252,17 @@ class Resource:
         qs = self.model._default_manager.all()
         return qs.select_related(*related) if related else qs
 
+    # ---- hooks into the generic services (create, update, bulk edit, import, API) ----------
+    def before_save(self, record, *, user, created):
+        """Called inside the saving transaction before the record is written; a module calls
+        its own service here (e.g. to number a new record or derive a field)."""
+
+    def after_save(self, record, *, user, created):
+        """Called inside the saving transaction after the record and its lines are written."""
+
+    def after_delete(self, record, *, user):
+        """Called inside the deleting transaction once the record is gone (its pk still set)."""
+
     def get_actions(self):
         return {
             name: action if isinstance(action, Action) else Action(service=action, label=name.replace("_", " "))
@@ -288,7 +312,7 @@ class Resource:
 
     def quick_search_q(self, text):
         """Filter for the list's quick-search box over the declared search fields."""
-        text = text.strip()
+        text = text.replace("\x00", "").strip()  # PostgreSQL refuses NUL in text parameters
         if not text or not self.search:
             return Q()
         q = Q()

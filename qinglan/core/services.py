@@ -19,11 +19,21 @@ def _check_in_scope(record, user, action):
         raise PermissionDenied(_("You may not save this record with these values."))
 
 
+def _resource(record):
+    from .registry import registry
+
+    return registry.get(type(record))
+
+
 def _save_form(form, formsets, user):
     record = form.save(commit=False)
+    created = record.pk is None
     owner_field = getattr(record, "owner_id", "missing")
     if owner_field is None and user is not None:
         record.owner = user
+    resource = _resource(record)
+    if resource is not None:
+        resource.before_save(record, user=user, created=created)
     record.save()
     form.save_m2m()
     if hasattr(form, "save_tags"):
@@ -31,6 +41,8 @@ def _save_form(form, formsets, user):
     for formset in formsets.values():
         formset.instance = record
         formset.save()
+    if resource is not None:
+        resource.after_save(record, user=user, created=created)
     return record
 
 
@@ -102,6 +114,9 @@ def delete_record(*, record, user):
     except (ProtectedError, RestrictedError) as error:
         raise ValidationError(dependents_message(record, error)) from error
     record.pk = pk
+    resource = _resource(record)
+    if resource is not None:
+        resource.after_delete(record, user=user)
     _delete_record_links(record)
     log_change(record=record, action=ObjectChange.Action.DELETE, user=user, before=before)
     queue_event(event_name(record, "deleted"), record=record, user=user, data={"before": before})
@@ -132,7 +147,9 @@ def bulk_update(*, resource, queryset, changes, user):
             if isinstance(field, models.ManyToManyField):
                 getattr(record, name).set(value)
         record.full_clean(validate_unique=True)
+        resource.before_save(record, user=user, created=False)
         record.save()
+        resource.after_save(record, user=user, created=False)
         _check_in_scope(record, user, "change")
         after = snapshot(record)
         if after != before:

@@ -149,19 +149,27 @@ class ResourceTestCase(TestCase):
     def test_record_outside_scope_is_not_found(self):
         self.grant("view", "change", "delete", scope=Scope.OWN)
         record = self.create_record()
-        if self.resource.owner_field in (None, "self") and not self.resource.department_field:
+        if self.resource.owner_field in (None, "self") and not self.resource.department_field and not self.resource.scope_through:
             return  # this resource has no owner; its scope covers every record
-        self.model._default_manager.filter(pk=record.pk).update(**self._not_owned_values())
+        self._give_away(record)
         self.assertEqual(self.client.get(self.resource.url("detail", record)).status_code, 404)
         self.assertEqual(self.client.post(self.resource.url("delete", record)).status_code, 404)
         self.assertTrue(self.model._default_manager.filter(pk=record.pk).exists())
 
-    def _not_owned_values(self):
+    def _give_away(self, record):
+        """Make `record` someone else's: its owner's, or for a resource whose scope follows
+        another record (``scope_through``), that record's owner."""
         stranger = make_member("stranger")
+        resource = self.resource
+        if resource.scope_through:
+            record = getattr(record, resource.scope_through)
+            resource = registry.get(type(record))
         values = {}
-        if self.resource.owner_field and self.resource.owner_field != "self":
-            values[self.resource.owner_field] = stranger
-        return values
+        if resource.owner_field and resource.owner_field != "self":
+            values[resource.owner_field] = stranger
+        if resource.department_field and resource.department_field != "self":
+            values[resource.department_field] = None
+        type(record)._default_manager.filter(pk=record.pk).update(**values)
 
     def test_autocomplete_offers_viewable_records_only(self):
         record = self.create_record()

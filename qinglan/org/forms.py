@@ -10,7 +10,7 @@ from django.db.models import Case, When
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from qinglan.core.forms import ResourceForm
+from qinglan.core.forms import ResourceForm, TreeForm
 from qinglan.core.menu import all_menu_items, content_type_title, resource_sort_key
 from qinglan.core.permissions import ACTION_LABELS, ACTIONS, validate_constraints
 from qinglan.core.registry import registry
@@ -18,27 +18,12 @@ from qinglan.core.registry import registry
 from .models import Department, Role, RolePermission, User
 
 
-class DepartmentForm(ResourceForm):
-    parent = forms.ModelChoiceField(Department.objects.all(), required=False, label=_("parent department"))
+class DepartmentForm(TreeForm):
+    parent = forms.ModelChoiceField(queryset=None, required=False, label=_("parent department"))
 
     class Meta:
         model = Department
         fields = ("name", "code", "head", "phone", "description")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["parent"].widget.attrs["class"] = "form-select"
-        self.order_fields(["parent"])
-        if self.instance.pk:
-            self.fields["parent"].initial = self.instance.parent
-            self.fields["parent"].queryset = self.fields["parent"].queryset.exclude(path__startswith=self.instance.path)
-
-    def clean_code(self):
-        return self.cleaned_data.get("code") or None
-
-    def save(self, commit=True):
-        self.instance.new_parent = self.cleaned_data.get("parent")
-        return super().save(commit)
 
 
 class MemberForm(ResourceForm):

@@ -9,23 +9,13 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
-from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
-from qinglan.core.models import BaseModel, CustomFieldsMixin, OrganizationalModel, PrimaryModel, TagsMixin
+from qinglan.core.models import BaseModel, CustomFieldsMixin, OrganizationalModel, PrimaryModel, TagsMixin, TreeModel
 from qinglan.core.permissions import ACTION_LABELS, ACTIONS, RestrictedQuerySet, Scope
 from qinglan.core.validators import MaxFileSize
 
 
-class DepartmentQuerySet(MP_NodeQuerySet, RestrictedQuerySet):
-    pass
-
-
-class DepartmentManager(MP_NodeManager.from_queryset(DepartmentQuerySet)):
-    def get_queryset(self):
-        return DepartmentQuerySet(self.model, using=self._db).order_by("path")
-
-
-class Department(MP_Node, PrimaryModel):
+class Department(TreeModel, PrimaryModel):
     name = models.CharField(_("name"), max_length=100)
     code = models.CharField(_("code"), max_length=30, unique=True, null=True, blank=True)
     head = models.ForeignKey(
@@ -34,50 +24,12 @@ class Department(MP_Node, PrimaryModel):
     phone = models.CharField(_("phone"), max_length=50, blank=True)
     description = models.TextField(_("description"), blank=True)
 
-    node_order_by = ["name"]
-    objects = DepartmentManager()
-
     class Meta:
         verbose_name = _("department")
         verbose_name_plural = _("departments")
 
     def __str__(self):
         return self.name
-
-    def save(self, *args, **kwargs):
-        """New departments go under ``self.new_parent`` (or become a root); an existing one
-        moves there when it changes. treebeard keeps the materialized path right."""
-        new_parent = getattr(self, "new_parent", "unchanged")
-        manager = Department.objects
-        if not self.pk and not self.path:
-            self.new_parent = "unchanged"
-            if new_parent not in (None, "unchanged"):
-                manager.add_child(new_parent, instance=self)
-            else:
-                manager.add_root(instance=self)
-            return
-        super().save(*args, **kwargs)
-        if new_parent != "unchanged" and self.parent != new_parent:
-            self.new_parent = "unchanged"
-            if new_parent is None:
-                manager.move(self, manager.get_last_root_node(), "sorted-sibling")
-            else:
-                manager.move(self, new_parent, "sorted-child")
-            self.refresh_from_db()
-
-    @property
-    def parent(self):
-        return Department.objects.get_parent(self)
-
-    def children(self):
-        return Department.objects.get_children(self)
-
-    def ancestors(self):
-        """The departments above this one, from the top down."""
-        return list(Department.objects.get_ancestors(self))
-
-    def full_name(self):
-        return " / ".join([*(node.name for node in self.ancestors()), self.name])
 
 
 class Position(OrganizationalModel, CustomFieldsMixin, TagsMixin):

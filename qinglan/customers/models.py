@@ -1,0 +1,213 @@
+"""Customer management (客戶管理): parties (customers, suppliers, partners), their contacts,
+addresses and follow-up activities, regions and levels, and the log of pool transfers."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from qinglan.core.models import ChildModel, OrganizationalModel, OwnedModel, PrimaryModel, TreeModel
+from qinglan.org.models import phone_validator
+
+from .choices import ActivityKind, AddressKind, CustomerStatus, DecisionRole, PartyKind, TransferKind, ValueGrade
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class Region(TreeModel, PrimaryModel):
+    """Sales regions and territories as an unlimited tree (e.g. 台灣 / 北部 / 台北市)."""
+
+    choices_for_everyone = True
+    name = models.CharField(_("name"), max_length=100)
+    code = models.CharField(_("code"), max_length=30, unique=True, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self):
+        return self.name
+
+
+class CustomerLevel(OrganizationalModel):
+    """Customer levels (e.g. VIP, key account, normal) with their public-pool rule."""
+
+    choices_for_everyone = True
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    pool_days = models.PositiveIntegerField(
+        _("days without follow-up before returning to the pool"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: customers of this level never return to the pool by themselves."),
+    )
+
+    class Meta(OrganizationalModel.Meta):
+        ordering = ("order", "name")
+        verbose_name = _("customer level")
+        verbose_name_plural = _("customer levels")
+
+
+class Customer(OwnedModel):
+    """A party we deal with: a customer, a supplier, a partner, or several of these at once."""
+
+    code = models.CharField(_("code"), max_length=30, unique=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=PartyKind.choices, default=PartyKind.COMPANY)
+    name = models.CharField(_("name"), max_length=200, db_index=True)
+    name_latin = models.CharField(_("Latin name"), max_length=200, blank=True)
+    short_name = models.CharField(_("short name"), max_length=60, blank=True)
+    tax_id = models.CharField(_("tax ID"), max_length=30, blank=True, db_index=True)
+    is_customer = models.BooleanField(_("customer"), default=True)
+    is_supplier = models.BooleanField(_("supplier"), default=False)
+    is_partner = models.BooleanField(_("partner"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=CustomerStatus.choices, default=CustomerStatus.PROSPECT)
+    industry = models.ForeignKey(
+        "org.DictionaryItem", verbose_name=_("industry"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", limit_choices_to={"dictionary__code": "customer-industry", "active": True},
+    )
+    source = models.ForeignKey(
+        "org.DictionaryItem", verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", limit_choices_to={"dictionary__code": "customer-source", "active": True},
+    )
+    level = models.ForeignKey(CustomerLevel, verbose_name=_("level"), on_delete=models.PROTECT, null=True, blank=True, related_name="customers")
+    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, null=True, blank=True, related_name="customers")
+    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[phone_validator])
+    mobile = models.CharField(_("mobile"), max_length=30, blank=True, validators=[phone_validator])
+    fax = models.CharField(_("fax"), max_length=30, blank=True, validators=[phone_validator])
+    email = models.EmailField(_("e-mail"), blank=True)
+    website = models.URLField(_("website"), blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    # Follows the owner, so a department scope is one indexed column (see services).
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("department"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", editable=False,
+    )
+    # Public pool (公海) and follow-up state
+    in_pool = models.BooleanField(_("in the public pool"), default=False, editable=False)
+    pooled_at = models.DateTimeField(_("in the pool since"), null=True, blank=True, editable=False)
+    last_activity_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False)
+    next_follow_up = models.DateField(_("next follow-up"), null=True, blank=True, editable=False)
+    # Value (computed from data by the services, never typed in)
+    lifetime_revenue = models.DecimalField(_("lifetime revenue"), default=0, editable=False, **MONEY)
+    gross_margin = models.DecimalField(_("gross margin"), default=0, editable=False, **MONEY)
+    order_count = models.PositiveIntegerField(_("orders"), default=0, editable=False)
+    first_order_date = models.DateField(_("first order"), null=True, blank=True, editable=False)
+    last_order_date = models.DateField(_("last order"), null=True, blank=True, editable=False)
+    paid_total = models.DecimalField(_("paid"), default=0, editable=False, **MONEY)
+    potential_estimate = models.DecimalField(_("estimated potential"), null=True, blank=True, **MONEY)
+    potential_value = models.DecimalField(_("potential value"), default=0, editable=False, **MONEY)
+    model_value = models.DecimalField(_("predicted lifetime value"), null=True, blank=True, editable=False, **MONEY)
+    value_grade = models.CharField(_("value grade"), max_length=1, choices=ValueGrade.choices, blank=True, editable=False)
+    # Normalised forms for duplicate detection and prefix search
+    name_key = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
+    phone_key = models.CharField(max_length=30, blank=True, editable=False, db_index=True)
+
+    class Meta:
+        ordering = ("-id",)
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [
+            models.Index(fields=("department", "id"), name="customer_department_id"),
+            models.Index(fields=("owner", "id"), name="customer_owner_id"),
+            models.Index(fields=("in_pool", "id"), name="customer_pool_id"),
+            models.Index(fields=("status", "id"), name="customer_status_id"),
+            models.Index(fields=("next_follow_up",), name="customer_next_follow_up"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class CustomerAddress(ChildModel):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses")
+    kind = models.CharField(_("kind"), max_length=10, choices=AddressKind.choices, default=AddressKind.OFFICE)
+    country = models.CharField(_("country"), max_length=60, blank=True)
+    city = models.CharField(_("city"), max_length=60, blank=True)
+    line = models.CharField(_("address"), max_length=300)
+    postcode = models.CharField(_("postcode"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+
+    def __str__(self):
+        return " ".join(part for part in (self.postcode, self.country, self.city, self.line) if part)
+
+
+class Contact(PrimaryModel):
+    """A person at a customer. Who may see a contact follows its customer."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("name"), max_length=100, db_index=True)
+    name_latin = models.CharField(_("Latin name"), max_length=100, blank=True)
+    title = models.CharField(_("job title"), max_length=100, blank=True)
+    department_name = models.CharField(_("department"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[phone_validator])
+    mobile = models.CharField(_("mobile"), max_length=30, blank=True, validators=[phone_validator])
+    email = models.EmailField(_("e-mail"), blank=True, db_index=True)
+    im = models.CharField(_("instant messaging"), max_length=100, blank=True, help_text=_("WeChat, LINE, WhatsApp…"))
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    decision_role = models.CharField(_("decision role"), max_length=20, choices=DecisionRole.choices, blank=True)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    phone_key = models.CharField(max_length=30, blank=True, editable=False, db_index=True)
+
+    class Meta:
+        ordering = ("-id",)
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        indexes = [models.Index(fields=("customer", "id"), name="contact_customer_id")]
+
+    def __str__(self):
+        return self.name
+
+
+class Activity(OwnedModel):
+    """A follow-up: a call, visit, meeting, e-mail or note, with its outcome and the next date."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="activities")
+    contact = models.ForeignKey(Contact, verbose_name=_("contact"), on_delete=models.SET_NULL, null=True, blank=True, related_name="activities")
+    kind = models.CharField(_("kind"), max_length=10, choices=ActivityKind.choices, default=ActivityKind.CALL)
+    subject = models.CharField(_("subject"), max_length=200)
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    outcome = models.TextField(_("outcome"), blank=True)
+    next_follow_up = models.DateField(_("next follow-up"), null=True, blank=True)
+    reminder_sent = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        ordering = ("-occurred_at", "-id")
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        indexes = [
+            models.Index(fields=("customer", "-occurred_at"), name="activity_customer_time"),
+            models.Index(fields=("next_follow_up", "reminder_sent"), name="activity_reminder"),
+        ]
+
+    def __str__(self):
+        return self.subject
+
+
+class PoolTransfer(models.Model):
+    """One change of a customer's owner: claim, release, automatic return, reassignment."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="transfers")
+    kind = models.CharField(_("kind"), max_length=10, choices=TransferKind.choices)
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("from"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("to"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ("-at", "-id")
+        verbose_name = _("customer transfer")
+        verbose_name_plural = _("customer transfers")
+        indexes = [models.Index(fields=("customer", "-at"), name="transfer_customer_time")]
+
+    def __str__(self):
+        return f"{self.customer} · {self.get_kind_display()}"

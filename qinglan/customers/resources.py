@@ -1,0 +1,101 @@
+from django.utils.translation import gettext_lazy as _
+
+from qinglan.core.registry import register
+from qinglan.core.resources import Child, Panel, Resource
+
+from . import services
+from .models import Activity, Contact, Customer, CustomerAddress, CustomerLevel, Region
+
+
+@register(Customer)
+class CustomerResource(Resource):
+    columns = ("name", "code", "status", "level", "region", "phone", "owner", "last_activity_at")
+    filters = ("status", "level", "region", "industry", "source", "owner", "is_customer", "is_supplier", "is_partner", "in_pool")
+    search = {"name": 100, "code": 100, "short_name": 150, "name_latin": 200, "tax_id": 100, "phone": 200, "email": 300}
+    fieldsets = (
+        (_("Customer"), ("kind", "name", "name_latin", "short_name", "code", "tax_id", "status", "is_customer", "is_supplier", "is_partner")),
+        (_("Classification"), ("level", "industry", "source", "region", "owner", "potential_estimate")),
+        (_("Reach"), ("phone", "mobile", "fax", "email", "website", "address", "notes")),
+    )
+    children = {"addresses": Child(CustomerAddress, fields=("kind", "country", "city", "line", "postcode"), label=_("addresses"), extra=0)}
+    panels = (
+        Panel(_("Customer"), ("kind", "name", "name_latin", "short_name", "code", "tax_id", "status", "is_customer", "is_supplier", "is_partner")),
+        Panel(_("Classification"), ("level", "industry", "source", "region", "owner", "department", "in_pool")),
+        Panel(_("Reach"), ("phone", "mobile", "fax", "email", "website", "address", "notes")),
+        Panel(_("Follow-up"), ("last_activity_at", "next_follow_up")),
+        Panel(
+            _("Value"),
+            ("lifetime_revenue", "gross_margin", "order_count", "first_order_date", "last_order_date", "paid_total",
+             "potential_estimate", "potential_value", "model_value", "value_grade"),
+        ),
+    )
+    bulk_edit_fields = ("status", "level", "region", "industry", "source")
+    import_lookups = {"owner": "username", "level": "name", "region": "code", "industry": "label", "source": "label"}
+    department_field = "department"
+    menu_group = "customers"
+    menu_order = 10
+    icon = "bi-buildings"
+
+    def before_save(self, record, *, user, created):
+        services.prepare_customer(customer=record, user=user, created=created)
+
+
+@register(Contact)
+class ContactResource(Resource):
+    columns = ("name", "customer", "title", "mobile", "email", "decision_role")
+    filters = ("customer", "decision_role", "is_primary")
+    search = {"name": 100, "name_latin": 200, "mobile": 200, "phone": 200, "email": 300, "customer__name": 400}
+    fieldsets = (
+        (_("Contact"), ("customer", "name", "name_latin", "title", "department_name", "decision_role", "is_primary")),
+        (_("Reach"), ("phone", "mobile", "email", "im", "address", "birthday", "notes")),
+    )
+    import_lookups = {"customer": "code"}
+    scope_through = "customer"
+    select_related = ("customer",)
+    menu_group = "customers"
+    menu_order = 20
+    icon = "bi-person-lines-fill"
+
+    def before_save(self, record, *, user, created):
+        services.prepare_contact(contact=record, user=user, created=created)
+
+
+@register(Activity)
+class ActivityResource(Resource):
+    columns = ("subject", "customer", "kind", "occurred_at", "owner", "next_follow_up")
+    filters = ("kind", "customer", "owner", "occurred_at", "next_follow_up")
+    search = {"subject": 100, "outcome": 1000, "customer__name": 400}
+    fieldsets = ((_("Follow-up"), ("customer", "contact", "kind", "subject", "occurred_at", "outcome", "next_follow_up", "owner")),)
+    import_lookups = {"customer": "code", "owner": "username"}
+    scope_through = "customer"
+    select_related = ("customer",)
+    menu_group = "customers"
+    menu_order = 30
+    icon = "bi-telephone-outbound"
+
+    def after_save(self, record, *, user, created):
+        services.refresh_follow_up(customer_id=record.customer_id)
+
+    def after_delete(self, record, *, user):
+        services.refresh_follow_up(customer_id=record.customer_id)
+
+
+@register(Region)
+class RegionResource(Resource):
+    columns = ("name", "code")
+    search = {"name": 100, "code": 100}
+    fieldsets = ((_("Region"), ("name", "code")),)
+    ordering = ("path",)
+    menu_group = "customers"
+    menu_order = 80
+    icon = "bi-globe-asia-australia"
+
+
+@register(CustomerLevel)
+class CustomerLevelResource(Resource):
+    columns = ("name", "order", "pool_days", "description")
+    search = {"name": 100}
+    fieldsets = ((_("Customer level"), ("name", "order", "pool_days", "description")),)
+    menu_group = "customers"
+    menu_order = 90
+    icon = "bi-bar-chart-steps"

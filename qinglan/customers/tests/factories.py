@@ -1,0 +1,39 @@
+"""Sample records per resource for the permission matrix (see testing.sample_factory)."""
+
+from qinglan.core.testing import sample_factory
+from qinglan.customers.models import Activity, Contact, Customer, CustomerLevel, Region
+from qinglan.customers.services import prepare_customer
+
+
+def make_customer(owner, name, **extra):
+    customer = Customer(owner=owner, name=name, **extra)
+    prepare_customer(customer=customer, user=owner, created=True)
+    customer.save()
+    return customer
+
+
+@sample_factory(Customer)
+def customer(owner, serial):
+    return make_customer(owner, f"矩陣客戶{serial} matrix"), owner, owner.department
+
+
+@sample_factory(Contact)
+def contact(owner, serial):
+    record = Contact.objects.create(customer=make_customer(owner, f"客戶{serial}"), name=f"矩陣聯絡人{serial} matrix")
+    return record, owner, owner.department
+
+
+@sample_factory(Activity)
+def activity(owner, serial):
+    record = Activity.objects.create(customer=make_customer(owner, f"客戶{serial}"), owner=owner, subject=f"矩陣拜訪{serial} matrix")
+    return record, owner, owner.department
+
+
+@sample_factory(Region)
+def region(owner, serial):
+    return Region.objects.create(name=f"矩陣區域{serial}", code=f"R{serial}"), None, None
+
+
+@sample_factory(CustomerLevel)
+def level(owner, serial):
+    return CustomerLevel.objects.create(name=f"矩陣等級{serial}"), None, None

@@ -1,0 +1,76 @@
+"""Conformance tests of the customer resources (ResourceTestCase drives UI and API)."""
+
+from qinglan.core import testing
+from qinglan.customers.models import Activity, Contact, Customer, CustomerLevel, Region
+
+from .factories import make_customer
+
+
+class CustomerTests(testing.ResourceTestCase):
+    model = Customer
+    form_data = {"kind": "company", "name": "青藍科技股份有限公司", "status": "prospect", "is_customer": "on", "phone": "02-2345-6789"}
+    update_data = {"status": "active"}
+    csv_data = "name,kind,status,phone\n台灣積體電路,company,active,03-5636688\nACME Co. Ltd.,company,prospect,+1 555 0100\n"
+    bulk_edit_data = {"status": "dormant"}
+
+    def test_new_customer_is_numbered_and_keyed(self):
+        record = self.create_record()
+        self.assertRegex(record.code, r"^C\d{6}$")
+        self.assertEqual(record.name_key, "青藍科技")
+        self.assertEqual(record.phone_key, "223456789")
+        self.assertEqual(record.department_id, self.member.department_id)
+
+
+class ContactTests(testing.ResourceTestCase):
+    model = Contact
+    update_data = {"title": "採購經理"}
+    bulk_edit_data = {"decision_role": "influencer"}
+
+    def setUp(self):
+        super().setUp()
+        testing.grant(self.member, Customer, ["view"])  # to pick the customer
+        self.customer = make_customer(self.member, "聯絡人測試客戶")
+        self.form_data = {"customer": str(self.customer.pk), "name": "陳美玲", "mobile": "0912-345-678"}
+        self.update_data = {**self.form_data, "title": "採購經理"}
+        self.csv_data = f"customer,name,mobile\n{self.customer.code},林志明,0911-111-111\n{self.customer.code},王小華,0922-222-222\n"
+
+
+class ActivityTests(testing.ResourceTestCase):
+    model = Activity
+    bulk_edit_data = {"kind": "visit"}
+
+    def setUp(self):
+        super().setUp()
+        testing.grant(self.member, Customer, ["view"])  # to pick the customer
+        self.customer = make_customer(self.member, "拜訪測試客戶")
+        self.form_data = {"customer": str(self.customer.pk), "kind": "call", "subject": "首次電話聯繫", "occurred_at": "2026-11-20T10:00", "next_follow_up": "2099-01-15"}
+        self.update_data = {**self.form_data, "outcome": "約好下週拜訪"}
+        self.csv_data = f"customer,kind,subject,occurred_at\n{self.customer.code},visit,拜訪,2026-11-21 09:30\n{self.customer.code},note,備忘,2026-11-22 15:00\n"
+
+    def test_follow_up_dates_move_the_customer(self):
+        self.grant("view", "add", "delete")
+        self.post_form(self.resource.url("add"), self.form_data)
+        self.customer.refresh_from_db()
+        self.assertEqual(str(self.customer.next_follow_up), "2099-01-15")
+        self.assertIsNotNone(self.customer.last_activity_at)
+        activity = Activity.objects.get(customer=self.customer)
+        self.client.post(self.resource.url("delete", activity))
+        self.customer.refresh_from_db()
+        self.assertIsNone(self.customer.next_follow_up)
+        self.assertIsNone(self.customer.last_activity_at)
+
+
+class RegionTests(testing.ResourceTestCase):
+    model = Region
+    form_data = {"name": "北部", "code": "N"}
+    update_data = {"name": "北部地區", "code": "N"}
+    csv_data = "name,code\n中部,C\n南部,S\n"
+    bulk_edit_data = {"name": "區域"}
+
+
+class CustomerLevelTests(testing.ResourceTestCase):
+    model = CustomerLevel
+    form_data = {"name": "VIP", "order": "1", "pool_days": "90"}
+    update_data = {"pool_days": "60"}
+    csv_data = "name,order,pool_days\n重點客戶,2,60\n一般客戶,3,30\n"
+    bulk_edit_data = {"pool_days": "45"}
