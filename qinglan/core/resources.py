@@ -37,6 +37,17 @@ class Action:
 
 
 @dataclass
+class BulkAction:
+    """A button over the selected rows of a list: the chosen ids are POSTed as ``pk`` to the
+    view named `url_name`, which starts from ``core.views.selected_queryset``."""
+
+    url_name: str
+    label: str
+    permission: str = "change"
+    icon: str = "bi-lightning"
+
+
+@dataclass
 class Panel:
     """A box on the detail page: a list of fields, or a template given the record."""
 
@@ -54,6 +65,7 @@ class Resource:
     fieldsets = ()
     children = {}
     actions = {}
+    bulk_actions = {}
     panels = None
     ordering = None
     menu_group = None

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -156,6 +157,11 @@ class ObjectListView(ResourceView):
             columns=available_columns(resource),
             chosen_columns=[column.name for column in table.columns if column.name != "select"],
             saved_filters=self._saved_filters(request),
+            bulk_actions=[
+                (reverse(action.url_name), action)
+                for action in resource.bulk_actions.values()
+                if has_permission(request.user, resource.model, action.permission)
+            ],
             bulk_edit=bool(resource.get_bulk_edit_fields()),
         )
         if request.htmx and request.htmx.target == "object-list":
@@ -392,6 +398,7 @@ class ObjectDeleteView(ResourceView):
 
 
 def selected_queryset(view, action):
+    """The records ticked on a list (``pk`` values) that the member may `action`."""
     ids = [value for value in view.request.POST.getlist("pk") if value.isdigit()]
     return view.restricted(action).filter(pk__in=ids)
 

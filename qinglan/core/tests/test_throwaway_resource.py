@@ -69,6 +69,22 @@ class GadgetTests(testing.ResourceTestCase):
         html = self.client.get(self.resource.list_url, {"sort": "-size"}).content.decode()
         self.assertLess(html.index(">alpha<"), html.index(">beta<"))
 
+    def test_bulk_action_gets_a_button_and_only_the_records_in_scope(self):
+        from qinglan.core.resources import BulkAction
+
+        self.resource.bulk_actions = {"stamp": BulkAction("gadget_stamp", "Stamp", permission="change")}
+        try:
+            self.grant("view")
+            mine, theirs = self.create_record(name="mine"), self.create_record(name="theirs")
+            self.assertNotContains(self.client.get(self.resource.list_url), 'formaction="/throwaway/gadget/stamp/"')
+            self.grant("view", "change", scope=Scope.OWN)
+            Gadget.objects.filter(pk=theirs.pk).update(owner=testing.make_member("someone"))
+            self.assertContains(self.client.get(self.resource.list_url), 'formaction="/throwaway/gadget/stamp/"')
+            self.client.post("/throwaway/gadget/stamp/", {"pk": [mine.pk, theirs.pk]})
+            self.assertEqual(dict(Gadget.objects.values_list("name", "notes")), {"mine": "stamped", "theirs": ""})
+        finally:
+            self.resource.bulk_actions = {}
+
     # ---- sharing (owned records) ----------------------------------------------------
     def test_share_gives_view_then_change_and_can_be_withdrawn(self):
         owner = testing.make_member("owner")
