@@ -1,6 +1,7 @@
 """Customer services. The generic create/update/import/API paths call `prepare_customer`,
 `prepare_contact` and `activity_saved` through the resources' save hooks."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -11,12 +12,33 @@ from .models import Activity, Customer
 from .normalize import name_key, phone_key
 
 CUSTOMER_SEQUENCE = "customer"
+OPTION_LISTS = {"customer-industry": "客戶行業 Customer industries", "customer-source": "客戶來源 Customer sources"}
+
+
+def ensure_defaults():
+    """The customer number sequence and option lists (made by a migration; made again here
+    if an administrator or a database flush removed them)."""
+    from qinglan.org.models import Dictionary, NumberSequence
+
+    NumberSequence.objects.get_or_create(
+        code=CUSTOMER_SEQUENCE, defaults={"name": "客戶編號 Customer numbers", "prefix": "C", "padding": 6, "reset_yearly": False}
+    )
+    for code, name in OPTION_LISTS.items():
+        Dictionary.objects.get_or_create(code=code, defaults={"name": name})
+
+
+def customer_number():
+    try:
+        return next_number(code=CUSTOMER_SEQUENCE)
+    except ValidationError:  # the sequence was deleted: recreate it rather than refuse the save
+        ensure_defaults()
+        return next_number(code=CUSTOMER_SEQUENCE)
 
 
 def prepare_customer(*, customer, user, created):
     """Number a new customer, keep its department with its owner, derive the search keys."""
     if created and not customer.code:
-        customer.code = next_number(code=CUSTOMER_SEQUENCE)
+        customer.code = customer_number()
     customer.department_id = customer.owner.department_id if customer.owner_id else None
     customer.name_key = name_key(customer.name)
     customer.phone_key = phone_key(customer.phone or customer.mobile)

@@ -1,5 +1,6 @@
 """Demo data for `qinglan demo`: a small Taiwanese trading company with departments,
-positions, members and roles. Loaded once (skipped when a company profile exists)."""
+positions, members and roles. Loaded once (skipped when a company profile exists); then each
+business app's ``demo.load_demo()`` adds its own records."""
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -11,8 +12,6 @@ from .models import (
     CompanyProfile,
     Currency,
     Department,
-    Dictionary,
-    DictionaryItem,
     Group,
     NumberSequence,
     Position,
@@ -56,8 +55,24 @@ def _create_departments(tree, parent=None):
         _create_departments(spec.get("children", {}), department)
 
 
-@transaction.atomic
 def load_demo():
+    """The organisation, then every other Qinglan app's demo records, in one transaction."""
+    import importlib
+    import importlib.util
+
+    from django.apps import apps
+
+    with transaction.atomic():
+        if not _load_organisation():
+            return False
+        for app_config in apps.get_app_configs():
+            name = f"{app_config.name}.demo"
+            if app_config.name.startswith("qinglan.") and app_config.label != "org" and importlib.util.find_spec(name):
+                importlib.import_module(name).load_demo()
+    return True
+
+
+def _load_organisation():
     if CompanyProfile.objects.exists():
         return False
     twd = Currency.objects.create(code="TWD", name="新臺幣", symbol="NT$", decimal_places=0)
@@ -98,14 +113,6 @@ def load_demo():
     group = Group.objects.create(name="管理團隊", description="各部門主管")
     group.members.add(members["ceo"], members["manager"])
 
-    for code, name, items in (
-        ("industry", "行業", [("manufacturing", "製造業"), ("retail", "零售業"), ("it", "資訊服務"), ("finance", "金融業")]),
-        ("customer_source", "客戶來源", [("web", "網站"), ("referral", "介紹"), ("exhibition", "展覽"), ("cold_call", "陌生開發")]),
-        ("customer_level", "客戶等級", [("a", "A 重要"), ("b", "B 一般"), ("c", "C 潛在")]),
-    ):
-        dictionary = Dictionary.objects.create(code=code, name=name)
-        for order, (value, label) in enumerate(items):
-            DictionaryItem.objects.create(dictionary=dictionary, value=value, label=label, order=order)
     NumberSequence.objects.create(code="so", name="銷售訂單", prefix="SO-{year}-")
     NumberSequence.objects.create(code="qt", name="報價單", prefix="QT-{year}-")
     return True
