@@ -103,8 +103,9 @@ def filter_for_field(field):
     name = field.name
     label = field.verbose_name
     if isinstance(field, (models.ForeignKey, models.ManyToManyField)):
+        queryset = field.related_model._default_manager.complex_filter(field.get_limit_choices_to() or {})
         return django_filters.ModelMultipleChoiceFilter(
-            field_name=name, queryset=field.related_model._default_manager.all(), label=label,
+            field_name=name, queryset=queryset, label=label,
             distinct=isinstance(field, models.ManyToManyField),
         )
     if field.choices:
