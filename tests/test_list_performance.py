@@ -310,3 +310,36 @@ def test_forged_cursors_give_the_first_page_not_an_error(admin_client, values, d
     cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
     response = admin_client.get(f"/org/position/?sort=-level&{direction}={cursor}")
     assert len(page_pks(response)) == 3
+
+
+# ---- exports --------------------------------------------------------------------------------
+
+
+def test_export_queries_do_not_grow_with_the_rows(admin_client):
+    member_type = ContentType.objects.get_for_model(User)
+    FieldDef.objects.create(
+        content_type=member_type, name="home", label="常駐部門", type="reference",
+        reference_type=ContentType.objects.get_for_model(Department),
+    )
+    position = Position.objects.create(name="業務專員")
+
+    def add_members(count):
+        for index in range(User.objects.count(), count):
+            department = make_department(f"匯出部門{index:02d}")
+            make_member(f"export{index:02d}", department=department, position=position, custom_field_data={"home": department.pk})
+
+    def export():
+        admin_client.get("/org/user/export/?format=csv")
+        with CaptureQueriesContext(connection) as context:
+            response = admin_client.get("/org/user/export/?format=csv")
+            text = b"".join(response.streaming_content).decode("utf-8-sig")
+        return text, len(context.captured_queries)
+
+    add_members(5)
+    few_text, few = export()
+    add_members(40)
+    many_text, many = export()
+    assert few_text.count("\n") == 6 and many_text.count("\n") == 41  # header + members (admin too)
+    assert many == few
+    for index in range(1, 40):  # department column and the reference custom field both name it
+        assert many_text.count(f"匯出部門{index:02d}") == 2
