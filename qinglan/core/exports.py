@@ -54,7 +54,9 @@ def export_queryset(resource, queryset):
             related.append(name)
         elif isinstance(field, models.ManyToManyField):
             many.append(name)
-    return queryset.select_related(*related).prefetch_related(*many)
+    if related:
+        queryset = queryset.select_related(*related)
+    return queryset.prefetch_related(*many) if many else queryset
 
 
 def _getter(field):
