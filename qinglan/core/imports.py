@@ -309,6 +309,7 @@ def process(job, *, commit):
     with job.file.open("rb") as handle:
         headers, rows, _encoding = read_rows(handle, job.original_name, job.encoding)
     mapping = {int(index): key for index, key in job.mapping.items()}
+    imported_rows = {}  # pk → row number of the records this run wrote (see _row_form)
     try:
         with transaction.atomic():
             for number, row in enumerate(rows, start=2):
@@ -328,12 +329,16 @@ def process(job, *, commit):
                     if instance is None:
                         row_errors.append(("id", _("No record with ID %(id)s that you may change.") % {"id": record_id}))
                 if not row_errors:
-                    row_errors += _save_row(resource, user, data, instance, preview if len(preview) < PREVIEW_ROWS else None, labels)
+                    row_errors += _save_row(
+                        resource, user, data, instance, preview if len(preview) < PREVIEW_ROWS else None, labels, number, imported_rows
+                    )
                     if not row_errors:
                         created, updated = (created, updated + 1) if instance else (created + 1, updated)
                 else:  # report the other fields' problems of this row too
                     failed = {key for key, _message in row_errors}
-                    row_errors += _validate_row(resource, user, {k: v for k, v in data.items() if k not in failed}, instance, failed)
+                    row_errors += _validate_row(
+                        resource, user, {k: v for k, v in data.items() if k not in failed}, instance, failed, imported_rows
+                    )
                 for key, message in row_errors:
                     if len(errors) < MAX_ERRORS:
                         errors.append({"row": number, "field": str(labels.get(key, key)), "message": str(message)})
@@ -358,10 +363,15 @@ def process(job, *, commit):
     cache.delete(_progress_key(job.pk))
 
 
-def _row_form(resource, user, data, instance):
-    return resource.form_class(
+def _row_form(resource, user, data, instance, imported_rows=None):
+    form = resource.form_class(
         data=QueryLike(_complete(resource, data, instance)), instance=instance or resource.model(), user=user, purpose="import"
     )
+    # {pk: row number} of the records written earlier in this run: a form checking for
+    # duplicates can say "same as row 3 of this file" instead of naming a record that a check
+    # rolls back.
+    form.imported_rows = imported_rows
+    return form
 
 
 def _form_errors(form, skip=()):
@@ -373,14 +383,14 @@ def _form_errors(form, skip=()):
     ]
 
 
-def _validate_row(resource, user, data, instance, skip):
-    form = _row_form(resource, user, data, instance)
+def _validate_row(resource, user, data, instance, skip, imported_rows=None):
+    form = _row_form(resource, user, data, instance, imported_rows)
     form.is_valid()
     return _form_errors(form, skip)
 
 
-def _save_row(resource, user, data, instance, preview, labels):
-    form = _row_form(resource, user, data, instance)
+def _save_row(resource, user, data, instance, preview, labels, number=None, imported_rows=None):
+    form = _row_form(resource, user, data, instance, imported_rows)
     if not form.is_valid():
         return _form_errors(form)
     try:
@@ -389,6 +399,8 @@ def _save_row(resource, user, data, instance, preview, labels):
             record = service(form=form, user=user)
     except (ValidationError, PermissionDenied) as error:
         return [("", message) for message in getattr(error, "messages", [str(error)])]
+    if imported_rows is not None and number is not None:
+        imported_rows[record.pk] = number
     if preview is not None:
         preview.append([str(labels.get(key, key)) + ": " + _text(getattr(record, key, data.get(key))) for key in data][:8])
     return []

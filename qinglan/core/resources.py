@@ -48,6 +48,17 @@ class BulkAction:
 
 
 @dataclass
+class ListLink:
+    """A button at the top of a list leading to a module's page about that list (a report, a
+    pool), shown when the member has `permission` on the resource."""
+
+    url_name: str
+    label: str
+    icon: str = "bi-box-arrow-up-right"
+    permission: str = "view"
+
+
+@dataclass
 class Panel:
     """A box on the detail page: a list of fields, or a template given the record."""
 
@@ -66,6 +77,7 @@ class Resource:
     children = {}
     actions = {}
     bulk_actions = {}
+    list_links = {}
     panels = None
     ordering = None
     menu_group = None

@@ -163,6 +163,11 @@ class ObjectListView(ResourceView):
                 if has_permission(request.user, resource.model, action.permission)
             ],
             bulk_edit=bool(resource.get_bulk_edit_fields()),
+            list_links=[
+                (reverse(link.url_name), link)
+                for link in resource.list_links.values()
+                if has_permission(request.user, resource.model, link.permission)
+            ],
         )
         if request.htmx and request.htmx.target == "object-list":
             return render(request, f"{self.template_name}#results", context)

@@ -1,7 +1,8 @@
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from qinglan.core.registry import register
-from qinglan.core.resources import Child, Panel, Resource
+from qinglan.core.resources import BulkAction, Child, ListLink, Panel, Resource
 
 from . import services
 from .models import Activity, Contact, Customer, CustomerAddress, CustomerLevel, Region
@@ -23,6 +24,7 @@ class CustomerResource(Resource):
         Panel(_("Classification"), ("level", "industry", "source", "region", "owner", "department", "in_pool")),
         Panel(_("Reach"), ("phone", "mobile", "fax", "email", "website", "address", "notes")),
         Panel(_("Follow-up"), ("last_activity_at", "next_follow_up")),
+        Panel(_("Possible duplicates"), template="customers/duplicates_panel.html"),
         Panel(
             _("Value"),
             ("lifetime_revenue", "gross_margin", "order_count", "first_order_date", "last_order_date", "paid_total",
@@ -36,8 +38,23 @@ class CustomerResource(Resource):
     menu_order = 10
     icon = "bi-buildings"
 
+    bulk_actions = {"merge": BulkAction("customers:customer_merge_selected", _("Merge selected"), icon="bi-union")}
+    list_links = {"duplicates": ListLink("customers:customer_duplicates", _("Duplicates report"), icon="bi-copy")}
+
     def before_save(self, record, *, user, created):
         services.prepare_customer(customer=record, user=user, created=created)
+
+    @cached_property
+    def form_class(self):
+        from .forms import customer_form
+
+        return customer_form(self)  # the generated form plus the duplicate check
+
+    @cached_property
+    def serializer_class(self):
+        from .duplicate_views import customer_serializer
+
+        return customer_serializer(self)  # 400 with the duplicates listed unless confirmed
 
 
 @register(Contact)

@@ -63,13 +63,13 @@ class ResourceSerializer(serializers.ModelSerializer):
     def validate(self, attrs):
         user = self.context["request"].user
         form = self.resource.form_class(data=QueryLike(self._form_data(self.instance)), instance=self.instance, user=user, purpose="api")
+        self._form = form  # also when invalid: a subclass may add what the form found to the 400
         if not form.is_valid():
             errors = {}
             for key, messages in form.errors.items():
                 name = "non_field_errors" if key == "__all__" else ("custom_fields" if key.startswith("cf_") else key)
                 errors.setdefault(name, []).extend(f"{key[3:]}: {m}" if key.startswith("cf_") else m for m in messages)
             raise serializers.ValidationError(errors)
-        self._form = form
         return attrs
 
     def create(self, validated_data):

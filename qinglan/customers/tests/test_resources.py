@@ -12,6 +12,8 @@ class CustomerTests(testing.ResourceTestCase):
     update_data = {"status": "active"}
     csv_data = "name,kind,status,phone\n台灣積體電路,company,active,03-5636688\nACME Co. Ltd.,company,prospect,+1 555 0100\n"
     bulk_edit_data = {"status": "dormant"}
+    # A second, different customer (the same name and phone would be refused as a duplicate).
+    second_form_data = {"kind": "company", "name": "北極星光電有限公司", "status": "prospect", "is_customer": "on", "phone": "07-555-1234"}
 
     def test_new_customer_is_numbered_and_keyed(self):
         record = self.create_record()
