@@ -1,6 +1,7 @@
 """The module menu: groups in a fixed order; resources declare ``menu_group``. An item shows
 when the member may view the resource and none of their roles hides it."""
 
+from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +13,16 @@ MENU_GROUPS = [
     ("org", _("Organisation"), "bi-diagram-3"),
     ("settings", _("System settings"), "bi-gear"),
 ]
+
+
+# Pages of a module that are no resource's list (e.g. the address book), as
+# (group, key, label, url_name, icon, order, model): shown when the member may view `model`.
+MENU_PAGES = []
+
+
+def register_menu_page(*, group, key, label, url_name, icon, order, model):
+    if all(page[1] != key for page in MENU_PAGES):
+        MENU_PAGES.append((group, key, label, url_name, icon, order, model))
 
 
 def menu_key(resource):
@@ -60,10 +71,18 @@ def build_menu(user):
     hidden = hidden_menu_keys(user)
     groups = []
     for key, label, icon in MENU_GROUPS:
-        items = [
-            {"key": menu_key(resource), "label": resource.get_menu_label(), "url": resource.url("list"), "icon": resource.icon}
-            for resource in sorted(registry, key=lambda r: (r.menu_order, str(r.get_menu_label())))
+        entries = [
+            (resource.menu_order, menu_key(resource), resource.get_menu_label(), resource.url("list"), resource.icon)
+            for resource in registry
             if resource.menu_group == key and menu_key(resource) not in hidden and has_permission(user, resource.model, "view")
+        ] + [
+            (order, page_key, page_label, reverse(url_name), page_icon)
+            for group, page_key, page_label, url_name, page_icon, order, model in MENU_PAGES
+            if group == key and page_key not in hidden and has_permission(user, model, "view")
+        ]
+        items = [
+            {"key": item_key, "label": item_label, "url": url, "icon": item_icon}
+            for _order, item_key, item_label, url, item_icon in sorted(entries, key=lambda entry: (entry[0], str(entry[2])))
         ]
         if items:
             groups.append({"key": key, "label": label, "icon": icon, "items": items})
@@ -72,8 +91,9 @@ def build_menu(user):
 
 def all_menu_items():
     """[(key, label)] of every menu entry, for the role form's visibility choice."""
+    groups = {k: label for k, label, _i in MENU_GROUPS}
     return [
-        (menu_key(resource), f"{dict((k, l) for k, l, _i in MENU_GROUPS).get(resource.menu_group, '')} / {resource.get_menu_label()}")
+        (menu_key(resource), f"{groups.get(resource.menu_group, '')} / {resource.get_menu_label()}")
         for resource in registry
         if resource.menu_group
-    ]
+    ] + [(page[1], f"{groups.get(page[0], '')} / {page[2]}") for page in MENU_PAGES]

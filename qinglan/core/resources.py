@@ -59,6 +59,29 @@ class ListLink:
 
 
 @dataclass
+class ExportLink:
+    """One more format in a list's Export menu: the view named `url_name` gets the list's
+    filters as its query string, plus `query` (e.g. ``version=4.0``)."""
+
+    url_name: str
+    label: str
+    query: str = ""
+    permission: str = "export"
+
+
+@dataclass
+class RecordLink:
+    """A button on a record's page leading to a module's view of that record (its URL takes
+    ``pk``, plus `query`), shown when the member may `permission` that very record."""
+
+    url_name: str
+    label: str
+    icon: str = "bi-box-arrow-up-right"
+    query: str = ""
+    permission: str = "view"
+
+
+@dataclass
 class Panel:
     """A box on the detail page: a list of fields, or a template given the record."""
 
@@ -77,6 +100,8 @@ class Resource:
     children = {}
     actions = {}
     bulk_actions = {}
+    export_links = {}
+    record_links = {}
     list_links = {}
     panels = None
     ordering = None

@@ -163,6 +163,11 @@ class ObjectListView(ResourceView):
                 if has_permission(request.user, resource.model, action.permission)
             ],
             bulk_edit=bool(resource.get_bulk_edit_fields()),
+            export_links=[
+                (reverse(link.url_name), link)
+                for link in resource.export_links.values()
+                if has_permission(request.user, resource.model, link.permission)
+            ],
             list_links=[
                 (reverse(link.url_name), link)
                 for link in resource.list_links.values()
@@ -279,6 +284,11 @@ class ObjectDetailView(ResourceView):
             for name, action in self.resource.get_actions().items()
             if self.resource.model._default_manager.restrict(request.user, action.permission).filter(pk=pk).exists()
         }
+        context["record_links"] = [
+            (reverse(link.url_name, kwargs={"pk": pk}) + (f"?{link.query}" if link.query else ""), link)
+            for link in self.resource.record_links.values()
+            if self.resource.model._default_manager.restrict(request.user, link.permission).filter(pk=pk).exists()
+        ]
         return render(request, self.template_name, context)
 
     def _shares(self, record):

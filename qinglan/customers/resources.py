@@ -1,6 +1,8 @@
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from qinglan.core import resources as core_resources
+from qinglan.core.menu import register_menu_page
 from qinglan.core.registry import register
 from qinglan.core.resources import BulkAction, Child, ListLink, Panel, Resource
 
@@ -72,9 +74,27 @@ class ContactResource(Resource):
     menu_group = "customers"
     menu_order = 20
     icon = "bi-person-lines-fill"
+    bulk_actions = {
+        "vcard3": core_resources.BulkAction("customers:contact_vcard_selected_3", "vCard 3.0", permission="export", icon="bi-person-vcard"),
+        "vcard4": core_resources.BulkAction("customers:contact_vcard_selected_4", "vCard 4.0", permission="export", icon="bi-person-vcard"),
+    }
+    export_links = {
+        "vcard3": core_resources.ExportLink("customers:contact_vcard_list", "vCard 3.0", query="version=3.0"),
+        "vcard4": core_resources.ExportLink("customers:contact_vcard_list", "vCard 4.0", query="version=4.0"),
+    }
+    record_links = {
+        "vcard3": core_resources.RecordLink("customers:contact_vcard", "vCard 3.0", icon="bi-person-vcard", query="version=3.0", permission="export"),
+        "vcard4": core_resources.RecordLink("customers:contact_vcard", "vCard 4.0", icon="bi-person-vcard", query="version=4.0", permission="export"),
+    }
 
     def before_save(self, record, *, user, created):
         services.prepare_contact(contact=record, user=user, created=created)
+
+
+register_menu_page(
+    group="customers", key="customers.addressbook", label=_("Address book"), url_name="customers:addressbook",
+    icon="bi-journal-bookmark", order=25, model=Contact,
+)
 
 
 @register(Activity)
