@@ -231,6 +231,7 @@ def for_member(matches, user, imported_rows=None):
             match.visible = match.customer.pk in visible
     for match in matches:
         match.import_row = (imported_rows or {}).get(match.customer.pk)
+    matches.sort(key=lambda match: not match.visible)  # stable: named matches first, by strength
     return matches
 
 

@@ -58,7 +58,7 @@ class CustomerForm(ResourceForm):
         if warnings and not confirmed:
             self.duplicates = warnings
             if self.purpose == "ui":
-                self.add_error(None, _("This customer may already exist. Check the customers listed above; if it is a different one, tick “Save anyway” and save again."))
+                self.add_error(None, _("This customer may already exist. Check the customers listed below; if it is a different one, tick “Save anyway” and save again."))
             else:
                 for match in warnings:
                     self.add_error(None, match.text())

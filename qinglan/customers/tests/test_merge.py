@@ -41,7 +41,8 @@ class MergeTestCase(TestCase):
         attachment = Attachment.objects.create(content_type=content_type, object_id=customer.pk, uploaded_by=self.colleague, file="attachments/x.pdf", name="x.pdf")
         tagged = TaggedItem.objects.create(tag=Tag.objects.get_or_create(name="VIP", slug="vip")[0], content_type=content_type, object_id=customer.pk)
         share = RecordShare.objects.create(content_type=content_type, object_id=customer.pk, user=self.me)
-        return [contact, activity, address, transfer, comment, attachment, tagged, share]
+        other_tag = TaggedItem.objects.create(tag=Tag.objects.get_or_create(name="重要", slug="important")[0], content_type=content_type, object_id=customer.pk)
+        return [contact, activity, address, transfer, comment, attachment, tagged, share, other_tag]
 
 
 class MergeTests(MergeTestCase):
@@ -67,7 +68,7 @@ class MergeTests(MergeTestCase):
         for row in linked:
             row.refresh_from_db()  # still there …
             self.assertEqual(getattr(row, "customer_id", getattr(row, "object_id", None)), self.keep.pk, type(row))  # … on keep
-        self.assertEqual(TaggedItem.objects.filter(object_id=self.keep.pk, content_type=keep_tag.content_type).count(), 1)
+        self.assertEqual(TaggedItem.objects.filter(object_id=self.keep.pk, content_type=keep_tag.content_type).count(), 2)
 
         self.keep.refresh_from_db()
         self.assertEqual(self.keep.name, "青蓝科技有限公司")  # chosen
