@@ -194,7 +194,7 @@ def find_duplicates(candidate, *, limit=PER_RULE_LIMIT):
     key = name_key(candidate.name)
     if len(key) >= 2:
         rules = _name_rules(key)
-        for pk, value in customers.filter(name_key__in=list(rules)).values_list("pk", "name_key")[: limit * 2]:
+        for pk, value in customers.filter(name_key__in=list(rules)).order_by().values_list("pk", "name_key")[: limit * 2]:
             add(pk, rules[value])
         if len(key) >= _min_similar_length(key):  # existing names that start with this one
             for pk, _value in _key_range(customers, key, limit):
