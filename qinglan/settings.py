@@ -280,6 +280,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets used by several resources (e.g. customers and the public pool) get one name.
+    "ENUM_NAME_OVERRIDES": {"PartyKindEnum": "qinglan.customers.choices.PartyKind"},
 }
 
 DJANGO_TABLES2_TEMPLATE = "core/table.html"

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 ACTIONS = ("view", "add", "change", "delete", "export", "import", "approve")
+READ_ACTIONS = ("view", "export")
 ACTION_LABELS = {
     "view": _("view"),
     "add": _("add"),
@@ -66,6 +67,12 @@ def has_permission(user, model, action):
     """May the member do `action` on at least some records of `model`?"""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
+    if action not in READ_ACTIONS:
+        from .registry import registry
+
+        resource = registry.get(model)
+        if resource is not None and resource.read_only:
+            return False
     if user.is_superuser:
         return True
     return bool(grants(user, model, action))

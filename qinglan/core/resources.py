@@ -34,6 +34,7 @@ class Action:
     permission: str = "change"
     confirm: str | None = None
     style: str = "primary"
+    available: object = None  # callable(record) -> bool: offer the action only when it applies
 
 
 @dataclass
@@ -111,6 +112,9 @@ class Resource:
     owner_field = None
     department_field = None
     scope_through = None  # a reference whose record's scope this one follows, e.g. "customer"
+    # A read-only view of records (e.g. customers in the public pool): list, detail and export;
+    # adding, changing, deleting and importing are refused whatever the member's grants.
+    read_only = False
     bulk_edit_fields = None
     import_fields = None
     export_fields = None

@@ -275,14 +275,15 @@ class ObjectDetailView(ResourceView):
     def get(self, request, pk):
         record = self.get_object()
         context = self.base_context(record=record, tab=self.tab, **self.tab_context(record))
-        context["can_change_record"] = self.resource.model._default_manager.restrict(request.user, "change").filter(pk=pk).exists()
-        context["can_delete_record"] = self.resource.model._default_manager.restrict(request.user, "delete").filter(pk=pk).exists()
+        context["can_change_record"] = context["can"]["change"] and self.resource.model._default_manager.restrict(request.user, "change").filter(pk=pk).exists()
+        context["can_delete_record"] = context["can"]["delete"] and self.resource.model._default_manager.restrict(request.user, "delete").filter(pk=pk).exists()
         if self.resource.shareable and self.tab == "main":
             context["shares"] = self._shares(record) if context["can_change_record"] else None
         context["record_actions"] = {
             name: action
             for name, action in self.resource.get_actions().items()
-            if self.resource.model._default_manager.restrict(request.user, action.permission).filter(pk=pk).exists()
+            if (action.available is None or action.available(record))
+            and self.resource.model._default_manager.restrict(request.user, action.permission).filter(pk=pk).exists()
         }
         context["record_links"] = [
             (reverse(link.url_name, kwargs={"pk": pk}) + (f"?{link.query}" if link.query else ""), link)
@@ -494,14 +495,18 @@ class ObjectActionView(ResourceView):
         if action is None:
             raise Http404
         record = get_object_or_404(self.resource.model._default_manager.restrict(request.user, action.permission), pk=pk)
+        target = record.get_absolute_url()
         try:
             with transaction.atomic():
-                action.service(record=record, user=request.user)
+                result = action.service(record=record, user=request.user)
+            # A service may return the record to show next (e.g. a customer claimed from the pool).
+            if isinstance(result, models.Model) and hasattr(result, "get_absolute_url"):
+                target = result.get_absolute_url()
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         except PermissionDenied as error:
             messages.error(request, str(error) or _("You have no permission to do this."))
         else:
             messages.success(request, _("Done: %(action)s.") % {"action": action.label})
-        return HttpResponseRedirect(safe_next(request, record.get_absolute_url()))
+        return HttpResponseRedirect(safe_next(request, target))
 

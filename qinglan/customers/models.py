@@ -3,10 +3,13 @@ addresses and follow-up activities, regions and levels, and the log of pool tran
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from qinglan.core.models import ChildModel, OrganizationalModel, OwnedModel, PrimaryModel, TreeModel
+from qinglan.core.models import BaseModel, ChildModel, OrganizationalModel, OwnedModel, PrimaryModel, TreeModel
+from qinglan.core.permissions import RestrictedQuerySet
 from qinglan.org.models import phone_validator
 
 from .choices import ActivityKind, AddressKind, CustomerStatus, DecisionRole, PartyKind, TransferKind, ValueGrade
@@ -50,7 +53,7 @@ class CustomerLevel(OrganizationalModel):
 class Customer(OwnedModel):
     """A party we deal with: a customer, a supplier, a partner, or several of these at once."""
 
-    code = models.CharField(_("code"), max_length=30, unique=True, blank=True)
+    code = models.CharField(_("code"), max_length=30, unique=True, blank=True, help_text=_("Leave empty to number automatically."))
     kind = models.CharField(_("kind"), max_length=10, choices=PartyKind.choices, default=PartyKind.COMPANY)
     name = models.CharField(_("name"), max_length=200, db_index=True)
     name_latin = models.CharField(_("Latin name"), max_length=200, blank=True)
@@ -68,7 +71,7 @@ class Customer(OwnedModel):
         "org.DictionaryItem", verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True,
         related_name="+", limit_choices_to={"dictionary__code": "customer-source", "active": True},
     )
-    level = models.ForeignKey(CustomerLevel, verbose_name=_("level"), on_delete=models.PROTECT, null=True, blank=True, related_name="customers")
+    level = models.ForeignKey(CustomerLevel, verbose_name=pgettext_lazy("customer", "level"), on_delete=models.PROTECT, null=True, blank=True, related_name="customers")
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, null=True, blank=True, related_name="customers")
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[phone_validator])
     mobile = models.CharField(_("mobile"), max_length=30, blank=True, validators=[phone_validator])
@@ -85,6 +88,9 @@ class Customer(OwnedModel):
     # Public pool (公海) and follow-up state
     in_pool = models.BooleanField(_("in the public pool"), default=False, editable=False)
     pooled_at = models.DateTimeField(_("in the pool since"), null=True, blank=True, editable=False)
+    # When the current owner took the customer on (claim, reassignment): the idle clock of the
+    # pool starts there, not at an old follow-up by someone else.
+    owned_since = models.DateTimeField(_("owned since"), null=True, blank=True, editable=False)
     last_activity_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False)
     next_follow_up = models.DateField(_("next follow-up"), null=True, blank=True, editable=False)
     # Value (computed from data by the services, never typed in)
@@ -211,3 +217,47 @@ class PoolTransfer(models.Model):
 
     def __str__(self):
         return f"{self.customer} · {self.get_kind_display()}"
+
+
+class PoolCustomerManager(models.Manager.from_queryset(RestrictedQuerySet)):
+    def get_queryset(self):
+        return super().get_queryset().filter(in_pool=True)
+
+
+class PoolCustomer(Customer):
+    """The public pool (公海): customers nobody owns, which members may claim. Every member who
+    may view customers sees the whole pool, whatever their data scope (see PoolCustomerResource)."""
+
+    objects = PoolCustomerManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("public pool customer")
+        verbose_name_plural = _("public pool")
+
+
+class ClaimLimit(BaseModel):
+    """How many customers a member may own at most; claims from the pool beyond it are refused.
+    The row without a member is the default for everyone else."""
+
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("member"), on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        help_text=_("Empty: the default for every member without a limit of their own."),
+    )
+    limit = models.PositiveIntegerField(_("most customers owned"))
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = _("claim limit")
+        verbose_name_plural = _("claim limits")
+        # One row per member and one default row (member empty): unique over COALESCE(member, 0).
+        constraints = [
+            models.UniqueConstraint(
+                Coalesce("member", models.Value(0)),
+                name="claim_limit_member",
+                violation_error_message=_("There already is a claim limit for this member (or a default one); change that one instead."),
+            )
+        ]
+
+    def __str__(self):
+        return str(self.member) if self.member_id else str(_("every member (default)"))

@@ -1,13 +1,25 @@
+from django.db.models import Q
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from qinglan.core.permissions import READ_ACTIONS
 from qinglan.core import resources as core_resources
 from qinglan.core.menu import register_menu_page
 from qinglan.core.registry import register
-from qinglan.core.resources import BulkAction, Child, ListLink, Panel, Resource
+from qinglan.core.resources import Action, BulkAction, Child, ListLink, Panel, Resource
 
-from . import services
-from .models import Activity, Contact, Customer, CustomerAddress, CustomerLevel, Region
+from . import pool, reminders, services
+from .models import Activity, ClaimLimit, Contact, Customer, CustomerAddress, CustomerLevel, PoolCustomer, Region
+
+
+def claim_action(*, record, user):
+    return pool.claim(customer=record, user=user)
+
+
+CLAIM = Action(
+    service=claim_action, label=_("Claim"), permission="view", available=lambda record: record.in_pool,
+    confirm=_("Take this customer from the public pool?"),
+)
 
 
 @register(Customer)
@@ -26,6 +38,7 @@ class CustomerResource(Resource):
         Panel(_("Classification"), ("level", "industry", "source", "region", "owner", "department", "in_pool")),
         Panel(_("Reach"), ("phone", "mobile", "fax", "email", "website", "address", "notes")),
         Panel(_("Follow-up"), ("last_activity_at", "next_follow_up")),
+        Panel(_("Owner changes"), template="customers/pool_transfers_panel.html"),
         Panel(_("Possible duplicates"), template="customers/duplicates_panel.html"),
         Panel(
             _("Value"),
@@ -35,16 +48,21 @@ class CustomerResource(Resource):
     )
     bulk_edit_fields = ("status", "level", "region", "industry", "source")
     import_lookups = {"owner": "username", "level": "name", "region": "code", "industry": "label", "source": "label"}
+    actions = {"claim": CLAIM}
     department_field = "department"
     menu_group = "customers"
     menu_order = 10
     icon = "bi-buildings"
 
-    bulk_actions = {"merge": BulkAction("customers:customer_merge_selected", _("Merge selected"), icon="bi-union")}
+    bulk_actions = {
+        "merge": BulkAction("customers:customer_merge_selected", _("Merge selected"), icon="bi-union"),
+        "reassign": BulkAction("customers:customer_reassign", _("Reassign selected"), icon="bi-people"),
+    }
     list_links = {"duplicates": ListLink("customers:customer_duplicates", _("Duplicates report"), icon="bi-copy")}
 
     def before_save(self, record, *, user, created):
         services.prepare_customer(customer=record, user=user, created=created)
+        pool.note_owner_change(customer=record, user=user)
 
     @cached_property
     def form_class(self):
@@ -110,6 +128,9 @@ class ActivityResource(Resource):
     menu_order = 30
     icon = "bi-telephone-outbound"
 
+    def before_save(self, record, *, user, created):
+        reminders.reset_reminder(activity=record)
+
     def after_save(self, record, *, user, created):
         services.refresh_follow_up(customer_id=record.customer_id)
 
@@ -136,3 +157,51 @@ class CustomerLevelResource(Resource):
     menu_group = "customers"
     menu_order = 90
     icon = "bi-bar-chart-steps"
+
+
+# ---- public pool (公海) ---------------------------------------------------------------------
+
+
+@register(PoolCustomer)
+class PoolCustomerResource(Resource):
+    """The public pool: every member who may view customers sees all of it, whatever their data
+    scope, and may claim from it; nothing is edited here (claimed customers are edited as customers)."""
+
+    read_only = True
+    menu_label = _("Public pool")
+    columns = ("name", "code", "level", "region", "industry", "pooled_at", "last_activity_at")
+    filters = ("status", "level", "region", "industry", "source", "pooled_at")
+    search = CustomerResource.search
+    panels = (
+        Panel(_("Customer"), ("kind", "name", "name_latin", "short_name", "code", "tax_id", "status")),
+        Panel(_("Classification"), ("level", "industry", "source", "region", "pooled_at")),
+        Panel(_("Reach"), ("phone", "mobile", "fax", "email", "website", "address", "notes")),
+        Panel(_("Follow-up"), ("last_activity_at", "next_follow_up")),
+        Panel(_("Owner changes"), template="customers/pool_transfers_panel.html"),
+    )
+    actions = {"claim": CLAIM}
+    bulk_actions = {"claim": BulkAction("customers:pool_claim", _("Claim selected"), permission="view", icon="bi-box-arrow-in-down")}
+    menu_group = "customers"
+    menu_order = 15
+    icon = "bi-water"
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.owner_field = None  # nobody owns a customer in the pool
+
+    def scope(self, user, scope, action="view"):
+        """The whole pool for viewing and export, whatever the data scope of the member's grant
+        on customers; nothing for any other action (the resource is read-only)."""
+        return Q() if action in READ_ACTIONS else Q(pk__in=[])
+
+
+@register(ClaimLimit)
+class ClaimLimitResource(Resource):
+    columns = ("member", "limit", "last_updated")
+    filters = ("member",)
+    search = {"member__username": 100, "member__first_name": 200}
+    fieldsets = ((_("Claim limit"), ("member", "limit")),)
+    import_lookups = {"member": "username"}
+    menu_group = "customers"
+    menu_order = 95
+    icon = "bi-speedometer2"

@@ -2,7 +2,7 @@ from django.urls import path
 
 from qinglan.core.urls import app_resource_urls
 
-from . import duplicate_views
+from . import duplicate_views, pool_views
 
 app_name = "customers"
 urlpatterns = [*app_resource_urls("customers")]
@@ -12,6 +12,7 @@ urlpatterns += [
     path("customer/<int:pk>/merge/", duplicate_views.MergeView.as_view(), name="customer_merge_pick"),
     path("customer/<int:pk>/merge/<int:other>/", duplicate_views.MergeView.as_view(), name="customer_merge"),
 ]
+urlpatterns += pool_views.urlpatterns
 
 # vCard import and export, the address book
 from . import addressbook_views, vcard_views  # noqa: E402

@@ -1,7 +1,9 @@
 """Sample records per resource for the permission matrix (see testing.sample_factory)."""
 
+from django.utils import timezone
+
 from qinglan.core.testing import sample_factory
-from qinglan.customers.models import Activity, Contact, Customer, CustomerLevel, Region
+from qinglan.customers.models import Activity, ClaimLimit, Contact, Customer, CustomerLevel, PoolCustomer, Region
 from qinglan.customers.services import prepare_customer
 
 
@@ -37,3 +39,16 @@ def region(owner, serial):
 @sample_factory(CustomerLevel)
 def level(owner, serial):
     return CustomerLevel.objects.create(name=f"矩陣等級{serial}"), None, None
+
+
+@sample_factory(PoolCustomer)
+def pool_customer(owner, serial):
+    """A customer in the public pool: no owner, no department; every viewer sees the pool."""
+    record = make_customer(None, f"公海矩陣客戶{serial} matrix")
+    Customer.objects.filter(pk=record.pk).update(in_pool=True, pooled_at=timezone.now())
+    return PoolCustomer.objects.get(pk=record.pk), None, None
+
+
+@sample_factory(ClaimLimit)
+def claim_limit(owner, serial):
+    return ClaimLimit.objects.create(member=owner, limit=10 + serial), None, None
