@@ -118,6 +118,8 @@ class Customer(OwnedModel):
             models.Index(fields=("in_pool", "id"), name="customer_pool_id"),
             models.Index(fields=("status", "id"), name="customer_status_id"),
             models.Index(fields=("next_follow_up",), name="customer_next_follow_up"),
+            # The duplicate check looks customers up by e-mail (on every customer page too).
+            models.Index(fields=("email",), name="customer_email"),
         ]
 
     def __str__(self):
