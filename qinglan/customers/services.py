@@ -9,7 +9,7 @@ from django.utils import timezone
 from qinglan.org.services import next_number
 
 from .models import Activity, Customer
-from .normalize import name_key, phone_key
+from .normalize import email_key, name_key, phone_key
 
 CUSTOMER_SEQUENCE = "customer"
 OPTION_LISTS = {"customer-industry": "客戶行業 Customer industries", "customer-source": "客戶來源 Customer sources"}
@@ -45,7 +45,9 @@ def prepare_customer(*, customer, user, created):
 
 
 def prepare_contact(*, contact, user, created):
+    """Derive the contact's phone key and store its e-mail as duplicates are looked up."""
     contact.phone_key = phone_key(contact.mobile or contact.phone)
+    contact.email = email_key(contact.email)
 
 
 @transaction.atomic

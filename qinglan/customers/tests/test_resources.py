@@ -1,6 +1,9 @@
 """Conformance tests of the customer resources (ResourceTestCase drives UI and API)."""
 
+from django.test import TestCase
+
 from qinglan.core import testing
+from qinglan.core.registry import registry
 from qinglan.customers.models import Activity, Contact, Customer, CustomerLevel, Region
 
 from .factories import make_customer
@@ -76,3 +79,27 @@ class CustomerLevelTests(testing.ResourceTestCase):
     update_data = {"pool_days": "60"}
     csv_data = "name,order,pool_days\n重點客戶,2,60\n一般客戶,3,30\n"
     bulk_edit_data = {"pool_days": "45"}
+
+
+class CustomerPageTests(TestCase):
+    """The customer page's contacts and follow-up panels show only what the member may view."""
+
+    def test_contacts_and_timeline_panels(self):
+        self.member = testing.make_member("viewer")
+        self.client.force_login(self.member)
+        testing.grant(self.member, Customer, ["view"])
+        self.resource = registry.get(Customer)
+        customer = make_customer(self.member, "三六零測試股份有限公司")
+        Contact.objects.create(customer=customer, name="主要窗口", is_primary=True, mobile="0912-000-111")
+        Activity.objects.create(customer=customer, owner=self.member, kind="visit", subject="年度拜訪")
+        page = self.client.get(self.resource.url("detail", customer)).content.decode()
+        self.assertNotIn("主要窗口", page)  # no permission on contacts or follow-ups yet
+        self.assertNotIn("年度拜訪", page)
+        testing.grant(self.member, Contact, ["view", "add"])
+        testing.grant(self.member, Activity, ["view"])
+        page = self.client.get(self.resource.url("detail", customer)).content.decode()
+        self.assertIn("主要窗口", page)
+        self.assertIn('href="tel:0912-000-111"', page)
+        self.assertIn("年度拜訪", page)
+        self.assertIn(f"/customers/contact/add/?customer={customer.pk}", page)
+        self.assertNotIn(f"/customers/activity/add/?customer={customer.pk}", page)  # may not add follow-ups
