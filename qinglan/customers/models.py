@@ -263,3 +263,21 @@ class ClaimLimit(BaseModel):
 
     def __str__(self):
         return str(self.member) if self.member_id else str(_("every member (default)"))
+
+
+class ValueGradeRule(BaseModel):
+    """Where a value grade starts: a customer gets the best grade whose minimum its value
+    (lifetime revenue + potential value) reaches; below every minimum it has no grade."""
+
+    choices_for_everyone = True
+    grade = models.CharField(_("value grade"), max_length=1, choices=ValueGrade.choices, unique=True)
+    min_value = models.DecimalField(_("minimum value"), **MONEY)
+
+    class Meta:
+        ordering = ("grade",)
+        verbose_name = _("value grade rule")
+        verbose_name_plural = _("value grade rules")
+        constraints = [models.CheckConstraint(condition=models.Q(min_value__gte=0), name="grade_minimum_not_negative")]
+
+    def __str__(self):
+        return f"{self.grade} ≥ {self.min_value:,.0f}"

@@ -8,8 +8,8 @@ from qinglan.core.menu import register_menu_page
 from qinglan.core.registry import register
 from qinglan.core.resources import Action, BulkAction, Child, ListLink, Panel, Resource
 
-from . import pool, reminders, services
-from .models import Activity, ClaimLimit, Contact, Customer, CustomerAddress, CustomerLevel, PoolCustomer, Region
+from . import normalize, pool, reminders, services
+from .models import Activity, ClaimLimit, Contact, Customer, CustomerAddress, CustomerLevel, PoolCustomer, Region, ValueGradeRule
 
 
 def claim_action(*, record, user):
@@ -27,6 +27,8 @@ class CustomerResource(Resource):
     columns = ("name", "code", "status", "level", "region", "phone", "owner", "last_activity_at")
     filters = ("status", "level", "region", "industry", "source", "owner", "is_customer", "is_supplier", "is_partner", "in_pool")
     search = {"name": 100, "code": 100, "short_name": 150, "name_latin": 200, "tax_id": 100, "phone": 200, "email": 300}
+    # Quick search at a million rows: prefixes of indexed keys, folded like the stored ones.
+    search_prefix = {"name_key": normalize.name_key, "phone_key": normalize.phone_key, "code": None}
     fieldsets = (
         (_("Customer"), ("kind", "name", "name_latin", "short_name", "code", "tax_id", "status", "is_customer", "is_supplier", "is_partner")),
         (_("Classification"), ("level", "industry", "source", "region", "owner", "potential_estimate")),
@@ -37,6 +39,8 @@ class CustomerResource(Resource):
         Panel(_("Customer"), ("kind", "name", "name_latin", "short_name", "code", "tax_id", "status", "is_customer", "is_supplier", "is_partner")),
         Panel(_("Classification"), ("level", "industry", "source", "region", "owner", "department", "in_pool")),
         Panel(_("Reach"), ("phone", "mobile", "fax", "email", "website", "address", "notes")),
+        Panel(_("Contacts"), template="customers/contacts_panel.html"),
+        Panel(_("Follow-ups"), template="customers/timeline_panel.html"),
         Panel(_("Follow-up"), ("last_activity_at", "next_follow_up")),
         Panel(_("Owner changes"), template="customers/pool_transfers_panel.html"),
         Panel(_("Possible duplicates"), template="customers/duplicates_panel.html"),
@@ -205,3 +209,27 @@ class ClaimLimitResource(Resource):
     menu_group = "customers"
     menu_order = 95
     icon = "bi-speedometer2"
+
+
+@register(ValueGradeRule)
+class ValueGradeRuleResource(Resource):
+    columns = ("grade", "min_value")
+    search = {"grade": 100}
+    fieldsets = ((_("Value grade rule"), ("grade", "min_value")),)
+    menu_group = "customers"
+    menu_order = 95
+    icon = "bi-award"
+
+    def after_save(self, record, *, user, created):
+        regrade_after_commit()
+
+    def after_delete(self, record, *, user):
+        regrade_after_commit()
+
+
+def regrade_after_commit():
+    from django.db import transaction
+
+    from .tasks import regrade_customers
+
+    transaction.on_commit(regrade_customers)

@@ -10,6 +10,7 @@ from qinglan.org.services import next_number
 
 from .models import Activity, Customer
 from .normalize import email_key, name_key, phone_key
+from .value import refresh_value
 
 CUSTOMER_SEQUENCE = "customer"
 OPTION_LISTS = {"customer-industry": "客戶行業 Customer industries", "customer-source": "客戶來源 Customer sources"}
@@ -41,6 +42,7 @@ def prepare_customer(*, customer, user, created):
         customer.code = customer_number()
     customer.department_id = customer.owner.department_id if customer.owner_id else None
     customer.name_key = name_key(customer.name)
+    refresh_value(customer=customer)
     customer.phone_key = phone_key(customer.phone or customer.mobile)
 
 

@@ -6,7 +6,7 @@ Huey's clock runs in UTC; the schedules below are in the server's time zone (TIM
 import datetime
 
 from django.utils import timezone
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 
 def local_time(*, hour=None, minute=0):
@@ -33,3 +33,11 @@ def send_follow_up_reminders():
     from .reminders import send_follow_up_reminders as send
 
     return send()
+
+
+@db_task()
+def regrade_customers():
+    """Every customer's value grade again, after an administrator changed the grade rules."""
+    from .value import regrade_all
+
+    return regrade_all()

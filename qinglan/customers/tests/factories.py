@@ -3,7 +3,7 @@
 from django.utils import timezone
 
 from qinglan.core.testing import sample_factory
-from qinglan.customers.models import Activity, ClaimLimit, Contact, Customer, CustomerLevel, PoolCustomer, Region
+from qinglan.customers.models import Activity, ClaimLimit, Contact, Customer, CustomerLevel, PoolCustomer, Region, ValueGradeRule
 from qinglan.customers.services import prepare_customer
 
 
@@ -52,3 +52,8 @@ def pool_customer(owner, serial):
 @sample_factory(ClaimLimit)
 def claim_limit(owner, serial):
     return ClaimLimit.objects.create(member=owner, limit=10 + serial), None, None
+
+
+@sample_factory(ValueGradeRule)
+def value_grade_rule(owner, serial):
+    return ValueGradeRule.objects.create(grade="ABCD"[serial - 1], min_value=1000 * serial), None, None

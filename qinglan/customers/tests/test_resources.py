@@ -4,7 +4,7 @@ from django.test import TestCase
 
 from qinglan.core import testing
 from qinglan.core.registry import registry
-from qinglan.customers.models import Activity, Contact, Customer, CustomerLevel, Region
+from qinglan.customers.models import Activity, Contact, Customer, CustomerLevel, Region, ValueGradeRule
 
 from .factories import make_customer
 
@@ -103,3 +103,12 @@ class CustomerPageTests(TestCase):
         self.assertIn("年度拜訪", page)
         self.assertIn(f"/customers/contact/add/?customer={customer.pk}", page)
         self.assertNotIn(f"/customers/activity/add/?customer={customer.pk}", page)  # may not add follow-ups
+
+
+class ValueGradeRuleTests(testing.ResourceTestCase):
+    model = ValueGradeRule
+    form_data = {"grade": "A", "min_value": "1000000"}
+    second_form_data = {"grade": "B", "min_value": "300000"}
+    update_data = {"grade": "A", "min_value": "900000"}
+    csv_data = "grade,min_value\nC,50000\nD,0\n"
+    bulk_edit_data = {"min_value": "10"}
