@@ -35,6 +35,7 @@ MAX_LINE = 1024 * 1024  # an unfolded line; photos come close to it, text never 
 NO_YEAR = 1604  # a birthday stored with this year has no year (Apple's convention)
 SUPPORTED_VERSIONS = ("2.1", "3.0", "4.0")
 BINARY_PROPERTIES = {"PHOTO", "LOGO", "SOUND", "KEY"}
+MOBILE_TYPES = {"cell", "mobile", "iphone"}
 CHARSETS = {
     "UTF-8": "utf-8",
     "UTF8": "utf-8",
@@ -454,21 +455,27 @@ def _fill(card, lines):
 
 
 def _fill_phones(card, lines, text_of):
-    ordered = sorted(lines, key=lambda line: not _is_preferred(line))
-    for line in ordered:
+    """Preferred numbers first; a cell number is the mobile, any other the phone; a number
+    left over fills an empty one of the two (never with a fax), the rest are listed as not kept."""
+    numbers = []
+    for line in sorted(lines, key=lambda line: not _is_preferred(line)):
         number = text_of(line)
         if number.lower().startswith("tel:"):
             number = number[4:].split(";", 1)[0]
-        if not number:
-            continue
-        kinds = _types(line)
-        if kinds & {"cell", "mobile", "iphone"} and not card.mobile:
+        if number:
+            numbers.append((number, _types(line)))
+    left = []
+    for number, kinds in numbers:
+        if kinds & MOBILE_TYPES and not card.mobile:
             card.mobile = number
-        elif not kinds & {"cell", "mobile", "iphone"} and not card.phone:
+        elif not kinds & (MOBILE_TYPES | {"fax"}) and not card.phone:
             card.phone = number
-        elif not card.mobile and not kinds & {"fax"}:
+        else:
+            left.append((number, kinds))
+    for number, kinds in left:
+        if "fax" not in kinds and not card.mobile:
             card.mobile = number
-        elif not card.phone and not kinds & {"fax"}:
+        elif "fax" not in kinds and not card.phone:
             card.phone = number
         else:
             card.skipped.append(number)

@@ -74,7 +74,7 @@ class ParserTests(SimpleTestCase):
         text = (
             "BEGIN:VCARD\r\nVERSION:2.1\r\n"
             f"N;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:{name};;;;\r\n"
-            "TEL;CELL;PREF:0911-111-111\r\nTEL;WORK:02-8888-0000\r\nTEL;HOME:03-1234567\r\n"
+            "TEL;WORK:02-8888-0000\r\nTEL;HOME:03-1234567\r\nTEL;CELL:0911-111-111\r\n"
             f"NOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:{note}\r\n"
             "PHOTO;ENCODING=BASE64;TYPE=JPEG:/9j/4AAQSkZJRgABAQ\r\n\r\n"
             "END:VCARD\r\n"
