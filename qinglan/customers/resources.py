@@ -111,18 +111,6 @@ class ContactResource(Resource):
         "vcard3": core_resources.RecordLink("customers:contact_vcard", "vCard 3.0", icon="bi-person-vcard", query="version=3.0", permission="export"),
         "vcard4": core_resources.RecordLink("customers:contact_vcard", "vCard 4.0", icon="bi-person-vcard", query="version=4.0", permission="export"),
     }
-    bulk_actions = {
-        "vcard3": core_resources.BulkAction("customers:contact_vcard_selected_3", "vCard 3.0", permission="export", icon="bi-person-vcard"),
-        "vcard4": core_resources.BulkAction("customers:contact_vcard_selected_4", "vCard 4.0", permission="export", icon="bi-person-vcard"),
-    }
-    export_links = {
-        "vcard3": core_resources.ExportLink("customers:contact_vcard_list", "vCard 3.0", query="version=3.0"),
-        "vcard4": core_resources.ExportLink("customers:contact_vcard_list", "vCard 4.0", query="version=4.0"),
-    }
-    record_links = {
-        "vcard3": core_resources.RecordLink("customers:contact_vcard", "vCard 3.0", icon="bi-person-vcard", query="version=3.0", permission="export"),
-        "vcard4": core_resources.RecordLink("customers:contact_vcard", "vCard 4.0", icon="bi-person-vcard", query="version=4.0", permission="export"),
-    }
 
     def before_save(self, record, *, user, created):
         services.prepare_contact(contact=record, user=user, created=created)
