@@ -12,7 +12,7 @@ from qinglan.core.permissions import Scope
 from qinglan.org.models import Dictionary, DictionaryItem, Role, RolePermission, User
 
 from .choices import ActivityKind, CustomerStatus, DecisionRole
-from .models import Activity, Contact, Customer, CustomerLevel, Region
+from .models import Activity, Contact, Customer, CustomerLevel, Region, ValueGradeRule
 from .services import ensure_defaults, prepare_contact, prepare_customer
 
 REGIONS = {
@@ -77,6 +77,8 @@ def load_demo():
         CustomerLevel.objects.create(name="重點客戶", order=2, pool_days=60),
         CustomerLevel.objects.create(name="一般客戶", order=3, pool_days=30),
     ]
+    for grade, minimum in (("A", 1_000_000), ("B", 300_000), ("C", 50_000), ("D", 0)):
+        ValueGradeRule.objects.create(grade=grade, min_value=minimum)
     regions = [region for code, region in _regions(REGIONS).items() if len(code) == 3]
     industries = _options("customer-industry", INDUSTRIES)
     sources = _options("customer-source", SOURCES)
@@ -93,6 +95,7 @@ def load_demo():
             level=rng.choice(levels), region=rng.choice(regions), phone=f"0{rng.randint(2, 8)}-{rng.randint(2000, 2999)}-{rng.randint(1000, 9999)}",
             email=f"contact{index}@{latin.split()[0].lower()}.example", website=f"https://www.{latin.split()[0].lower()}.example",
             owner=None if in_pool else owners[index % len(owners)], in_pool=in_pool, pooled_at=now if in_pool else None,
+            potential_estimate=rng.choice([None, 30_000, 80_000, 150_000, 400_000, 1_200_000]),
         )
         prepare_customer(customer=customer, user=None, created=True)
         customer.save()
@@ -122,5 +125,5 @@ def load_demo():
     records = [Customer, Contact, Activity]
     _grant("業務員", records, ["view", "add", "change", "export"], Scope.OWN)
     _grant("業務主管", records, ["view", "add", "change", "delete", "export", "import"], Scope.SUBTREE)
-    _grant("業務員", [Region, CustomerLevel], ["view"], Scope.ALL)
-    _grant("業務主管", [Region, CustomerLevel], ["view"], Scope.ALL)
+    _grant("業務員", [Region, CustomerLevel, ValueGradeRule], ["view"], Scope.ALL)
+    _grant("業務主管", [Region, CustomerLevel, ValueGradeRule], ["view"], Scope.ALL)
