@@ -112,3 +112,20 @@ class ValueGradeRuleTests(testing.ResourceTestCase):
     update_data = {"grade": "A", "min_value": "900000"}
     csv_data = "grade,min_value\nC,50000\nD,0\n"
     bulk_edit_data = {"min_value": "10"}
+
+
+def test_rekey_command_recomputes_stale_keys(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    customer = make_customer(testing.make_member("owner"), "青蓝科技股份有限公司")
+    contact = Contact.objects.create(customer=customer, name="陳一", mobile="+886 912 345 678", email="Chen@Example.COM")
+    Customer.objects.filter(pk=customer.pk).update(name_key="stale", phone_key="0")
+    output = StringIO()
+    call_command("rekey_customers", stdout=output)
+    customer.refresh_from_db()
+    contact.refresh_from_db()
+    assert customer.name_key == "青藍科技"
+    assert (contact.phone_key, contact.email) == ("912345678", "chen@example.com")
+    assert "customers: 1 updated" in output.getvalue()
