@@ -109,7 +109,9 @@ def filter_for_field(field):
             distinct=isinstance(field, models.ManyToManyField),
         )
     if field.choices:
-        return django_filters.MultipleChoiceFilter(field_name=name, choices=field.choices, label=label)
+        # distinct=False: one value per row cannot repeat rows, and DISTINCT over every
+        # column makes the bounded count read whole rows.
+        return django_filters.MultipleChoiceFilter(field_name=name, choices=field.choices, label=label, distinct=False)
     if isinstance(field, models.BooleanField):
         return django_filters.BooleanFilter(field_name=name, label=label, widget=forms.Select(choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]))
     if isinstance(field, models.DateTimeField):

@@ -5,12 +5,35 @@ A page of rows costs a fixed number of queries whatever its size: columns that n
 records (custom reference fields, tags, foreign keys not already joined) load them for the
 whole page the first time one of their cells is rendered."""
 
+import datetime
+
 import django_tables2 as tables
+import django_tables2.utils
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import prefetch_related_objects
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+
+
+_library_signature = django_tables2.utils.signature
+_signatures = {}
+
+
+def _memoised_signature(fn):
+    """django-tables2 inspects a cell's render method for every cell it renders (450 times
+    for a page of 50 rows); a function's signature never changes, so read it once."""
+    function = getattr(fn, "__func__", fn)
+    if not callable(function) or not hasattr(function, "__code__"):
+        return _library_signature(fn)
+    key = (function, hasattr(fn, "__self__"))
+    if key not in _signatures:
+        _signatures[key] = _library_signature(fn)
+    return _signatures[key]
+
+
+django_tables2.utils.signature = _memoised_signature
 
 
 def page_cache(table, key, build):
@@ -26,6 +49,37 @@ class LinkColumn(tables.Column):
 
     def render(self, value, record):
         return format_html('<a href="{}">{}</a>', record.get_absolute_url(), value)
+
+
+class PythonDateFormat:
+    """Dates and times formatted in Python, in the member's time zone, like the ``date``
+    filter would: django-tables2's own columns compile a template for every cell."""
+
+    def __init__(self, *, format, **kwargs):
+        super().__init__(format=format, **kwargs)
+        self.date_format = format
+
+    def render(self, value, bound_column):
+        if value in (None, ""):
+            return bound_column.default
+        if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return formats.date_format(value, self.date_format)
+
+
+class DateTimeColumn(PythonDateFormat, tables.DateTimeColumn):
+    pass
+
+
+class DateColumn(PythonDateFormat, tables.DateColumn):
+    pass
+
+
+class SelectColumn(tables.CheckBoxColumn):
+    """The row's checkbox: core/table.html writes it, so the cell itself renders nothing."""
+
+    def render(self, value, bound_column, record):
+        return ""
 
 
 class CustomFieldColumn(tables.Column):
@@ -72,7 +126,7 @@ class TagsColumn(tables.Column):
 
 
 class ResourceTable(tables.Table):
-    select = tables.CheckBoxColumn(accessor="pk", attrs={"th__input": {"data-select-all": "1", "aria-label": _("Select all")}})
+    select = SelectColumn(accessor="pk", attrs={"th__input": {"data-select-all": "1", "aria-label": _("Select all")}})
 
     class Meta:
         attrs = {"class": "table table-hover table-sm align-middle mb-0"}
@@ -110,9 +164,9 @@ def resource_table_factory(resource):
         elif isinstance(field, models.BooleanField):
             attrs[name] = tables.BooleanColumn(verbose_name=verbose, orderable=orderable)
         elif isinstance(field, models.DateTimeField):
-            attrs[name] = tables.DateTimeColumn(verbose_name=verbose, orderable=orderable, format="Y-m-d H:i")
+            attrs[name] = DateTimeColumn(verbose_name=verbose, orderable=orderable, format="Y-m-d H:i")
         elif isinstance(field, models.DateField):
-            attrs[name] = tables.DateColumn(verbose_name=verbose, orderable=orderable, format="Y-m-d")
+            attrs[name] = DateColumn(verbose_name=verbose, orderable=orderable, format="Y-m-d")
         else:
             attrs[name] = tables.Column(verbose_name=verbose, orderable=orderable)
     meta = type("Meta", (ResourceTable.Meta,), {"model": resource.model, "fields": ("select", *candidates)})
@@ -184,3 +238,43 @@ def all_column_names(resource):
     if issubclass(resource.model, TagsMixin):
         names.append("tags")
     return names
+
+
+def unshown_json_fields(resource, queryset, visible):
+    """JSON fields (custom field data…) of the rows and of the records joined to them that no
+    visible column shows: decoding them is wasted work on every row of a page."""
+    from .models import CustomFieldsMixin
+
+    chosen = visible or resource.columns
+    shows_custom_fields = any(name.startswith("cf_") for name in chosen) or (
+        not visible and issubclass(resource.model, CustomFieldsMixin) and _custom_fields_in_list(resource.model)
+    )
+    paths = [("", resource.model)]
+    related = queryset.query.select_related
+    if isinstance(related, dict):
+        stack = [("", resource.model, related)]
+        while stack:
+            prefix, model, tree = stack.pop()
+            for name, subtree in tree.items():
+                try:
+                    field = model._meta.get_field(name)
+                except FieldDoesNotExist:
+                    continue
+                if field.is_relation and field.related_model is not None:
+                    paths.append((f"{prefix}{name}__", field.related_model))
+                    stack.append((f"{prefix}{name}__", field.related_model, subtree or {}))
+    deferred = []
+    for prefix, model in paths:
+        for field in model._meta.concrete_fields:
+            if not isinstance(field, models.JSONField):
+                continue
+            if not prefix and (field.name in chosen or (field.name == "custom_field_data" and shows_custom_fields)):
+                continue
+            deferred.append(prefix + field.name)
+    return deferred
+
+
+def _custom_fields_in_list(model):
+    from qinglan.extras.customfields import field_defs_for
+
+    return any(definition.show_in_list for definition in field_defs_for(model))

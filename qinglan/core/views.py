@@ -20,7 +20,7 @@ from .forms import BulkEditForm, ShareForm
 from .models import UserPreference
 from .pagination import SortKey, bounded_count, keyset_page
 from .permissions import has_permission
-from .tables import all_column_names, available_columns, build_table
+from .tables import all_column_names, available_columns, build_table, unshown_json_fields
 
 
 def safe_next(request, default):
@@ -130,7 +130,7 @@ class ObjectListView(ResourceView):
         sort = request.GET.get("sort") or preference.get("sort")
         keys = sort_keys_for(resource, sort)
         page = keyset_page(
-            filtered,
+            filtered.defer(*unshown_json_fields(resource, filtered, preference.get("columns"))),
             keys,
             size=size,
             after=request.GET.get("after"),

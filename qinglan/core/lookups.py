@@ -1,0 +1,44 @@
+"""Lookups the resource layer needs to stay fast at millions of rows."""
+
+from django.db.models import CharField, Lookup
+
+
+@CharField.register_lookup
+class KeyPrefix(Lookup):
+    """``key__keyprefix="abc"``: the value starts with "abc", compared exactly (case and all),
+    written so that an ordinary index on the column serves it.
+
+    Meant for normalised keys that are stored already folded (e.g. a customer's name_key), so
+    the search text is folded the same way in Python first. Django's ``startswith`` can't be
+    used there: on SQLite it becomes ``LIKE … ESCAPE``, which is case-insensitive and never
+    uses a (BINARY) index. SQLite therefore gets a range, ``key >= 'abc' AND key < 'abd'``
+    (BINARY order is code point order, so exactly the strings starting with "abc" lie in
+    it). PostgreSQL gets ``LIKE 'abc%'``, which its
+    ``varchar_pattern_ops`` index (the "_like" index Django adds to an indexed CharField)
+    serves whatever the database's collation — a range would not be right under a
+    linguistic collation."""
+
+    lookup_name = "keyprefix"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        prefix = str(self.rhs)
+        if connection.vendor == "postgresql":
+            return f"{lhs} LIKE %s", (*lhs_params, connection.ops.prep_for_like_query(prefix) + "%")
+        upper = successor(prefix)
+        if upper is None:  # only U+10FFFF characters: everything from the prefix on
+            return f"{lhs} >= %s", (*lhs_params, prefix)
+        return f"({lhs} >= %s AND {lhs} < %s)", (*lhs_params, prefix, *lhs_params, upper)
+
+
+def successor(prefix):
+    """The smallest string greater than every string starting with `prefix` (None if there
+    is none): the prefix with its last character raised by one, skipping the surrogates."""
+    while prefix:
+        last = ord(prefix[-1])
+        if last < 0x10FFFF:
+            following = 0xE000 if 0xD800 <= last + 1 <= 0xDFFF else last + 1
+            return prefix[:-1] + chr(following)
+        prefix = prefix[:-1]
+    return None

@@ -1,0 +1,78 @@
+"""Quick search of customers (the list's ?q= and the autocomplete endpoint): by the start of the
+name in any width or script (繁/简), by phone number in any format, by code; within the
+member's scope. Prefixes of indexed keys, so it stays fast at a million customers."""
+
+import pytest
+from django.test import Client
+
+from qinglan.core.permissions import Scope
+from qinglan.core.testing import grant, list_pks, make_department, make_member
+from qinglan.customers.models import Customer
+
+from .factories import make_customer
+
+
+@pytest.fixture
+def sales():
+    department = make_department("業務一部")
+    member = make_member("search-sales", department=department)
+    grant(member, Customer, ["view"], scope=Scope.DEPARTMENT)
+    colleague = make_member("search-colleague", department=department)
+    stranger = make_member("search-stranger", department=make_department("業務二部"))
+    client = Client()
+    client.force_login(member)
+    return member, colleague, stranger, client
+
+
+def found(client, text):
+    return list_pks(client.get("/customers/customer/", {"q": text}))
+
+
+def autocomplete(client, text):
+    return {row["id"] for row in client.get("/customers/customer/autocomplete/", {"q": text}).json()["results"]}
+
+
+@pytest.mark.django_db
+def test_name_prefix_in_any_width_and_script(sales):
+    member, colleague, _stranger, client = sales
+    qinglan = make_customer(colleague, "青藍科技股份有限公司")
+    acme = make_customer(member, "ACME Trading Co., Ltd.")
+    make_customer(member, "藍天實業有限公司")  # contains 藍 but does not start with it
+    for text in ("青藍", "青蓝科", "青藍科技股份有限公司", " 青蓝 科技 "):
+        assert found(client, text) == {qinglan.pk}, text
+        assert autocomplete(client, text) == {qinglan.pk}, text
+    for text in ("acme", "ＡＣＭＥ ｔｒａ", "Acme Trading"):
+        assert found(client, text) == {acme.pk}, text
+        assert autocomplete(client, text) == {acme.pk}, text
+    assert found(client, "科技") == set()  # a prefix search: the middle of a name is not a start
+
+
+@pytest.mark.django_db
+def test_phone_in_any_format_and_code(sales):
+    member, _colleague, _stranger, client = sales
+    taipei = make_customer(member, "台北客戶", phone="02-2345-6789")
+    mobile = make_customer(member, "手機客戶", mobile="+886 912 345 678")
+    for text in ("02-2345-6789", "(02) 2345 6789", "+886 2 2345 6789", "0223456789", "2234"):
+        assert found(client, text) == {taipei.pk}, text
+    for text in ("0912-345-678", "0912345678", "+886-912", "0912 3"):
+        assert found(client, text) == {mobile.pk}, text
+        assert autocomplete(client, text) == {mobile.pk}, text
+    assert found(client, taipei.code) == {taipei.pk}
+
+
+@pytest.mark.django_db
+def test_search_stays_within_the_scope(sales):
+    _member, _colleague, stranger, client = sales
+    make_customer(stranger, "青藍科技股份有限公司", phone="02-2345-6789")
+    assert found(client, "青藍") == set()
+    assert found(client, "02-2345") == set()
+    assert autocomplete(client, "青藍") == set()
+
+
+@pytest.mark.django_db
+def test_search_text_that_folds_to_nothing_finds_nothing(sales):
+    member, _colleague, _stranger, client = sales
+    make_customer(member, "青藍科技股份有限公司")
+    assert found(client, "%") == set()
+    assert found(client, "_") == set()
+    assert found(client, "\x00") != set()  # only a NUL: no search at all, the whole list
