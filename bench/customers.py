@@ -18,13 +18,11 @@ import datetime
 import random
 import re
 import statistics
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 from members_list import (
-    ExecuteTimer,  # noqa: F401  (re-exported for readers comparing the two scripts)
     GIVEN,
     FIRST_NAMES,
     LAST_NAMES,
@@ -281,7 +279,7 @@ def generate(target, *, contacts_per, activities_per, batch, log):
     from django.db import connection, transaction
 
     from qinglan.customers.models import Activity, Contact, Customer
-    from qinglan.customers.normalize import name_key, phone_key
+    from qinglan.customers.normalize import name_key, person_key, phone_key
 
     generated = Customer.objects.filter(code__startswith=CODE_PREFIX)
     existing = generated.count()
@@ -302,7 +300,7 @@ def generate(target, *, contacts_per, activities_per, batch, log):
                         "mobile", "email", "website", "address", "department_id", "in_pool", "pooled_at", "owned_since",
                         "last_activity_at", "next_follow_up", "name_key", "phone_key")
     contact_columns = ("id", "created", "last_updated", "customer_id", "name", "name_latin", "title", "department_name",
-                       "phone", "mobile", "email", "im", "birthday", "decision_role", "is_primary", "phone_key")
+                       "phone", "mobile", "email", "im", "birthday", "decision_role", "is_primary", "name_key", "phone_key")
     activity_columns = ("id", "created", "last_updated", "owner_id", "customer_id", "contact_id", "kind", "subject",
                         "occurred_at", "outcome", "next_follow_up", "reminder_sent")
     customers_out = Writer(Customer, customer_columns)
@@ -363,7 +361,7 @@ def generate(target, *, contacts_per, activities_per, batch, log):
                     contact_id, moment(created), now, customer_id, person, person_latin, rng.choice(TITLES), rng.choice(CONTACT_DEPARTMENTS),
                     contact_phone, contact_mobile, f"{stem}@{slug}{index % 997}.com" if rng.random() < 0.8 else "",
                     f"line:{stem}" if rng.random() < 0.2 else "", birthday, rng.choice(DECISION_ROLES), number == 0,
-                    phone_key(contact_mobile or contact_phone),
+                    person_key(person), phone_key(contact_mobile or contact_phone),
                 ))
                 contact_id += 1
             for when in times:

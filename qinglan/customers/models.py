@@ -159,6 +159,7 @@ class Contact(PrimaryModel):
     is_primary = models.BooleanField(_("primary contact"), default=False)
     address = models.CharField(_("address"), max_length=300, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    name_key = models.CharField(max_length=100, blank=True, editable=False, db_index=True)
     phone_key = models.CharField(max_length=30, blank=True, editable=False, db_index=True)
 
     class Meta:

@@ -96,6 +96,12 @@ def without_place(key):
     return key
 
 
+def person_key(name):
+    """A person's name as compared and searched: folded (width, case, 简→繁) without spaces or
+    punctuation, so '陈 美玲', '陳美玲' and 'chen meiling' / 'Chen Mei-Ling' each meet."""
+    return _PUNCTUATION.sub("", fold(name))[:100]
+
+
 def phone_key(phone):
     """Digits only, without a leading country code for Taiwan, China or Hong Kong and without
     the trunk zero: '+886 2 2345-6789' and '02-2345 6789' give '223456789'."""

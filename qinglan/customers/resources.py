@@ -86,6 +86,11 @@ class ContactResource(Resource):
     columns = ("name", "customer", "title", "mobile", "email", "decision_role")
     filters = ("customer", "decision_role", "is_primary")
     search = {"name": 100, "name_latin": 200, "mobile": 200, "phone": 200, "email": 300, "customer__name": 400}
+    # Quick search at millions of contacts: prefixes of the folded name, phone and e-mail.
+    search_prefix = {
+        "name_key": normalize.person_key, "phone_key": normalize.phone_key, "email": normalize.email_key,
+        "customer__name_key": normalize.name_key,
+    }
     fieldsets = (
         (_("Contact"), ("customer", "name", "name_latin", "title", "department_name", "decision_role", "is_primary")),
         (_("Reach"), ("phone", "mobile", "email", "im", "address", "birthday", "notes")),
@@ -127,6 +132,8 @@ class ActivityResource(Resource):
     columns = ("subject", "customer", "kind", "occurred_at", "owner", "next_follow_up")
     filters = ("kind", "customer", "owner", "occurred_at", "next_follow_up")
     search = {"subject": 100, "outcome": 1000, "customer__name": 400}
+    # Follow-ups are found by their customer's name (a prefix of its indexed key).
+    search_prefix = {"customer__name_key": normalize.name_key}
     fieldsets = ((_("Follow-up"), ("customer", "contact", "kind", "subject", "occurred_at", "outcome", "next_follow_up", "owner")),)
     import_lookups = {"customer": "code", "owner": "username"}
     scope_through = "customer"

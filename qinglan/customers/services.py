@@ -9,7 +9,7 @@ from django.utils import timezone
 from qinglan.org.services import next_number
 
 from .models import Activity, Customer
-from .normalize import email_key, name_key, phone_key
+from .normalize import email_key, name_key, person_key, phone_key
 from .value import refresh_value
 
 CUSTOMER_SEQUENCE = "customer"
@@ -48,6 +48,7 @@ def prepare_customer(*, customer, user, created):
 
 def prepare_contact(*, contact, user, created):
     """Derive the contact's phone key and store its e-mail as duplicates are looked up."""
+    contact.name_key = person_key(contact.name)
     contact.phone_key = phone_key(contact.mobile or contact.phone)
     contact.email = email_key(contact.email)
 

@@ -14,6 +14,16 @@ def make_customer(owner, name, **extra):
     return customer
 
 
+def make_contact(customer, name, **extra):
+    """A contact saved as the services save one (with its search keys)."""
+    from qinglan.customers.services import prepare_contact
+
+    contact = Contact(customer=customer, name=name, **extra)
+    prepare_contact(contact=contact, user=None, created=True)
+    contact.save()
+    return contact
+
+
 @sample_factory(Customer)
 def customer(owner, serial):
     return make_customer(owner, f"矩陣客戶{serial} matrix"), owner, owner.department

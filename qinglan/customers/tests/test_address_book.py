@@ -14,7 +14,7 @@ from qinglan.core.permissions import Scope
 from qinglan.customers.addressbook_views import PAGE_SIZE, group_of
 from qinglan.customers.models import Contact, Customer
 
-from .factories import make_customer
+from .factories import make_contact, make_customer
 
 URL = reverse("customers:addressbook")
 
@@ -42,12 +42,12 @@ class AddressBookTests(TestCase):
         self.theirs = make_customer(self.stranger, "別家公司")
         today = timezone.localdate()
         other_month = today.replace(day=1) - datetime.timedelta(days=40)
-        self.chen = Contact.objects.create(
-            customer=self.mine, name="陳美玲", mobile="0912-345-678", phone="+886 2 2345 6789", email="mei@example.com",
+        self.chen = make_contact(
+            self.mine, name="陳美玲", mobile="0912-345-678", phone="+886 2 2345 6789", email="mei@example.com",
             birthday=today.replace(year=1985, day=1),
         )
-        self.alice = Contact.objects.create(customer=self.mine, name="Alice Wang", email="alice@example.com", birthday=other_month.replace(year=1990))
-        self.hidden = Contact.objects.create(customer=self.theirs, name="Bob Secret", mobile="0900-000-000")
+        self.alice = make_contact(self.mine, "Alice Wang", email="alice@example.com", birthday=other_month.replace(year=1990))
+        self.hidden = make_contact(self.theirs, "Bob Secret", mobile="0900-000-000")
         self.client.force_login(self.member)
 
     def grant(self, scope=Scope.OWN):

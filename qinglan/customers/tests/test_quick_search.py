@@ -76,3 +76,27 @@ def test_search_text_that_folds_to_nothing_finds_nothing(sales):
     assert found(client, "%") == set()
     assert found(client, "_") == set()
     assert found(client, "\x00") != set()  # only a NUL: no search at all, the whole list
+
+
+def test_contacts_and_follow_ups_are_found_by_prefix(db):
+    from django.test import Client
+
+    from qinglan.core.testing import list_pks, make_member
+    from qinglan.customers.models import Activity, Contact
+
+    from .factories import make_customer
+
+    admin = make_member("admin", superuser=True)
+    client = Client()
+    client.force_login(admin)
+    customer = make_customer(admin, "青藍科技股份有限公司")
+    contact = Contact(customer=customer, name="陳 美玲", mobile="0912-345-678", email="MeiLing@Example.com")
+    from qinglan.customers.services import prepare_contact
+
+    prepare_contact(contact=contact, user=admin, created=True)
+    contact.save()
+    activity = Activity.objects.create(customer=customer, owner=admin, subject="年度拜訪")
+    for typed in ("陈美", "+886 912 345", "meiling@"):
+        assert list_pks(client.get("/customers/contact/", {"q": typed})) == {contact.pk}, typed
+    assert list_pks(client.get("/customers/contact/", {"q": "美玲"})) == set()  # prefixes only
+    assert list_pks(client.get("/customers/activity/", {"q": "青蓝"})) == {activity.pk}

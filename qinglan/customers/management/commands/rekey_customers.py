@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from qinglan.customers.models import Contact, Customer
-from qinglan.customers.normalize import email_key, name_key, phone_key
+from qinglan.customers.normalize import email_key, name_key, person_key, phone_key
 
 
 class Command(BaseCommand):
@@ -22,8 +22,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"customers: {changed} updated")
         changed = self._rekey(
-            Contact, ("phone", "mobile", "email", "phone_key"), batch,
-            lambda row: {"phone_key": phone_key(row.mobile or row.phone), "email": email_key(row.email)},
+            Contact, ("name", "phone", "mobile", "email", "name_key", "phone_key"), batch,
+            lambda row: {"name_key": person_key(row.name), "phone_key": phone_key(row.mobile or row.phone), "email": email_key(row.email)},
         )
         self.stdout.write(f"contacts: {changed} updated")
 
