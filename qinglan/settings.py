@@ -344,4 +344,5 @@ LOGGING = {
 
 # Resource lists: counts are exact up to this many rows, then shown as "more than".
 QINGLAN_COUNT_LIMIT = int(env("COUNT_LIMIT", "1000"))
+QINGLAN_SEARCH_COUNT_LIMIT = int(env("SEARCH_COUNT_LIMIT", "100"))  # lists filtered by the quick search
 QINGLAN_PAGE_SIZES = (25, 50, 100, 200)

@@ -1,6 +1,7 @@
 """Generic views every resource gets. Each one starts from
 ``model.objects.restrict(request.user, action)``, so permissions are never bypassed."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -137,7 +138,10 @@ class ObjectListView(ResourceView):
             before=request.GET.get("before"),
             last=request.GET.get("last") == "1",
         )
-        count, exact = bounded_count(filtered)
+        # A search is counted only a little way: its matches are checked against the member's
+        # scope one by one, and "more than 100" is all a searching member needs to know.
+        searching = bool((request.GET.get("q") or "").strip())
+        count, exact = bounded_count(filtered, limit=settings.QINGLAN_SEARCH_COUNT_LIMIT if searching else None)
         table = build_table(resource, page.rows, visible=preference.get("columns"))
         base_query = request.GET.copy()
         for name in ("after", "before", "last", "page_size"):
@@ -179,8 +183,6 @@ class ObjectListView(ResourceView):
         return render(request, self.template_name, context)
 
     def _page_sizes(self):
-        from django.conf import settings
-
         return settings.QINGLAN_PAGE_SIZES
 
     def _page_size(self, request, preference):

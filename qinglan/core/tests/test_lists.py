@@ -158,3 +158,16 @@ def test_large_imports_run_as_a_background_job(admin_client, monkeypatch):
     assert 'data-testid="import-ok"' in admin_client.get(job).content.decode()
     admin_client.post(job, {"_confirm": "1"})
     assert set(Position.objects.values_list("name", flat=True)) == {"甲", "乙", "丙"}
+
+
+@pytest.mark.django_db
+def test_a_search_is_counted_only_up_to_the_search_limit(settings):
+    settings.QINGLAN_SEARCH_COUNT_LIMIT = 3
+    admin = make_member("admin", superuser=True)
+    for index in range(5):
+        Position.objects.create(name=f"專員{index}")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(admin)
+    searched = client.get("/org/position/", {"q": "專員"}).content.decode()
+    assert "more than 3 records" in searched
+    assert "5 records" in client.get("/org/position/").content.decode()  # browsing counts exactly
