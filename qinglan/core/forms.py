@@ -7,7 +7,7 @@ from django.forms import inlineformset_factory, modelform_factory
 from django.utils.translation import gettext_lazy as _
 
 from .models import CustomFieldsMixin, TagsMixin
-from .widgets import prepare_reference_fields
+from .widgets import AutocompleteSelect, prepare_reference_fields
 
 # Django 6.1's label of the empty choice; its own Chinese catalogues lack it, ours have it.
 BLANK_CHOICE_LABEL = _("- Select an option -")
@@ -228,8 +228,6 @@ class ShareForm(forms.Form):
         super().__init__(*args, **kwargs)
         from django.contrib.auth import get_user_model
         from django.urls import reverse
-
-        from .widgets import AutocompleteSelect
 
         # Any active colleague may be named; what they then see is the shared record only.
         self.fields["member"] = forms.ModelChoiceField(

@@ -90,10 +90,10 @@ def build_menu(user):
 
 
 def all_menu_items():
-    """[(key, label)] of every menu entry, for the role form's visibility choice."""
-    groups = {k: label for k, label, _i in MENU_GROUPS}
-    return [
-        (menu_key(resource), f"{groups.get(resource.menu_group, '')} / {resource.get_menu_label()}")
-        for resource in registry
-        if resource.menu_group
-    ] + [(page[1], f"{groups.get(page[0], '')} / {page[2]}") for page in MENU_PAGES]
+    """[(key, label)] of every menu entry in menu order, named as elsewhere outside the menu
+    ("Customers · Address book"), for the role form's visibility choice."""
+    pages = [
+        (page[1], f"{capfirst(menu_group_label(page[0]) or '')} · {capfirst(page[2])}")
+        for page in sorted(MENU_PAGES, key=lambda page: (page[0], page[5]))
+    ]
+    return [(menu_key(resource), resource_title(resource)) for resource in sorted(registry, key=resource_sort_key) if resource.menu_group] + pages

@@ -373,6 +373,30 @@ class ReminderTests(TestCase):
         self.assertEqual(Notification.objects.get(user=self.owner).title, "今天回訪：提醒客戶")
 
 
+def claim_at_once(pairs):
+    """Each (customer, member) claim in its own thread and connection, all let go at the same
+    moment; returns "claimed" / "refused" per claim."""
+    start = threading.Barrier(len(pairs))
+    outcomes = []
+
+    def claim(customer, member):
+        try:
+            start.wait()
+            pool.claim(customer=customer, user=member)
+            outcomes.append("claimed")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=pair) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(outcomes)
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL (SQLite serialises every writer)")
 def test_two_claims_at_once_cannot_both_take_the_last_slot():
@@ -383,25 +407,7 @@ def test_two_claims_at_once_cannot_both_take_the_last_slot():
     for round_ in range(5):
         Customer.objects.filter(owner=member).update(owner=owner)
         targets = [put_in_pool(make_customer(owner, f"搶位客戶{round_}-{n}")) for n in range(2)]
-        start = threading.Barrier(2)
-        outcomes = []
-
-        def claim(customer):
-            try:
-                start.wait()
-                pool.claim(customer=customer, user=member)
-                outcomes.append("claimed")
-            except ValidationError:
-                outcomes.append("refused")
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=claim, args=(customer,)) for customer in targets]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert sorted(outcomes) == ["claimed", "refused"], round_
+        assert claim_at_once([(customer, member) for customer in targets]) == ["claimed", "refused"], round_
         assert Customer.objects.filter(owner=member).count() == 1
 
 
@@ -412,23 +418,5 @@ def test_two_members_claiming_one_customer_at_once():
     for member in members:
         grant(member, Customer, ["view", "change"], scope=Scope.OWN)
     target = put_in_pool(make_customer(make_member("former"), "搶手客戶"))
-    start = threading.Barrier(2)
-    outcomes = []
-
-    def claim(member):
-        try:
-            start.wait()
-            pool.claim(customer=target, user=member)
-            outcomes.append("claimed")
-        except ValidationError:
-            outcomes.append("refused")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=claim, args=(member,)) for member in members]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["claimed", "refused"]
+    assert claim_at_once([(target, member) for member in members]) == ["claimed", "refused"]
     assert PoolTransfer.objects.filter(customer=target, kind=TransferKind.CLAIM).count() == 1
