@@ -124,6 +124,14 @@ def table_rows(page, container="#object-list"):
     return [re.sub(r"\s+", " ", " | ".join(cell.strip() for cell in row.locator("td").all_inner_texts())).strip() for row in rows.all()]
 
 
+def quick_search(page, text):
+    """Type into the list's quick-search box and wait until htmx has swapped in the results
+    for the whole text (hx-push-url updates the address once the swap has settled; answers
+    to a partial text, sent when typing stalls, do not count)."""
+    page.locator("#ql-quick-search").press_sequentially(text, delay=20)
+    page.wait_for_function("text => new URLSearchParams(location.search).get('q') === text", arg=text)
+
+
 def choose(page, select, text, typed=None):
     """Pick a record in a search-as-you-type reference field (`select` is the CSS id of the
     underlying select) as a member does: type part of its name, click the match."""

@@ -1,26 +1,13 @@
 """A superuser signs in, creates a department and a member in it through the forms, then
 finds both again with the quick search (htmx, as you type) and the department filter."""
 
-import re
-from urllib.parse import quote
-
 import pytest
 
 from qinglan.core.testing import PASSWORD, make_department, make_member
 
-from .conftest import choose, log_in, offered, table_rows
+from .conftest import choose, log_in, offered, quick_search, table_rows
 
 pytestmark = pytest.mark.browser
-
-
-def quick_search(page, text):
-    """Type into the list's quick-search box and wait for htmx to swap the results."""
-    box = page.locator("#ql-quick-search")
-    with page.expect_response(lambda response: "q=" in response.url and response.request.headers.get("hx-request") == "true"):
-        box.press_sequentially(text, delay=20)
-    # hx-push-url keeps the address bar in step, so the search can be bookmarked; htmx
-    # pushes it once the swapped results have settled.
-    page.wait_for_url(re.compile(r"[?&]q=" + re.escape(quote(text))))
 
 
 def test_department_and_member_created_then_found(open_page, admin):

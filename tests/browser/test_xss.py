@@ -11,7 +11,7 @@ import pytest
 
 from qinglan.core.testing import PASSWORD, make_member
 
-from .conftest import choose, log_in, offered, table_rows
+from .conftest import choose, log_in, offered, quick_search, table_rows
 
 pytestmark = pytest.mark.browser
 
@@ -228,9 +228,7 @@ def test_search_and_suggestions_show_payloads_as_text(xss_page, stored):
 
     # The list's quick search (htmx replaces the table).
     visit(page, "/org/user/")
-    with page.expect_response(lambda response: "q=" in response.url and response.request.headers.get("hx-request") == "true"):
-        page.locator("#ql-quick-search").press_sequentially(SVG, delay=10)
-    page.wait_for_load_state("networkidle")
+    quick_search(page, SVG)
     rows = table_rows(page)
     assert len(rows) == 1 and MEMBER_NAME in rows[0]
     assert_safe(page, MEMBER_NAME, DEPARTMENT_NAME, where="quick search")
