@@ -43,6 +43,14 @@ class CustomerLevel(OrganizationalModel):
         blank=True,
         help_text=_("Empty: customers of this level never return to the pool by themselves."),
     )
+    reclaim_days = models.PositiveSmallIntegerField(
+        _("days before a former owner may claim again"),
+        default=0,
+        help_text=_(
+            "A member whose customer of this level went to the public pool (released by them or returned for lack of "
+            "follow-up) may claim it again only after this many days. 0: at once."
+        ),
+    )
 
     class Meta(OrganizationalModel.Meta):
         ordering = ("order", "name")

@@ -165,9 +165,9 @@ class RegionResource(Resource):
 
 @register(CustomerLevel)
 class CustomerLevelResource(Resource):
-    columns = ("name", "order", "pool_days", "description")
+    columns = ("name", "order", "pool_days", "reclaim_days", "description")
     search = {"name": 100}
-    fieldsets = ((_("Customer level"), ("name", "order", "pool_days", "description")),)
+    fieldsets = ((_("Customer level"), ("name", "order", "pool_days", "reclaim_days", "description")),)
     menu_group = "customers"
     menu_order = 90
     icon = "bi-bar-chart-steps"
