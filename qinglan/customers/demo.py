@@ -73,9 +73,9 @@ def load_demo():
     ensure_defaults()
     rng = random.Random(2026)
     levels = [
-        CustomerLevel.objects.create(name="VIP", order=1, pool_days=None, description="重要客戶，不會退回公海"),
-        CustomerLevel.objects.create(name="重點客戶", order=2, pool_days=60),
-        CustomerLevel.objects.create(name="一般客戶", order=3, pool_days=30),
+        CustomerLevel.objects.create(name="VIP", order=1, pool_days=None, reclaim_days=30, description="重要客戶，不會退回公海"),
+        CustomerLevel.objects.create(name="重點客戶", order=2, pool_days=60, reclaim_days=30),
+        CustomerLevel.objects.create(name="一般客戶", order=3, pool_days=30, reclaim_days=15),
     ]
     for grade, minimum in (("A", 1_000_000), ("B", 300_000), ("C", 50_000), ("D", 0)):
         ValueGradeRule.objects.create(grade=grade, min_value=minimum)

@@ -47,8 +47,8 @@ class CustomerLevel(OrganizationalModel):
         _("days before a former owner may claim again"),
         default=0,
         help_text=_(
-            "A member whose customer of this level went to the public pool (released by them or returned for lack of "
-            "follow-up) may claim it again only after this many days. 0: at once."
+            "A member from whom a customer of this level went to the public pool (released, or returned for lack of "
+            "follow-up) may claim it back only after this many days; other members may claim it at once. 0: no waiting."
         ),
     )
 

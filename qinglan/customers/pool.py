@@ -1,4 +1,5 @@
-"""The public pool (公海): customers nobody owns. Members claim them within a limit, owners
+"""The public pool (公海): customers nobody owns. Members claim them within a limit (and a
+customer that left a member for the pool only after its level's reclaim days), owners
 release them, a nightly job returns customers nobody followed up for their level's number of
 days, and managers reassign customers in bulk. Every change of owner writes a PoolTransfer,
 a change-log entry and a domain event in the same transaction."""
@@ -10,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone, translation
+from django.db.models import Max, Q
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -76,6 +77,61 @@ def _check_limit(member, adding):
         )
 
 
+# ---- cool-down before claiming back ------------------------------------------------------------
+
+# The customer went from its owner to the pool: released (by whoever may change it) or returned
+# by the nightly job. A manager's reassignment is no claim and is never held back.
+LEFT_FOR_THE_POOL = (TransferKind.RELEASE, TransferKind.RETURN)
+
+
+def reclaim_blocked_until(customers, member, now=None):
+    """{customer pk: the moment it may be claimed again} for those of `customers` that left
+    `member` for the pool less than their level's reclaim days ago. Other members are free to
+    claim them; a level with 0 reclaim days holds nobody back."""
+    now = now or timezone.now()
+    days_by_level = dict(
+        CustomerLevel.objects.filter(pk__in={c.level_id for c in customers if c.level_id}, reclaim_days__gt=0)
+        .values_list("pk", "reclaim_days")
+    )
+    held = [customer.pk for customer in customers if customer.level_id in days_by_level]
+    if not held:
+        return {}
+    left_at = dict(
+        PoolTransfer.objects.filter(customer_id__in=held, from_owner=member, kind__in=LEFT_FOR_THE_POOL)
+        .values("customer_id")
+        .annotate(latest=Max("at"))
+        .values_list("customer_id", "latest")
+    )
+    blocked = {}
+    for customer in customers:
+        if customer.pk in left_at:
+            until = left_at[customer.pk] + datetime.timedelta(days=days_by_level[customer.level_id])
+            if until > now:
+                blocked[customer.pk] = until
+    return blocked
+
+
+def _shown_moment(moment):
+    """The local date and minute, rounded up so the time shown is never before the one meant."""
+    moment = timezone.localtime(moment)
+    if moment.second or moment.microsecond:
+        moment = moment.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
+    return formats.date_format(moment, "Y-m-d H:i")
+
+
+def _check_cool_down(customers, member):
+    blocked = reclaim_blocked_until(customers, member)
+    if blocked:
+        raise ValidationError(
+            [
+                _("“%(customer)s” went from you to the public pool recently: you may claim it again from %(date)s.")
+                % {"customer": customer, "date": _shown_moment(blocked[customer.pk])}
+                for customer in customers
+                if customer.pk in blocked
+            ]
+        )
+
+
 # ---- one change of owner -------------------------------------------------------------------
 
 
@@ -115,13 +171,16 @@ def _may_take_customers(user):
 
 @transaction.atomic
 def claim(*, customer, user):
-    """Take a customer from the public pool, within the member's claim limit."""
+    """Take a customer from the public pool, within the member's claim limit and, for a
+    customer that left this member for the pool, after its level's reclaim days."""
     return claim_many(customers=[customer], user=user)[0]
 
 
 @transaction.atomic
 def claim_many(*, customers, user):
-    """Claim several pool customers at once: all of them, or none with a clear reason."""
+    """Claim several pool customers at once: all of them, or none with a clear reason (one
+    not in the pool any more, one the member let go to the pool within its level's reclaim
+    days, or the member's claim limit)."""
     _may_take_customers(user)
     _lock_member(user)
     ids = sorted({customer.pk for customer in customers})
@@ -130,6 +189,7 @@ def claim_many(*, customers, user):
     if taken or len(locked) != len(ids):
         name = taken[0] if taken else _("A customer")
         raise ValidationError(_("“%(customer)s” is not in the public pool (any more): someone may have claimed it just now.") % {"customer": name})
+    _check_cool_down(locked, user)
     _check_limit(user, adding=len(locked))
     return [_transfer(customer, kind=TransferKind.CLAIM, to_owner=user, user=user) for customer in locked]
 
