@@ -45,7 +45,10 @@ class CustomerLevel(OrganizationalModel):
     )
     reclaim_days = models.PositiveSmallIntegerField(
         _("days before a former owner may claim again"),
+        # Optional in forms, the API and import files (clients and files made before it existed
+        # do not send it); left empty it is 0, see clean().
         default=0,
+        blank=True,
         help_text=_(
             "A member from whom a customer of this level went to the public pool (released, or returned for lack of "
             "follow-up) may claim it back only after this many days; other members may claim it at once. 0: no waiting."
@@ -56,6 +59,11 @@ class CustomerLevel(OrganizationalModel):
         ordering = ("order", "name")
         verbose_name = _("customer level")
         verbose_name_plural = _("customer levels")
+
+    def clean(self):
+        super().clean()
+        if self.reclaim_days is None:
+            self.reclaim_days = 0  # left empty: no cool-down
 
 
 class Customer(OwnedModel):

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customerlevel',
             name='reclaim_days',
-            field=models.PositiveSmallIntegerField(default=0, help_text='A member from whom a customer of this level went to the public pool (released, or returned for lack of follow-up) may claim it back only after this many days; other members may claim it at once. 0: no waiting.', verbose_name='days before a former owner may claim again'),
+            field=models.PositiveSmallIntegerField(blank=True, default=0, help_text='A member from whom a customer of this level went to the public pool (released, or returned for lack of follow-up) may claim it back only after this many days; other members may claim it at once. 0: no waiting.', verbose_name='days before a former owner may claim again'),
         ),
     ]

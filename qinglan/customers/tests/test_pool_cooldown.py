@@ -223,3 +223,11 @@ class ReclaimCoolDownTests(TestCase):
         self.assertEqual(response.status_code, 302)
         self.assertEqual(CustomerLevel.objects.get(name="重點").reclaim_days, 14)
         self.assertContains(self.client.get(resource.list_url), "Days before a former owner may claim again")
+        # optional: left empty on the form, or not sent by an API client, it is 0
+        response = self.client.post(resource.url("add"), {"name": "空白", "order": "3", "reclaim_days": ""})
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(CustomerLevel.objects.get(name="空白").reclaim_days, 0)
+        api = self.client.post("/api/customers/customerlevels/", {"name": "API", "order": 4}, content_type="application/json")
+        self.assertEqual(api.status_code, 201, api.content)
+        self.assertEqual(api.json()["reclaim_days"], 0)
+        self.assertEqual(CustomerLevel.objects.get(name="API").reclaim_days, 0)
