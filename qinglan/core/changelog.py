@@ -29,11 +29,7 @@ def _plain(value):
 def snapshot(record, children=()):
     """The record's stored state as JSON: concrete fields, many-to-many ids, custom fields,
     tags and the named child lines."""
-    data = {}
-    for field in record._meta.concrete_fields:
-        if field.name in HIDDEN_FIELDS or field.name == "custom_field_data":
-            continue
-        data[field.attname if isinstance(field, models.ForeignKey) else field.name] = _plain(field.value_from_object(record))
+    data = _field_values(record)
     if record.pk:
         for field in record._meta.many_to_many:
             data[field.name] = sorted(obj.pk for obj in field.value_from_object(record))
@@ -44,23 +40,60 @@ def snapshot(record, children=()):
             data[name] = [
                 {f.attname: _plain(f.value_from_object(line)) for f in line._meta.concrete_fields} for line in manager.all()
             ]
+    return _with_custom_fields(record, data)
+
+
+def new_record_snapshot(record, m2m, tags):
+    """snapshot() of a record just created in bulk, from the many-to-many values and tags it
+    was created with (no query per record)."""
+    data = _field_values(record)
+    for field in record._meta.many_to_many:
+        data[field.name] = sorted(obj.pk for obj in m2m.get(field.name, ()))
+    if isinstance(record, TagsMixin):
+        data["tags"] = sorted(tag.name for tag in tags or ())
+    return _with_custom_fields(record, data)
+
+
+def _field_values(record):
+    data = {}
+    for field in record._meta.concrete_fields:
+        if field.name in HIDDEN_FIELDS or field.name == "custom_field_data":
+            continue
+        data[field.attname if isinstance(field, models.ForeignKey) else field.name] = _plain(field.value_from_object(record))
+    return data
+
+
+def _with_custom_fields(record, data):
     for key, value in (getattr(record, "custom_field_data", None) or {}).items():
         data[f"cf_{key}"] = value
     return data
 
 
 def log_change(*, record, action, user, before=None, after=None):
-    return ObjectChange.objects.create(
-        user=user if user is not None and user.is_authenticated else None,
-        user_name=(user.get_username() if user is not None and user.is_authenticated else ""),
-        request_id=current_request_id.get(),
-        action=action,
-        content_type=ContentType.objects.get_for_model(record),
-        object_id=record.pk,
-        object_repr=str(record)[:200],
-        prechange_data=before,
-        postchange_data=after,
+    return ObjectChange.objects.create(**_change_values(record, action, user, before, after))
+
+
+def log_creations(records, after, *, user):
+    """One 'created' change-log row per record (`after`: their snapshots), in bulk."""
+    ObjectChange.objects.bulk_create(
+        [ObjectChange(**_change_values(record, ObjectChange.Action.CREATE, user, None, data)) for record, data in zip(records, after)],
+        batch_size=500,
     )
+
+
+def _change_values(record, action, user, before, after):
+    signed_in = user is not None and user.is_authenticated
+    return {
+        "user": user if signed_in else None,
+        "user_name": user.get_username() if signed_in else "",
+        "request_id": current_request_id.get(),
+        "action": action,
+        "content_type": ContentType.objects.get_for_model(record),
+        "object_id": record.pk,
+        "object_repr": str(record)[:200],
+        "prechange_data": before,
+        "postchange_data": after,
+    }
 
 
 def changes_for(record):

@@ -28,13 +28,7 @@ def event_name(record, verb):
 
 
 def queue_event(name, *, record=None, user=None, data=None):
-    event = {
-        "event": name,
-        "content_type": ContentType.objects.get_for_model(record).pk if record is not None else None,
-        "object_id": record.pk if record is not None else None,
-        "user": user.pk if user is not None and getattr(user, "is_authenticated", False) else None,
-        "data": data or {},
-    }
+    event = _event(name, record, user, data)
 
     def dispatch():
         from .tasks import handle_event
@@ -43,6 +37,32 @@ def queue_event(name, *, record=None, user=None, data=None):
 
     transaction.on_commit(dispatch)
     return event
+
+
+def queue_events(name, *, records, user=None):
+    """The same event for many records (e.g. created by an import): handed to one background
+    job on commit, which runs the subscribers for each record in turn."""
+    events = [_event(name, record, user, None) for record in records]
+    if not events:
+        return events
+
+    def dispatch():
+        from .tasks import handle_events
+
+        handle_events(events)
+
+    transaction.on_commit(dispatch)
+    return events
+
+
+def _event(name, record, user, data):
+    return {
+        "event": name,
+        "content_type": ContentType.objects.get_for_model(record).pk if record is not None else None,
+        "object_id": record.pk if record is not None else None,
+        "user": user.pk if user is not None and getattr(user, "is_authenticated", False) else None,
+        "data": data or {},
+    }
 
 
 def run_subscribers(event):

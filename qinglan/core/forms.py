@@ -73,6 +73,36 @@ class ResourceForm(StyledFormMixin, forms.ModelForm):
                 self.fields["tags"].initial = [item.tag_id for item in self.instance.tagged_items.all()]
         self._restrict_choices()
 
+    # Set by the import for a file's new records: checks that read the database once per record
+    # (uniqueness, a subclass's duplicate search) are then made for a chunk of rows at once by
+    # the import (see core.imports.RowValidator and Resource.check_created).
+    batch_checks = False
+
+    def rebind(self, data, instance):
+        """Validate another record with this same form: an import checks thousands of rows
+        with one form, because building a form costs more than validating a row with it."""
+        self.data = data
+        self.instance = instance
+        self.is_bound = True
+        self._errors = None
+        self.__dict__.pop("changed_data", None)
+
+    def _get_validation_exclusions(self):
+        exclude = super()._get_validation_exclusions()
+        if self.batch_checks:
+            # A reference the form field accepted was looked up in that field's queryset
+            # (limit_choices_to and the member's scope included); the model need not look again.
+            exclude |= {name for name, field in self.fields.items() if isinstance(field, forms.ModelChoiceField)}
+        return exclude
+
+    def validate_unique(self):
+        if not self.batch_checks:
+            super().validate_unique()
+
+    def validate_constraints(self):
+        if not self.batch_checks:
+            super().validate_constraints()
+
     def _restrict_choices(self):
         """Reference fields offer only the records the member may see."""
         if self.user is not None:

@@ -27,8 +27,10 @@ from .forms import QueryLike, StyledFormMixin, form_data_from_instance
 from .models import ImportJob
 from .registry import registry
 from .views import ResourceView
+from .widgets import restricted_choices
 
 BACKGROUND_ROWS = 1000
+CHUNK_ROWS = 500  # new records written and checked together
 PREVIEW_ROWS = 20
 MAX_ERRORS = 500
 ENCODING_CHOICES = (
@@ -185,10 +187,18 @@ class MappingForm(StyledFormMixin, forms.Form):
                 label=header or _("column %(number)d") % {"number": index + 1}, choices=choices, required=False,
                 initial=(job.mapping or {}).get(str(index), ""),
             )
+        if resource.import_confirm:
+            self.fields["confirm_warnings"] = forms.BooleanField(
+                label=resource.import_confirm.label, required=False, initial=job.confirm_warnings,
+                widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+            )
+
+    def columns(self):
+        return [self[name] for name in self.fields if name.startswith("column_")]
 
     def clean(self):
         cleaned = super().clean()
-        chosen = [value for name, value in cleaned.items() if value]
+        chosen = [value for name, value in cleaned.items() if name.startswith("column_") and value]
         duplicates = {value for value in chosen if chosen.count(value) > 1}
         if duplicates:
             raise forms.ValidationError(_("Each field can take only one column."))
@@ -197,7 +207,7 @@ class MappingForm(StyledFormMixin, forms.Form):
         return cleaned
 
     def mapping(self):
-        return {name.removeprefix("column_"): value for name, value in self.cleaned_data.items() if value}
+        return {name.removeprefix("column_"): value for name, value in self.cleaned_data.items() if name.startswith("column_") and value}
 
 
 # ---- converting a row into form data ----------------------------------------------------
@@ -238,9 +248,8 @@ class RowConverter:
         if key in self._lookup_cache:
             return self._lookup_cache[key]
         related = field.related_model
-        queryset = related._default_manager.all()
-        if hasattr(queryset, "restrict"):
-            queryset = queryset.restrict(self.user, "view")
+        # The records the member may pick in the form (choices_for_everyone lookups included).
+        queryset = restricted_choices(related._default_manager.all(), self.user)
         lookup = self.lookup_field(field)
         matches = list(queryset.filter(**{lookup: text}).values_list("pk", flat=True)[:2]) if lookup != "pk" else []
         if not matches and text.isdigit():
@@ -301,66 +310,210 @@ def process(job, *, commit):
     """Check (commit=False) or import (commit=True) every row. Returns nothing; stores
     counts, errors and a preview on the job."""
     resource = registry.get_by_label(job.content_type.app_label, job.content_type.model)
-    user = job.user
-    converter = RowConverter(resource, user)
-    labels = dict(importable_fields(resource))
-    errors, preview = [], []
-    created = updated = total = 0
+    run = _Run(resource, job)
     with job.file.open("rb") as handle:
         headers, rows, _encoding = read_rows(handle, job.original_name, job.encoding)
-    mapping = {int(index): key for index, key in job.mapping.items()}
-    imported_rows = {}  # pk → row number of the records this run wrote (see _row_form)
     try:
         with transaction.atomic():
             for number, row in enumerate(rows, start=2):
-                total += 1
-                row_errors = []
-                data = {}
-                for index, key in mapping.items():
-                    value = row[index] if index < len(row) else ""
-                    try:
-                        data[key] = converter.convert(key, value)
-                    except ValidationError as error:
-                        row_errors += [(key, message) for message in error.messages]
-                instance = None
-                record_id = _text(data.pop("id", "")) if "id" in data else ""
-                if record_id:
-                    instance = resource.model._default_manager.restrict(user, "change").filter(pk=record_id if record_id.isdigit() else None).first()
-                    if instance is None:
-                        row_errors.append(("id", _("No record with ID %(id)s that you may change.") % {"id": record_id}))
-                if not row_errors:
-                    row_errors += _save_row(
-                        resource, user, data, instance, preview if len(preview) < PREVIEW_ROWS else None, labels, number, imported_rows
-                    )
-                    if not row_errors:
-                        created, updated = (created, updated + 1) if instance else (created + 1, updated)
-                else:  # report the other fields' problems of this row too
-                    failed = {key for key, _message in row_errors}
-                    row_errors += _validate_row(
-                        resource, user, {k: v for k, v in data.items() if k not in failed}, instance, failed, imported_rows
-                    )
-                for key, message in row_errors:
-                    if len(errors) < MAX_ERRORS:
-                        errors.append({"row": number, "field": str(labels.get(key, key)), "message": str(message)})
-                if total % 200 == 0:
-                    cache.set(_progress_key(job.pk), total, 3600)
-            if errors or not commit:
+                run.row(number, row)
+                if run.total % 200 == 0:
+                    cache.set(_progress_key(job.pk), run.total, 3600)
+            run.flush()
+            if run.errors or not commit:
                 transaction.set_rollback(True)
     except ImportFileError as error:
-        errors.append({"row": None, "field": "", "message": str(error)})
-    job.total_rows = total
+        run.errors.append({"row": None, "field": "", "message": str(error)})
+    errors = sorted(run.errors, key=lambda error: error["row"] or 0)[:MAX_ERRORS]
+    job.total_rows = run.total
     job.errors = errors
-    job.preview = preview
-    job.created_count = created if commit and not errors else 0
-    job.updated_count = updated if commit and not errors else 0
+    job.preview = run.preview
+    job.created_count = run.created if commit and not errors else 0
+    job.updated_count = run.updated if commit and not errors else 0
     if commit:
         job.status = ImportJob.Status.FAILED if errors else ImportJob.Status.DONE
         job.finished = timezone.now()
     else:
         job.status = ImportJob.Status.CHECKED
-        job.created_count, job.updated_count = created, updated
+        job.created_count, job.updated_count = run.created, run.updated
     job.save()
     cache.delete(_progress_key(job.pk))
+
+
+class _Run:
+    """One pass over a file. New records are validated by one reused form, then written and
+    checked against each other and the database a chunk of CHUNK_ROWS at a time
+    (services.create_many, Resource.check_created); rows that update a record, and resources
+    that cannot be written in bulk, go through a form and the services row by row."""
+
+    def __init__(self, resource, job):
+        self.resource, self.user = resource, job.user
+        self.converter = RowConverter(resource, self.user)
+        self.labels = dict(importable_fields(resource))
+        self.mapping = {int(index): key for index, key in job.mapping.items()}
+        confirm = resource.import_confirm
+        self.confirmed = bool(job.confirm_warnings and confirm)
+        self.extra = {confirm.field: True} if self.confirmed else {}
+        self.validator = RowValidator(resource, self.user) if resource.bulk_creatable else None
+        self.errors, self.preview = [], []
+        self.total = self.created = self.updated = 0
+        self.pending = []  # (row number, NewRecord) waiting for the next chunk
+        self.imported_rows = {}  # pk → row number of the records this run wrote (see _row_form)
+
+    def error(self, number, key, message):
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append({"row": number, "field": str(self.labels.get(key, key)), "message": str(message)})
+
+    def row(self, number, row):
+        self.total += 1
+        resource, user = self.resource, self.user
+        row_errors, data = [], dict(self.extra)
+        for index, key in self.mapping.items():
+            value = row[index] if index < len(row) else ""
+            try:
+                data[key] = self.converter.convert(key, value)
+            except ValidationError as error:
+                row_errors += [(key, message) for message in error.messages]
+        instance = None
+        record_id = _text(data.pop("id", "")) if "id" in data else ""
+        if record_id:
+            instance = resource.model._default_manager.restrict(user, "change").filter(pk=record_id if record_id.isdigit() else None).first()
+            if instance is None:
+                row_errors.append(("id", _("No record with ID %(id)s that you may change.") % {"id": record_id}))
+        failed = {key for key, _message in row_errors}
+        if self.validator is not None and instance is None:
+            new, form_errors = self.validator.validate({k: v for k, v in data.items() if k not in failed})
+            row_errors += [(key, message) for key, message in form_errors if key not in failed]
+            if not row_errors:
+                self.pending.append((number, new))
+                if len(self.pending) >= CHUNK_ROWS:
+                    self.flush()
+        elif not row_errors:
+            self.flush()  # earlier rows first: this row may refer to them
+            preview = self.preview if len(self.preview) < PREVIEW_ROWS else None
+            row_errors = _save_row(resource, user, data, instance, preview, self.labels, number, self.imported_rows)
+            if not row_errors:
+                if instance:
+                    self.updated += 1
+                else:
+                    self.created += 1
+        else:  # report the other fields' problems of this row too
+            row_errors += _validate_row(resource, user, {k: v for k, v in data.items() if k not in failed}, instance, failed, self.imported_rows)
+        for key, message in row_errors:
+            self.error(number, key, message)
+
+    def flush(self):
+        """Write the pending new records, then check them against the database."""
+        if not self.pending:
+            return
+        chunk, self.pending = self.pending, []
+        numbers = [number for number, _new in chunk]
+        records = [new.record for _number, new in chunk]
+        while records:
+            before = [dict(record.__dict__) for record in records]
+            try:
+                services.create_many(
+                    resource=self.resource, records=records, user=self.user,
+                    m2m=[new.m2m for _number, new in chunk], tags=[new.tags for _number, new in chunk],
+                )
+                break
+            except services.RecordErrors as failure:
+                # Report these rows, then write the others: rows further down are checked
+                # against them as if the file had been right.
+                for index, problems in failure.errors.items():
+                    for key, message in problems:
+                        self.error(numbers[index], key, message)
+                keep = [index for index in range(len(records)) if index not in failure.errors]
+                for index in keep:  # as before the attempt (rolled back: no pks, no numbers)
+                    records[index].__dict__.clear()
+                    records[index].__dict__.update(before[index])
+                    records[index]._state.adding, records[index]._state.db = True, None
+                chunk, numbers = [chunk[index] for index in keep], [numbers[index] for index in keep]
+                records = [new.record for _number, new in chunk]
+            except (ValidationError, PermissionDenied) as error:
+                for message in getattr(error, "messages", [str(error)]):
+                    self.error(numbers[0], "", message)
+                return
+        if not records:
+            return
+        for number, record in zip(numbers, records):
+            self.imported_rows[record.pk] = number
+            if len(self.preview) < PREVIEW_ROWS:
+                self.preview.append(_preview_line(record, self.labels, self.mapping.values()))
+        problems = self.resource.check_created(records, user=self.user, earlier=self.imported_rows, confirmed=self.confirmed)
+        for index, row_problems in sorted(problems.items()):
+            for key, message in row_problems:
+                self.error(numbers[index], key, message)
+        self.created += len(records) - len(problems)
+
+
+class NewRecord:
+    __slots__ = ("record", "m2m", "tags")
+
+    def __init__(self, record, m2m, tags):
+        self.record, self.m2m, self.tags = record, m2m, tags
+
+
+class RowValidator:
+    """Validates the rows of new records with the resource's own form, one form for the whole
+    file (rebound per row): the same fields, clean methods and model validation as a form typed
+    in, while lookups of the same reference are made once and the checks that need the
+    database per record are left to the chunk (ResourceForm.batch_checks)."""
+
+    def __init__(self, resource, user):
+        self.model = resource.model
+        self.form = resource.form_class(data=QueryLike({}), instance=self.model(), user=user, purpose="import")
+        self.form.batch_checks = True
+        for field in self.form.fields.values():
+            if isinstance(field, forms.ModelChoiceField):
+                _remember_lookups(field)
+        self.m2m_names = [f.name for f in self.model._meta.many_to_many if f.name in self.form.fields]
+
+    def validate(self, data):
+        """(NewRecord, []) or (None, [(field, message)])."""
+        form = self.form
+        form.rebind(QueryLike(data), self.model())
+        if not form.is_valid():
+            return None, _form_errors(form)
+        cleaned = form.cleaned_data
+        return NewRecord(form.instance, {name: cleaned.get(name) for name in self.m2m_names}, cleaned.get("tags")), []
+
+
+def _remember_lookups(field):
+    """Make a reference field look up each value once per import (successes only: a later row
+    may create the record an earlier one could not find)."""
+    clean, known = field.clean, {}
+
+    def remembered(value):
+        key = tuple(value) if isinstance(value, (list, tuple)) else value
+        try:
+            return known[key]
+        except (KeyError, TypeError):
+            pass
+        result = clean(value)
+        try:
+            known[key] = result
+        except TypeError:
+            pass
+        return result
+
+    field.clean = remembered
+
+
+def _preview_line(record, labels, keys):
+    """What the check shows of a written record: its first 8 imported fields."""
+    line = []
+    for key in keys:
+        if key == "id" or key not in labels:
+            continue
+        if key.startswith("cf_"):
+            value = (getattr(record, "custom_field_data", None) or {}).get(key[3:], "")
+        else:
+            value = getattr(record, key, "")
+            if hasattr(value, "all"):  # many-to-many
+                value = ", ".join(str(item) for item in value.all())
+        line.append(f"{labels[key]}: {_text(value)}")
+    return line[:8]
 
 
 def _row_form(resource, user, data, instance, imported_rows=None):
@@ -402,7 +555,7 @@ def _save_row(resource, user, data, instance, preview, labels, number=None, impo
     if imported_rows is not None and number is not None:
         imported_rows[record.pk] = number
     if preview is not None:
-        preview.append([str(labels.get(key, key)) + ": " + _text(getattr(record, key, data.get(key))) for key in data][:8])
+        preview.append(_preview_line(record, labels, data))
     return []
 
 
@@ -512,8 +665,9 @@ class ImportView(ResourceView):
         if not form.is_valid():
             return self.render_job(job, form, status=400)
         job.mapping = form.mapping()
+        job.confirm_warnings = bool(form.cleaned_data.get("confirm_warnings"))
         job.errors, job.preview = [], []
-        job.save(update_fields=["mapping", "errors", "preview"])
+        job.save(update_fields=["mapping", "confirm_warnings", "errors", "preview"])
         start(job, commit=False)
         return redirect(self.resource.url("import_job", job=job.pk))
 

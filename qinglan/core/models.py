@@ -293,6 +293,8 @@ class ImportJob(models.Model):
     encoding = models.CharField(max_length=20, blank=True)
     headers = models.JSONField(default=list)
     mapping = models.JSONField(default=dict, blank=True)
+    # The member's "import anyway" for rows the form only warns about (Resource.import_confirm).
+    confirm_warnings = models.BooleanField(default=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED)
     total_rows = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)

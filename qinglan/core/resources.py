@@ -83,6 +83,15 @@ class RecordLink:
 
 
 @dataclass
+class ImportConfirm:
+    """An import option that lets rows through which the resource's form only warns about
+    (e.g. possible duplicates): when the member ticks it, `field` is True on every row."""
+
+    field: str
+    label: str
+
+
+@dataclass
 class Panel:
     """A box on the detail page: a list of fields, or a template given the record."""
 
@@ -124,6 +133,7 @@ class Resource:
     import_fields = None
     export_fields = None
     import_lookups = {}
+    import_confirm = None  # an ImportConfirm: "import rows the form only warns about"
     select_related = ()
     # Optional overrides of generated pieces:
     form = None
@@ -320,6 +330,43 @@ class Resource:
 
     def after_delete(self, record, *, user):
         """Called inside the deleting transaction once the record is gone (its pk still set)."""
+
+    # ---- the same for many new records at once (services.create_many: imports) ------------
+    def before_create_many(self, records, *, user):
+        """Before new records are written in bulk. By default before_save for each; override
+        to do a per-record query once for all (e.g. reserve a block of numbers)."""
+        for record in records:
+            self.before_save(record, user=user, created=True)
+
+    def after_create_many(self, records, *, user):
+        """After new records (with their pks) are written in bulk; by default after_save for each."""
+        for record in records:
+            self.after_save(record, user=user, created=True)
+
+    def check_created(self, records, *, user, earlier, confirmed):
+        """Checks that compare a new record with the others in the database (a form does them
+        one record at a time; an import does them here for a chunk of written records).
+        `earlier` maps the pks the same import has written (these records included) to their
+        row numbers;
+        `confirmed` is the member's "import anyway" of `import_confirm`. Returns
+        {index in records: [(field name or "", message)]}."""
+        return {}
+
+    @property
+    def bulk_creatable(self):
+        """Whether new records may be written with one INSERT per chunk: not when the model's
+        own save() or a save signal does work a bulk insert would skip."""
+        from django.db.models import signals
+
+        from .models import TreeModel
+
+        model = self.model
+        return (
+            not issubclass(model, TreeModel)
+            and model.save is models.Model.save
+            and not signals.pre_save.has_listeners(model)
+            and not signals.post_save.has_listeners(model)
+        )
 
     def get_actions(self):
         return {

@@ -12,6 +12,12 @@ def handle_event(event):
 
 
 @db_task()
+def handle_events(events):
+    for event in events:
+        run_subscribers(event)
+
+
+@db_task()
 def run_import_job(job_id, commit):
     from .imports import process
     from .models import ImportJob

@@ -18,7 +18,9 @@ member can ask that colleague instead of creating a second record."""
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from django.db.models import Count
+from django.db import connection
+from django.db.models import Count, F, Window
+from django.db.models.functions import RowNumber
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -145,99 +147,195 @@ def _name_rules(key):
     return exact
 
 
-def _key_range(queryset, prefix, limit):
-    """name_key values starting with `prefix`, as an index range scan (works the same on both
-    databases, unlike LIKE, whose index use depends on collation and settings)."""
-    rows = queryset.filter(name_key__gte=prefix, name_key__lt=prefix + "\U0010ffff").order_by("name_key")
-    return [(pk, value) for pk, value in rows.values_list("pk", "name_key")[:limit] if value.startswith(prefix)]
+class _Ranges:
+    """name_key values starting with a prefix, as an index range scan (works the same on both
+    databases, unlike LIKE, whose index use depends on collation and settings). The statement
+    is built by the ORM once and then run with new bounds: an import asks it for every row."""
+
+    LOW, HIGH = "\x00low", "\x00high"
+
+    def __init__(self, limit):
+        rows = Customer.objects.filter(name_key__gte=self.LOW, name_key__lt=self.HIGH).order_by("name_key")
+        self.sql, params = rows.values_list("pk", "name_key")[:limit].query.sql_with_params()
+        self.limit = limit
+        assert list(params) == [self.LOW, self.HIGH], params
+
+    def __call__(self, prefix):
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [prefix, prefix + "\U0010ffff"])
+            return [(pk, value) for pk, value in cursor.fetchall() if value.startswith(prefix)]
 
 
-def find_duplicates(candidate, *, limit=PER_RULE_LIMIT):
-    """[Match] of existing customers that look like `candidate`, strongest reasons first."""
-    found = {}
+def _first_per_key(queryset, column, keys, limit, values=("pk",)):
+    """(key, *values) rows of `queryset` whose `column` is one of `keys`: one query, at most
+    `limit` rows (lowest pks) per key, so a value shared by thousands of records costs no more."""
+    if not keys:
+        return []
+    numbered = queryset.filter(**{f"{column}__in": keys}).annotate(
+        rank_in_key=Window(RowNumber(), partition_by=F(column), order_by=F("pk").asc())
+    )
+    return list(numbered.filter(rank_in_key__lte=limit).order_by().values_list(column, *values))
 
-    def add(pk, reason):
-        if pk is None or pk == candidate.exclude_pk:
-            return
-        reasons = found.setdefault(pk, [])
-        if reason not in reasons:
-            reasons.append(reason)
 
-    customers = Customer.objects.all()
-    if candidate.exclude_pk:
-        customers = customers.exclude(pk=candidate.exclude_pk)
+def _keyed(candidates, keys_of):
+    """{key: [candidate index]} of the keys each candidate is looked up by."""
+    result = {}
+    for index, candidate in enumerate(candidates):
+        for key in keys_of(candidate):
+            result.setdefault(key, []).append(index)
+    return result
 
+
+def _tax_keys(candidate):
     tax = tax_id_key(candidate.tax_id)
-    if tax:
-        for pk in customers.filter(tax_id__in={tax, candidate.tax_id.strip()}).values_list("pk", flat=True)[:limit]:
-            add(pk, "tax_id")
+    return {tax, candidate.tax_id.strip()} if tax else set()
 
-    phones = {key for key in (phone_key(p) for p in candidate.phones) if len(key) >= MIN_PHONE_DIGITS}
-    if phones:
-        for pk in customers.filter(phone_key__in=phones).values_list("pk", flat=True)[:limit]:
-            add(pk, "phone")
-        for pk in Contact.objects.filter(phone_key__in=phones).values_list("customer_id", flat=True)[:limit]:
-            add(pk, "phone")
 
+def _phone_keys(candidate):
+    return {key for key in (phone_key(p) for p in candidate.phones) if len(key) >= MIN_PHONE_DIGITS}
+
+
+def _email_keys(candidate):
     emails = set()
     for email in candidate.emails:
         text = (email or "").strip()
         if "@" in text:
             local, _at, domain = text.rpartition("@")
             emails |= {text, email_key(text), f"{local}@{domain.lower()}"}
-    if emails:
-        for pk in customers.filter(email__in=emails).values_list("pk", flat=True)[:limit]:
-            add(pk, "email")
-        for pk in Contact.objects.filter(email__in=emails).values_list("customer_id", flat=True)[:limit]:
-            add(pk, "email")
+    return emails
 
-    key = name_key(candidate.name)
-    if len(key) >= 2:
-        rules = _name_rules(key)
-        for pk, value in customers.filter(name_key__in=list(rules)).order_by().values_list("pk", "name_key")[: limit * 2]:
-            add(pk, rules[value])
-        if len(key) >= _min_similar_length(key):  # existing names that start with this one
-            for pk, _value in _key_range(customers, key, limit):
-                add(pk, "similar_name")
+
+def find_duplicates(candidate, *, limit=PER_RULE_LIMIT):
+    """[Match] of existing customers that look like `candidate`, strongest reasons first."""
+    return find_duplicates_many([candidate], limit=limit)[0]
+
+
+def find_duplicates_many(candidates, *, limit=PER_RULE_LIMIT):
+    """find_duplicates for many candidates (an import's chunk of rows): each equality rule is
+    one query for all of them; only the name ranges are one query per candidate."""
+    found = [{} for _candidate in candidates]
+
+    def add(index, pk, reason):
+        if pk is None or pk == candidates[index].exclude_pk:
+            return
+        reasons = found[index].setdefault(pk, [])
+        if reason not in reasons:
+            reasons.append(reason)
+
+    def equal_rule(queryset, column, keys_of, reason, pk_column="pk", per_key=limit):
+        wanted = _keyed(candidates, keys_of)
+        for key, pk in _first_per_key(queryset, column, list(wanted), per_key, values=(pk_column,)):
+            for index in wanted.get(key, ()):
+                add(index, pk, reason)
+
+    customers = Customer.objects.all()
+    equal_rule(customers, "tax_id", _tax_keys, "tax_id")
+    equal_rule(customers, "phone_key", _phone_keys, "phone")
+    equal_rule(Contact.objects.all(), "phone_key", _phone_keys, "phone", pk_column="customer_id")
+    equal_rule(customers, "email", _email_keys, "email")
+    equal_rule(Contact.objects.all(), "email", _email_keys, "email", pk_column="customer_id")
+
+    keys = [name_key(candidate.name) for candidate in candidates]
+    rules = [_name_rules(key) if len(key) >= 2 else {} for key in keys]
+    wanted = {}
+    for index, candidate_rules in enumerate(rules):
+        for value in candidate_rules:
+            wanted.setdefault(value, []).append(index)
+    for value, pk in _first_per_key(customers, "name_key", list(wanted), limit * 2):
+        for index in wanted[value]:
+            add(index, pk, rules[index][value])
+
+    prefixed, heads = _Ranges(limit), _Ranges(limit * 3)
+    for index, key in enumerate(keys):
+        if len(key) < 2:
+            continue
+        starts = len(key) >= _min_similar_length(key)  # existing names that start with this one
         # A near-equal name (a typo, one character more or less) sharing its first characters.
         head = key[:3] if _HAN.search(key[:3]) else key[:5]
-        if len(key) >= len(head) + 1 >= 4:
-            for pk, value in _key_range(customers, head, limit * 3):
+        near = len(key) >= len(head) + 1 >= 4
+        rows = heads(head) if near else []
+        if near:
+            for pk, value in rows:
                 if abs(len(value) - len(key)) <= 1 and SequenceMatcher(None, key, value).ratio() >= SIMILARITY:
-                    add(pk, "similar_name")
+                    add(index, pk, "similar_name")
+        if starts:
+            # The head range holds every name starting with the key unless it was cut at its limit.
+            starting = [row for row in rows if row[1].startswith(key)][:limit] if near and len(rows) < heads.limit else prefixed(key)
+            for pk, _value in starting:
+                add(index, pk, "similar_name")
 
-    if not found:
-        return []
-    for reasons in found.values():
-        if "name" in reasons and "similar_name" in reasons:
-            reasons.remove("similar_name")
-    rows = Customer.objects.select_related("owner").in_bulk(list(found))
-    matches = [
-        Match(customer=rows[pk], reasons=sorted(reasons, key=REASON_ORDER.index)) for pk, reasons in found.items() if pk in rows
-    ]
-    matches.sort(key=lambda m: (REASON_ORDER.index(m.reasons[0]), -len(m.reasons), m.customer.pk))
-    return matches
+    wanted_pks = {pk for matches in found for pk in matches}
+    if not wanted_pks:
+        return [[] for _candidate in candidates]
+    rows = Customer.objects.select_related("owner").in_bulk(list(wanted_pks))
+    result = []
+    for matches in found:
+        for reasons in matches.values():
+            if "name" in reasons and "similar_name" in reasons:
+                reasons.remove("similar_name")
+        listed = [Match(customer=rows[pk], reasons=sorted(reasons, key=REASON_ORDER.index)) for pk, reasons in matches.items() if pk in rows]
+        listed.sort(key=lambda m: (REASON_ORDER.index(m.reasons[0]), -len(m.reasons), m.customer.pk))
+        result.append(listed)
+    return result
 
 
 def for_member(matches, user, imported_rows=None):
     """Mark which matches `user` may view (None: a system action, all) and which were written
     earlier by the same import (`imported_rows`: {pk: row number})."""
-    if not matches:
-        return matches
-    if user is not None:
-        ids = [match.customer.pk for match in matches]
+    return for_member_many([matches], user, imported_rows)[0]
+
+
+def for_member_many(match_lists, user, imported_rows=None):
+    """for_member of several candidates' matches with one visibility query."""
+    ids = {match.customer.pk for matches in match_lists for match in matches}
+    if user is not None and ids:
         visible = set(Customer.objects.restrict(user, "view").filter(pk__in=ids).values_list("pk", flat=True))
+    for matches in match_lists:
         for match in matches:
-            match.visible = match.customer.pk in visible
-    for match in matches:
-        match.import_row = (imported_rows or {}).get(match.customer.pk)
-    matches.sort(key=lambda match: not match.visible)  # stable: named matches first, by strength
-    return matches
+            if user is not None:
+                match.visible = match.customer.pk in visible
+            match.import_row = (imported_rows or {}).get(match.customer.pk)
+        matches.sort(key=lambda match: not match.visible)  # stable: named matches first, by strength
+    return match_lists
 
 
 def check_customer(values, *, user, exclude_pk=None, imported_rows=None):
     """Matches of a customer's values as `user` may learn of them."""
     return for_member(find_duplicates(Candidate.from_values(values, exclude_pk=exclude_pk)), user, imported_rows)
+
+
+def check_imported(customers, *, user, imported_rows):
+    """For customers an import has just written (a chunk of rows, in row order): their matches
+    among existing customers and rows further up the file, as `user` may learn of them. A
+    match with a row further down is left to that row (it reports this one)."""
+    candidates = [
+        Candidate.from_values({name: getattr(customer, name) for name in ("name", "tax_id", "phone", "mobile", "email")}, exclude_pk=customer.pk)
+        for customer in customers
+    ]
+    match_lists = find_duplicates_many(candidates)
+    for customer, matches in zip(customers, match_lists):
+        matches[:] = [m for m in matches if not (m.customer.pk in imported_rows and m.customer.pk > customer.pk)]
+    return for_member_many(match_lists, user, imported_rows)
+
+
+def problems(matches, *, confirmed):
+    """[(field, message)] a save is refused for: an equal tax ID always, other matches unless
+    the member confirmed it is a different customer."""
+    result = []
+    for match in matches:
+        if match.blocking:
+            if match.import_row is not None:
+                message = match.text()
+            elif match.visible:
+                message = _("A customer with this tax ID already exists: %(name)s (%(code)s).") % {
+                    "name": match.customer.name, "code": match.customer.code,
+                }
+            else:
+                message = match.hidden_text()
+            result.append(("tax_id", message))
+        elif not confirmed:
+            result.append(("", match.text()))
+    return result
 
 
 def matches_html(matches):

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qinglan.core.forms import ResourceForm
 
-from .duplicates import check_customer
+from .duplicates import check_customer, problems
 from .normalize import email_key, tax_id_key
 
 CHECKED_FIELDS = ("name", "tax_id", "phone", "mobile", "email")
@@ -37,32 +37,22 @@ class CustomerForm(ResourceForm):
 
     def clean(self):
         cleaned = super().clean()
+        if self.batch_checks:
+            return cleaned  # an import checks its new rows a chunk at a time (CustomerResource.check_created)
         if self.instance.pk and not set(CHECKED_FIELDS) & set(self.changed_data):
             return cleaned  # an edit that leaves name, tax ID, phones and e-mail alone
         values = {name: cleaned.get(name) for name in CHECKED_FIELDS}
         if not any(values.values()):
             return cleaned
         matches = check_customer(values, user=self.user, exclude_pk=self.instance.pk, imported_rows=self.imported_rows)
-        blocking = [match for match in matches if match.blocking]
-        warnings = [match for match in matches if not match.blocking]
-        for match in blocking:
-            if match.import_row is not None:
-                self.add_error("tax_id", match.text())
-            elif match.visible:
-                self.add_error("tax_id", _("A customer with this tax ID already exists: %(name)s (%(code)s).") % {
-                    "name": match.customer.name, "code": match.customer.code,
-                })
-            else:
-                self.add_error("tax_id", match.hidden_text())
-        confirmed = cleaned.get("confirm_duplicates") and self.purpose != "import"
-        if warnings and not confirmed:
-            self.duplicates = warnings
-            if self.purpose == "ui":
-                self.add_error(None, _("This customer may already exist. Check the customers listed below; if it is a different one, tick “Save anyway” and save again."))
-            else:
-                for match in warnings:
-                    self.add_error(None, match.text())
-        self.duplicates_blocking = blocking
+        confirmed = bool(cleaned.get("confirm_duplicates"))
+        self.duplicates = [match for match in matches if not match.blocking]
+        self.duplicates_blocking = [match for match in matches if match.blocking]
+        for field, message in problems(matches, confirmed=confirmed):
+            if field or self.purpose != "ui":
+                self.add_error(field or None, message)
+        if self.duplicates and not confirmed and self.purpose == "ui":
+            self.add_error(None, _("This customer may already exist. Check the customers listed below; if it is a different one, tick “Save anyway” and save again."))
         return cleaned
 
 

@@ -6,9 +6,9 @@ from qinglan.core.permissions import READ_ACTIONS
 from qinglan.core import resources as core_resources
 from qinglan.core.menu import register_menu_page
 from qinglan.core.registry import register
-from qinglan.core.resources import Action, BulkAction, Child, ListLink, Panel, Resource
+from qinglan.core.resources import Action, BulkAction, Child, ImportConfirm, ListLink, Panel, Resource
 
-from . import normalize, pool, reminders, services
+from . import duplicates, normalize, pool, reminders, services
 from .models import Activity, ClaimLimit, Contact, Customer, CustomerAddress, CustomerLevel, PoolCustomer, Region, ValueGradeRule
 
 
@@ -64,9 +64,26 @@ class CustomerResource(Resource):
     }
     list_links = {"duplicates": ListLink("customers:customer_duplicates", _("Duplicates report"), icon="bi-copy")}
 
+    import_confirm = ImportConfirm(
+        "confirm_duplicates", _("Import possible duplicates anyway (a customer with the same tax ID is still refused)"),
+    )
+
     def before_save(self, record, *, user, created):
         services.prepare_customer(customer=record, user=user, created=created)
         pool.note_owner_change(customer=record, user=user)
+
+    def before_create_many(self, records, *, user):
+        services.prepare_new_customers(customers=records, user=user)  # new: no owner change to log
+
+    def check_created(self, records, *, user, earlier, confirmed):
+        """The duplicate check of the customer form, for a chunk of imported customers."""
+        found = duplicates.check_imported(records, user=user, imported_rows=earlier)
+        result = {}
+        for index, matches in enumerate(found):
+            row_problems = duplicates.problems(matches, confirmed=confirmed)
+            if row_problems:
+                result[index] = row_problems
+        return result
 
     @cached_property
     def form_class(self):

@@ -6,11 +6,11 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from qinglan.org.services import next_number
+from qinglan.org.services import next_number, next_numbers
 
 from .models import Activity, Customer
 from .normalize import email_key, name_key, person_key, phone_key
-from .value import refresh_value
+from .value import current_rules, refresh_value
 
 CUSTOMER_SEQUENCE = "customer"
 OPTION_LISTS = {"customer-industry": "客戶行業 Customer industries", "customer-source": "客戶來源 Customer sources"}
@@ -36,14 +36,31 @@ def customer_number():
         return next_number(code=CUSTOMER_SEQUENCE)
 
 
-def prepare_customer(*, customer, user, created):
+def prepare_customer(*, customer, user, created, rules=None):
     """Number a new customer, keep its department with its owner, derive the search keys."""
     if created and not customer.code:
         customer.code = customer_number()
     customer.department_id = customer.owner.department_id if customer.owner_id else None
     customer.name_key = name_key(customer.name)
-    refresh_value(customer=customer)
+    refresh_value(customer=customer, rules=rules)
     customer.phone_key = phone_key(customer.phone or customer.mobile)
+
+
+def prepare_new_customers(*, customers, user):
+    """prepare_customer for many new customers (an import): their numbers reserved in one
+    step, the grade rules read once."""
+    unnumbered = [customer for customer in customers if not customer.code]
+    if unnumbered:
+        try:
+            codes = next_numbers(code=CUSTOMER_SEQUENCE, count=len(unnumbered))
+        except ValidationError:  # the sequence was deleted: recreate it rather than refuse the import
+            ensure_defaults()
+            codes = next_numbers(code=CUSTOMER_SEQUENCE, count=len(unnumbered))
+        for customer, code in zip(unnumbered, codes):
+            customer.code = code
+    rules = current_rules()
+    for customer in customers:
+        prepare_customer(customer=customer, user=user, created=True, rules=rules)
 
 
 def prepare_contact(*, contact, user, created):

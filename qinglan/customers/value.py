@@ -41,10 +41,12 @@ def current_rules():
     return list(ValueGradeRule.objects.values_list("grade", "min_value"))
 
 
-def refresh_value(*, customer):
-    """Potential value and grade of one customer about to be saved."""
-    customer.potential_value = (customer.potential_estimate or Decimal(0)) + potential_from_sources(customer.pk)
-    customer.value_grade = grade_for(customer.lifetime_revenue + customer.potential_value, current_rules())
+def refresh_value(*, customer, rules=None):
+    """Potential value and grade of one customer about to be saved (`rules`: current_rules(),
+    when the caller grades many customers)."""
+    from_sources = potential_from_sources(customer.pk) if customer.pk else Decimal(0)  # a new customer has no opportunities yet
+    customer.potential_value = (customer.potential_estimate or Decimal(0)) + from_sources
+    customer.value_grade = grade_for(customer.lifetime_revenue + customer.potential_value, current_rules() if rules is None else rules)
 
 
 @transaction.atomic

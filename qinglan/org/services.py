@@ -19,13 +19,18 @@ def update_profile(*, form, user):
     return member
 
 
-@transaction.atomic
 def next_number(*, code, when=None):
     """The next number of a sequence, e.g. SO-2026-00001.
 
     Call it inside the transaction that saves the document: the row lock serialises
     concurrent callers, and if the transaction rolls back the number is not used, so the
     sequence stays gap-free."""
+    return next_numbers(code=code, count=1, when=when)[0]
+
+
+@transaction.atomic
+def next_numbers(*, code, count, when=None):
+    """The next `count` numbers of a sequence in one step (e.g. for an import), as next_number."""
     when = timezone.localtime(when or timezone.now())
     sequence = NumberSequence.objects.select_for_update().filter(code=code).first()
     if sequence is None:
@@ -34,8 +39,8 @@ def next_number(*, code, when=None):
     if sequence.period != period:
         sequence.period = period
         sequence.next_value = 1
-    value = sequence.next_value
-    sequence.next_value = value + 1
+    first = sequence.next_value
+    sequence.next_value = first + count
     sequence.save(update_fields=["period", "next_value", "last_updated"])
     prefix = sequence.prefix.format(code=sequence.code.upper(), year=when.year, month=f"{when.month:02d}")
-    return f"{prefix}{value:0{sequence.padding}d}"
+    return [f"{prefix}{value:0{sequence.padding}d}" for value in range(first, first + count)]
