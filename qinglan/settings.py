@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "qinglan.core.middleware.SessionRenewalMiddleware",
     "qinglan.core.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -163,7 +164,7 @@ LOGOUT_REDIRECT_URL = "account_login"
 
 # Sessions expire after QINGLAN_SESSION_HOURS of inactivity (default 12).
 SESSION_COOKIE_AGE = int(env("SESSION_HOURS", "12")) * 3600
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_RENEW_SECONDS = 300  # renewed at most this often (qinglan.core.middleware.SessionRenewalMiddleware)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
