@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from .bulk import insert_new
 from .models import ObjectChange, TagsMixin
 
 current_request_id = contextvars.ContextVar("qinglan_request_id", default=None)
@@ -75,10 +76,7 @@ def log_change(*, record, action, user, before=None, after=None):
 
 def log_creations(records, after, *, user):
     """One 'created' change-log row per record (`after`: their snapshots), in bulk."""
-    ObjectChange.objects.bulk_create(
-        [ObjectChange(**_change_values(record, ObjectChange.Action.CREATE, user, None, data)) for record, data in zip(records, after)],
-        batch_size=500,
-    )
+    insert_new(ObjectChange, [ObjectChange(**_change_values(record, ObjectChange.Action.CREATE, user, None, data)) for record, data in zip(records, after)])
 
 
 def _change_values(record, action, user, before, after):

@@ -9,12 +9,10 @@ from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .bulk import insert_new
 from .changelog import log_change, log_creations, new_record_snapshot, snapshot
 from .events import event_name, queue_event, queue_events
 from .models import ObjectChange
-
-BULK_BATCH = 500  # rows per INSERT when records are created in bulk
-
 
 class RecordErrors(Exception):
     """Some records of a batch cannot be saved: {index in the batch: [(field name or "",
@@ -86,7 +84,7 @@ def create_many(*, resource, records, user, m2m=None, tags=None):
     clashes = unique_clashes(records)
     if clashes:
         raise RecordErrors(clashes)
-    model._default_manager.bulk_create(records, batch_size=BULK_BATCH)
+    insert_new(model, records)
     for record, values, record_tags in zip(records, m2m, tags):
         for name, objects in values.items():
             if objects:
