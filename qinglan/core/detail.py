@@ -14,8 +14,22 @@ _extra_panels = {}
 
 
 def add_panel(model, panel):
-    """Let another module show a panel on `model`'s detail page (e.g. orders on a customer)."""
+    """Let another module show a panel on `model`'s detail page (e.g. orders on a customer),
+    after the resource's own panels of the same column (`Panel(..., side=True)`: the side one)."""
     _extra_panels.setdefault(model, []).append(panel)
+
+
+class DetailPanels(list):
+    """The panels of a detail page, in order; `main` and `side` split them into the page's two
+    columns. Without any side panel the page is laid out in one column."""
+
+    @property
+    def main(self):
+        return [panel for panel in self if not panel["side"]]
+
+    @property
+    def side(self):
+        return [panel for panel in self if panel["side"]]
 
 
 def field_value_html(record, field, user):
@@ -55,11 +69,11 @@ def link_to(obj, user):
 
 
 def detail_panels(resource, record, user):
-    panels = []
+    panels = DetailPanels()
     for panel in [*resource.get_panels(), *_extra_panels.get(resource.model, [])]:
         if panel.template:
             html = render_to_string(panel.template, {"record": record, "resource": resource, "user": user, **panel.extra})
-            panels.append({"title": panel.title, "html": html})
+            panels.append({"title": panel.title, "html": html, "side": panel.side})
             continue
         rows = []
         for name in panel.fields:
@@ -67,7 +81,7 @@ def detail_panels(resource, record, user):
             if field is None:
                 continue
             rows.append((field.verbose_name, field_value_html(record, field, user)))
-        panels.append({"title": panel.title, "rows": rows})
+        panels.append({"title": panel.title, "rows": rows, "side": panel.side})
     if isinstance(record, CustomFieldsMixin):
         from qinglan.extras.customfields import display, field_defs_for
 
@@ -75,10 +89,10 @@ def detail_panels(resource, record, user):
         if definitions:
             data = record.custom_field_data or {}
             rows = [(d.label, display(d, data.get(d.name)) or "—") for d in definitions]
-            panels.append({"title": _("Custom fields"), "rows": rows})
+            panels.append({"title": _("Custom fields"), "rows": rows, "side": False})
     for name, child in resource.children.items():
         lines = list(getattr(record, name).all()[:500])
         headers = [child.model._meta.get_field(f).verbose_name for f in child.fields]
         body = [[field_value_html(line, child.model._meta.get_field(f), user) for f in child.fields] for line in lines]
-        panels.append({"title": child.label or child.model._meta.verbose_name_plural, "headers": headers, "lines": body})
+        panels.append({"title": child.label or child.model._meta.verbose_name_plural, "headers": headers, "lines": body, "side": False})
     return panels

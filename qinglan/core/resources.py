@@ -93,12 +93,14 @@ class ImportConfirm:
 
 @dataclass
 class Panel:
-    """A box on the detail page: a list of fields, or a template given the record."""
+    """A box on the detail page: a list of fields, or a template given the record. `side`
+    puts it in the narrower side column; a page with no side panel keeps one column."""
 
     title: str
     fields: tuple = ()
     template: str | None = None
     extra: dict = field(default_factory=dict)
+    side: bool = False
 
 
 class Resource:

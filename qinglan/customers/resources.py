@@ -41,13 +41,14 @@ class CustomerResource(Resource):
         Panel(_("Reach"), ("phone", "mobile", "fax", "email", "website", "address", "notes")),
         Panel(_("Contacts"), template="customers/contacts_panel.html"),
         Panel(_("Follow-ups"), template="customers/timeline_panel.html"),
-        Panel(_("Follow-up"), ("last_activity_at", "next_follow_up")),
-        Panel(_("Owner changes"), template="customers/pool_transfers_panel.html"),
-        Panel(_("Possible duplicates"), template="customers/duplicates_panel.html"),
+        Panel(_("Follow-up"), ("last_activity_at", "next_follow_up"), side=True),
+        Panel(_("Owner changes"), template="customers/pool_transfers_panel.html", side=True),
+        Panel(_("Possible duplicates"), template="customers/duplicates_panel.html", side=True),
         Panel(
             _("Value"),
             ("lifetime_revenue", "gross_margin", "order_count", "first_order_date", "last_order_date", "paid_total",
              "potential_estimate", "potential_value", "model_value", "value_grade"),
+            side=True,
         ),
     )
     bulk_edit_fields = ("status", "level", "region", "industry", "source")
@@ -203,12 +204,13 @@ class PoolCustomerResource(Resource):
     columns = ("name", "code", "level", "region", "industry", "pooled_at", "last_activity_at")
     filters = ("status", "level", "region", "industry", "source", "pooled_at")
     search = CustomerResource.search
+    search_prefix = CustomerResource.search_prefix  # the pool is as big as the customers: no scan
     panels = (
         Panel(_("Customer"), ("kind", "name", "name_latin", "short_name", "code", "tax_id", "status")),
         Panel(_("Classification"), ("level", "industry", "source", "region", "pooled_at")),
         Panel(_("Reach"), ("phone", "mobile", "fax", "email", "website", "address", "notes")),
-        Panel(_("Follow-up"), ("last_activity_at", "next_follow_up")),
-        Panel(_("Owner changes"), template="customers/pool_transfers_panel.html"),
+        Panel(_("Follow-up"), ("last_activity_at", "next_follow_up"), side=True),
+        Panel(_("Owner changes"), template="customers/pool_transfers_panel.html", side=True),
     )
     actions = {"claim": CLAIM}
     bulk_actions = {"claim": BulkAction("customers:pool_claim", _("Claim selected"), permission="view", icon="bi-box-arrow-in-down")}

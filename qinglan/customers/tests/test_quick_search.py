@@ -100,3 +100,29 @@ def test_contacts_and_follow_ups_are_found_by_prefix(db):
         assert list_pks(client.get("/customers/contact/", {"q": typed})) == {contact.pk}, typed
     assert list_pks(client.get("/customers/contact/", {"q": "美玲"})) == set()  # prefixes only
     assert list_pks(client.get("/customers/activity/", {"q": "青蓝"})) == {activity.pk}
+
+
+@pytest.mark.django_db
+def test_public_pool_is_searched_by_prefix_too(sales):
+    """The pool is as big as the customers: its quick search (list and autocomplete) uses the
+    same indexed key prefixes, and finds pool customers whoever owned them before."""
+    from qinglan.core.registry import registry
+    from qinglan.customers.models import PoolCustomer
+
+    member, _colleague, stranger, client = sales
+    assert registry.get(PoolCustomer).search_prefix == registry.get(Customer).search_prefix
+    pooled = make_customer(stranger, "青藍科技股份有限公司", phone="02-2345-6789")
+    Customer.objects.filter(pk=pooled.pk).update(owner=None, department=None, in_pool=True)
+    owned = make_customer(member, "青藍貿易有限公司", phone="02-2345-6780")  # not in the pool
+
+    def pool_found(text):
+        return list_pks(client.get("/customers/poolcustomer/", {"q": text}))
+
+    def pool_autocomplete(text):
+        return {row["id"] for row in client.get("/customers/poolcustomer/autocomplete/", {"q": text}).json()["results"]}
+
+    for text in ("青藍", "青蓝科", " 青蓝 科技 ", "02-2345-6789", "(02) 2345 6789", "+886 2 2345", "0223456789", pooled.code):
+        assert pool_found(text) == {pooled.pk}, text
+        assert pool_autocomplete(text) == {pooled.pk}, text
+    assert pool_found("科技") == set()  # a prefix search: the middle of a name is not a start
+    assert found(client, "青藍") == {owned.pk}  # the customer list does not show the pool's
