@@ -23,3 +23,18 @@ def release_url(record):
     from qinglan.customers.pool_views import release_url as url
 
     return url(record)
+
+
+@register.simple_tag
+def may_claim_again_from(record, user):
+    """For a pool customer that went from `user` to the pool less than its level's reclaim days
+    ago: from when they may claim it back, shown as the claim's refusal shows it; else None.
+    The Claim button cannot tell (an action's `available` sees only the record), so the page says it."""
+    from qinglan.core.permissions import has_permission
+    from qinglan.customers import pool
+    from qinglan.customers.models import Customer
+
+    if not record.in_pool or not has_permission(user, Customer, "change"):
+        return None
+    until = pool.reclaim_blocked_until([record], user).get(record.pk)
+    return pool._shown_moment(until) if until else None
