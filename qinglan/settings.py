@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "qinglan.org",
     "qinglan.extras",
     "qinglan.customers",
+    "qinglan.search",
 ]
 
 MIDDLEWARE = [

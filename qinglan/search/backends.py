@@ -1,0 +1,119 @@
+"""The two query backends: SQLite FTS5 (bm25 with column weights) and PostgreSQL (tsvector,
+ts_rank_cd with weights A–D). Both take the parsed Terms and an SQL condition that already
+limits the rows to what the member may view, and return ranked rows and counts per type.
+
+Nothing the user typed reaches the SQL text: the match expression is built from tokens
+(letters and digits only), quoted, and passed as a parameter."""
+
+from django.db import connection
+
+# bm25 weights of tokens_a … tokens_d; ts_rank_cd weights {D, C, B, A}.
+SQLITE_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
+POSTGRES_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
+ENTRY = "search_searchentry"
+
+
+def _quote_fts(token):
+    return '"' + token.replace('"', '""') + '"'
+
+
+def fts5_expression(term):
+    if term.kind == "token":
+        return _quote_fts(term.tokens[0])
+    if term.kind == "phrase":
+        return _quote_fts(" ".join(term.tokens))
+    if term.kind == "prefix":
+        return _quote_fts(term.tokens[0]) + " *"
+    return "(" + " OR ".join(fts5_expression(part) for part in term.parts) + ")"
+
+
+def fts5_match(query):
+    expression = " AND ".join(fts5_expression(term) for term in query.include)
+    for term in query.exclude:
+        expression = f"({expression}) NOT {fts5_expression(term)}"
+    return expression
+
+
+def _quote_ts(token):
+    return "'" + token.replace("'", "''").replace("\\", "\\\\") + "'"
+
+
+def tsquery_expression(term):
+    if term.kind == "token":
+        return _quote_ts(term.tokens[0])
+    if term.kind == "phrase":
+        return "(" + " <-> ".join(_quote_ts(token) for token in term.tokens) + ")"
+    if term.kind == "prefix":
+        return _quote_ts(term.tokens[0]) + ":*"
+    return "(" + " | ".join(tsquery_expression(part) for part in term.parts) + ")"
+
+
+def tsquery(query):
+    parts = [tsquery_expression(term) for term in query.include]
+    parts += ["!" + tsquery_expression(term) for term in query.exclude]
+    return " & ".join(parts)
+
+
+class SQLiteBackend:
+    def _base(self, query, allowed_sql, allowed_params):
+        sql = (
+            f"FROM search_fts JOIN {ENTRY} e ON e.id = search_fts.rowid "
+            f"WHERE search_fts MATCH %s AND ({allowed_sql})"
+        )
+        return sql, [fts5_match(query), *allowed_params]
+
+    def rank_sql(self):
+        return "bm25(search_fts, {})".format(", ".join(str(weight) for weight in SQLITE_WEIGHTS))
+
+    rank_order = "ASC"  # bm25: lower is better
+
+
+class PostgresBackend:
+    def _base(self, query, allowed_sql, allowed_params):
+        sql = (
+            f"FROM {ENTRY} e, to_tsquery('simple', %s) q "
+            f"WHERE e.vector @@ q AND ({allowed_sql})"
+        )
+        return sql, [tsquery(query), *allowed_params]
+
+    def rank_sql(self):
+        return f"ts_rank_cd('{POSTGRES_WEIGHTS}', e.vector, q)"
+
+    rank_order = "DESC"
+
+
+class Backend:
+    """Runs the ranked and counting queries for the current database."""
+
+    def __init__(self):
+        self.impl = PostgresBackend() if connection.vendor == "postgresql" else SQLiteBackend()
+
+    def counts(self, query, allowed_sql, allowed_params):
+        base, params = self.impl._base(query, allowed_sql, allowed_params)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT e.content_type_id, COUNT(*) {base} GROUP BY e.content_type_id", params)
+            return dict(cursor.fetchall())
+
+    def top_per_type(self, query, allowed_sql, allowed_params, per_type):
+        """The best `per_type` rows of each type: (content_type_id, object_id, title, body, rank)."""
+        base, params = self.impl._base(query, allowed_sql, allowed_params)
+        order = self.impl.rank_order
+        sql = (
+            "SELECT content_type_id, object_id, title, body, score FROM ("
+            f"SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.content_type_id ORDER BY t.score {order}, t.id) AS n FROM ("
+            f"SELECT e.id, e.content_type_id, e.object_id, e.title, e.body, {self.impl.rank_sql()} AS score {base}"
+            f") t) u WHERE n <= %s ORDER BY content_type_id, n"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, per_type])
+            return cursor.fetchall()
+
+    def page(self, query, allowed_sql, allowed_params, offset, limit):
+        base, params = self.impl._base(query, allowed_sql, allowed_params)
+        sql = (
+            f"SELECT e.content_type_id, e.object_id, e.title, e.body, {self.impl.rank_sql()} AS score {base} "
+            f"ORDER BY score {self.impl.rank_order}, e.updated DESC, e.id LIMIT %s OFFSET %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, limit, offset])
+            return cursor.fetchall()

@@ -1,0 +1,179 @@
+"""Building and keeping the index rows.
+
+What is indexed: every registered resource with a ``search`` dict, once per concrete model
+(a proxy resource such as the public pool shares its concrete model's rows). For each record:
+
+- ``title``: ``str(record)``, weight A;
+- each field named in ``search`` (related paths such as ``customer__name`` too), weighted by
+  its number — lower is more important: ≤ 100 → A, ≤ 200 → B, ≤ 300 → C, anything else → D.
+
+The rows follow the records through the domain events (``subscribers.py``) and are rebuilt by
+``qinglan search rebuild``."""
+
+import time
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from qinglan.core.registry import registry
+
+from .models import SearchEntry
+from .text import index_text
+
+WEIGHT_LIMITS = ((100, "a"), (200, "b"), (300, "c"))
+BODY_LIMIT = 4000
+BATCH_SIZE = 500
+
+
+def weight_of(number):
+    for limit, bucket in WEIGHT_LIMITS:
+        if number <= limit:
+            return bucket
+    return "d"
+
+
+def searchable_resources():
+    """{concrete model: resource} of every resource with search fields, the concrete model's
+    own resource first (a proxy's resource is used only when the concrete model has none)."""
+    found = {}
+    for resource in sorted(registry, key=lambda r: (r.model._meta.proxy, r.label)):
+        if resource.search:
+            found.setdefault(resource.model._meta.concrete_model, resource)
+    return found
+
+
+def resource_for_label(label):
+    """The indexed resource named ``app.model`` (or only ``model``), or None."""
+    label = (label or "").lower()
+    for model, resource in searchable_resources().items():
+        if label in (resource.label, resource.model_name):
+            return resource
+    return None
+
+
+def _related_paths(resource):
+    return sorted({name.rsplit("__", 1)[0] for name in resource.search if "__" in name})
+
+
+def _value(record, path):
+    value = record
+    for part in path.split("__"):
+        value = getattr(value, part, None)
+        if value is None:
+            return ""
+    if hasattr(value, "all") and callable(value.all):  # a many-to-many manager
+        return " ".join(str(item) for item in value.all())
+    return str(value)
+
+
+def document(resource, record):
+    """The SearchEntry fields of a record (unsaved values)."""
+    title = str(record)[:300]
+    buckets = {"a": [title], "b": [], "c": [], "d": []}
+    body = []
+    for name, number in sorted(resource.search.items(), key=lambda item: item[1]):
+        value = _value(record, name).strip()
+        if value:
+            buckets[weight_of(number)].append(value)
+            if value != title and value not in body:
+                body.append(value)
+    fields = {f"tokens_{bucket}": index_text(" ".join(values)) for bucket, values in buckets.items()}
+    updated = getattr(record, "last_updated", None) or timezone.now()
+    return {"title": title, "body": " · ".join(body)[:BODY_LIMIT], "updated": updated, **fields}
+
+
+def index_record(model, pk):
+    """(Re)index one record, or drop its row when it is gone or no longer indexed."""
+    concrete = model._meta.concrete_model
+    resource = searchable_resources().get(concrete)
+    content_type = ContentType.objects.get_for_model(concrete)
+    if resource is None:
+        return
+    record = _records(resource).filter(pk=pk).first()
+    if record is None:
+        SearchEntry.objects.filter(content_type=content_type, object_id=pk).delete()
+        return
+    values = document(resource, record)
+    try:
+        with transaction.atomic():
+            SearchEntry.objects.update_or_create(content_type=content_type, object_id=pk, defaults=values)
+    except IntegrityError:  # created by a concurrent job in the meantime
+        SearchEntry.objects.filter(content_type=content_type, object_id=pk).update(**values)
+
+
+def remove_record(model, pk):
+    content_type = ContentType.objects.get_for_model(model._meta.concrete_model)
+    SearchEntry.objects.filter(content_type=content_type, object_id=pk).delete()
+
+
+def dependents(model):
+    """[(resource, lookup)] of indexed resources whose search fields read `model` through a
+    reference, e.g. contacts (``customer__name``) for customers: they are reindexed when a
+    record of `model` changes."""
+    found = []
+    for resource in searchable_resources().values():
+        for path in _related_paths(resource):
+            related = resource.model
+            lookup = []
+            for part in path.split("__"):
+                field = related._meta.get_field(part)
+                related = field.related_model
+                lookup.append(part)
+                if related is None:
+                    break
+                if related._meta.concrete_model is model._meta.concrete_model:
+                    found.append((resource, "__".join(lookup)))
+                    break
+    return found
+
+
+def reindex_dependents(model, pk, *, limit=5000):
+    for resource, lookup in dependents(model):
+        pks = list(resource.model._default_manager.filter(**{lookup: pk}).values_list("pk", flat=True)[:limit])
+        for dependent_pk in pks:
+            index_record(resource.model, dependent_pk)
+
+
+def _records(resource):
+    queryset = resource.model._meta.concrete_model._default_manager.all()
+    related = [path for path in _related_paths(resource) if _is_forward_chain(resource.model, path)]
+    return queryset.select_related(*related) if related else queryset
+
+
+def _is_forward_chain(model, path):
+    for part in path.split("__"):
+        field = model._meta.get_field(part)
+        if not (field.many_to_one or field.one_to_one) or field.auto_created and not field.concrete:
+            return False
+        model = field.related_model
+    return True
+
+
+def rebuild(resource=None, *, batch_size=BATCH_SIZE, report=None):
+    """Rebuild the rows of one resource (or of all), a batch per transaction. Returns
+    [(resource, records, seconds)]; `report(resource, done, seconds)` is called per batch."""
+    resources = [resource] if resource is not None else list(searchable_resources().values())
+    results = []
+    for item in resources:
+        started = time.monotonic()
+        concrete = item.model._meta.concrete_model
+        content_type = ContentType.objects.get_for_model(concrete)
+        SearchEntry.objects.filter(content_type=content_type).delete()
+        done, last_pk = 0, None
+        queryset = _records(item).order_by("pk")
+        while True:
+            batch = queryset.filter(pk__gt=last_pk) if last_pk is not None else queryset
+            records = list(batch[:batch_size])
+            if not records:
+                break
+            rows = [SearchEntry(content_type=content_type, object_id=record.pk, **document(item, record)) for record in records]
+            with transaction.atomic():
+                SearchEntry.objects.filter(content_type=content_type, object_id__in=[r.pk for r in records]).delete()
+                SearchEntry.objects.bulk_create(rows)
+            done += len(records)
+            last_pk = records[-1].pk
+            if report:
+                report(item, done, time.monotonic() - started)
+        results.append((item, done, time.monotonic() - started))
+    return results

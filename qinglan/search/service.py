@@ -1,0 +1,278 @@
+"""The search service: ``search(user, text, types=None, page=1)``.
+
+Permissions come first: the index rows are limited, inside the SQL that ranks and counts
+them, to the types the member may view (``has_permission``) and, per type, to the object ids
+of ``resource.restrict(user, "view")`` as a subquery, so neither a result nor a count comes
+from a record outside the member's scope. A type viewed through several resources (customers
+and the public pool) allows the records any of them shows."""
+
+from dataclasses import dataclass, field
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import EmptyResultSet
+from django.urls import NoReverseMatch
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from qinglan.core.permissions import has_permission
+from qinglan.core.registry import registry
+
+from .backends import Backend
+from .index import searchable_resources
+from .text import fold, highlight_spans, parse_query
+
+PAGE_SIZE = 20
+PER_TYPE = 5
+MAX_PAGE = 50
+SNIPPET_LENGTH = 140
+
+
+@dataclass
+class Hit:
+    resource: object
+    object_id: int
+    title: str
+    title_html: str
+    snippet: str
+    url: str | None
+    score: float
+
+
+@dataclass
+class Group:
+    resource: object
+    count: int
+    hits: list = field(default_factory=list)
+
+    @property
+    def key(self):
+        return self.resource.label
+
+    @property
+    def more(self):
+        return self.count > len(self.hits)
+
+
+@dataclass
+class Results:
+    text: str = ""
+    groups: list = field(default_factory=list)  # with hits
+    facets: list = field(default_factory=list)  # every type with a match: Group without hits
+    types: list = field(default_factory=list)  # the selected types' labels
+    page: int = 1
+    has_next: bool = False
+    message: str = ""
+
+    @property
+    def total(self):
+        return sum(group.count for group in self.facets)
+
+
+def _viewers(user):
+    """{concrete model: [resources the member may view it through]}."""
+    found = {}
+    indexed = searchable_resources()
+    for resource in sorted(registry, key=lambda r: (r.model._meta.proxy, r.label)):
+        concrete = resource.model._meta.concrete_model
+        if concrete in indexed and resource.search and has_permission(user, resource.model, "view"):
+            found.setdefault(concrete, []).append(resource)
+    return found
+
+
+def _allowed(user, viewers):
+    """{content_type_id: (SQL condition, params)} limiting index rows of each type the member
+    may view to the records they may view."""
+    allowed = {}
+    for concrete, resources in viewers.items():
+        content_type = ContentType.objects.get_for_model(concrete)
+        subqueries, params, unrestricted = [], [], False
+        for resource in resources:
+            queryset = resource.model._default_manager.all().restrict(user, "view")
+            if not queryset.query.where and not resource.model._meta.proxy:
+                unrestricted = True
+                break
+            try:
+                sql, sub_params = queryset.values("pk").query.sql_with_params()
+            except EmptyResultSet:
+                continue
+            subqueries.append(f"e.object_id IN ({sql})")
+            params.extend(sub_params)
+        if unrestricted:
+            allowed[content_type.pk] = ("e.content_type_id = %s", [content_type.pk])
+        elif subqueries:
+            condition = f"(e.content_type_id = %s AND ({' OR '.join(subqueries)}))"
+            allowed[content_type.pk] = (condition, [content_type.pk, *params])
+    return allowed
+
+
+def _combine(allowed, type_ids):
+    conditions, params = [], []
+    for type_id in type_ids:
+        condition, condition_params = allowed[type_id]
+        conditions.append(condition)
+        params.extend(condition_params)
+    return " OR ".join(conditions), params
+
+
+def resolve_type(name, resources):
+    """The resource among `resources` that `name` names: ``customers.customer``,
+    ``customer``, or its (translated) singular or plural name, in any width, case or script."""
+    wanted = fold(name).strip()
+    for resource in resources:
+        names = {resource.label, resource.model_name, str(resource.verbose_name), str(resource.verbose_name_plural)}
+        if wanted in {fold(candidate) for candidate in names}:
+            return resource
+    return None
+
+
+def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_SIZE, prefix_last=False):
+    """Ranked, permission-filtered results of `text`, grouped by type.
+
+    With one type selected (``types`` or ``type:`` in the text) the results of that type are
+    paginated by `page_size`; otherwise each type shows its best `per_type` results and its
+    count. Bad input gives an empty result and a message, never an error."""
+    text = (text or "").strip()
+    query = parse_query(text, prefix_last=prefix_last)
+    results = Results(text=text, page=_page_number(page))
+    if not text:
+        return results
+    viewers = _viewers(user)
+    if not viewers:
+        return results
+    concrete_resources = {searchable_resources()[model]: model for model in viewers}
+    selected = []
+    for name in [*(types or []), *query.types]:
+        resource = resolve_type(name, concrete_resources) or _proxy_type(name, viewers)
+        if resource is None:
+            results.message = _("Unknown type: %(name)s") % {"name": name}
+            return results
+        if resource not in selected:
+            selected.append(resource)
+    results.types = [resource.label for resource in selected]
+    if query.empty:
+        results.message = _("Type a word to search for.")
+        return results
+    allowed = _allowed(user, viewers)
+    if not allowed:
+        return results
+    type_ids = {ContentType.objects.get_for_model(resource.model).pk: resource for resource in concrete_resources}
+    type_ids = {type_id: resource for type_id, resource in type_ids.items() if type_id in allowed}
+    backend = Backend()
+    condition, params = _combine(allowed, type_ids)
+    counts = backend.counts(query, condition, params)
+    results.facets = sorted(
+        (Group(resource=type_ids[type_id], count=count) for type_id, count in counts.items() if type_id in type_ids),
+        key=lambda group: (-group.count, str(group.resource.verbose_name_plural)),
+    )
+    selected_ids = [type_id for type_id, resource in type_ids.items() if resource in selected]
+    if selected:
+        if not selected_ids or not any(counts.get(type_id) for type_id in selected_ids):
+            return results
+        condition, params = _combine(allowed, selected_ids)
+        offset = (results.page - 1) * page_size
+        rows = backend.page(query, condition, params, offset, page_size + 1)
+        results.has_next = len(rows) > page_size
+        hits = _hits(rows[:page_size], type_ids, viewers, user, query)
+        for type_id in selected_ids:
+            if counts.get(type_id):
+                resource = type_ids[type_id]
+                results.groups.append(Group(resource=resource, count=counts[type_id], hits=[hit for hit in hits if hit.resource is resource]))
+        if len(results.groups) > 1:  # several types on one page: keep the ranked order in one list
+            results.groups = [Group(resource=results.groups[0].resource, count=results.total, hits=hits)]
+        return results
+    present = [type_id for type_id in type_ids if counts.get(type_id)]
+    if not present:
+        return results
+    condition, params = _combine(allowed, present)
+    rows = backend.top_per_type(query, condition, params, per_type)
+    hits = _hits(rows, type_ids, viewers, user, query)
+    by_type = {}
+    for hit in hits:
+        by_type.setdefault(hit.resource, []).append(hit)
+    reverse = backend.impl.rank_order == "DESC"
+    ordered = sorted(by_type.items(), key=lambda item: max(h.score for h in item[1]) if reverse else min(h.score for h in item[1]), reverse=reverse)
+    by_resource = {group.resource: group.count for group in results.facets}
+    results.groups = [Group(resource=resource, count=by_resource.get(resource, len(items)), hits=items) for resource, items in ordered]
+    return results
+
+
+def _page_number(page):
+    try:
+        return min(max(int(page), 1), MAX_PAGE)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _proxy_type(name, viewers):
+    """A proxy resource's name (e.g. the public pool) selects its concrete type."""
+    for concrete, resources in viewers.items():
+        for resource in resources:
+            if resource.model._meta.proxy and resolve_type(name, [resource]):
+                return searchable_resources()[concrete]
+    return None
+
+
+def _hits(rows, type_ids, viewers, user, query):
+    links = _link_resources(rows, type_ids, viewers, user)
+    hits = []
+    for content_type_id, object_id, title, body, score in rows:
+        resource = type_ids.get(content_type_id)
+        if resource is None:
+            continue
+        link_resource = links.get((content_type_id, object_id), resource)
+        try:
+            url = link_resource.url("detail", pk=object_id)
+        except NoReverseMatch:
+            url = None
+        hits.append(
+            Hit(
+                resource=resource, object_id=object_id, title=title, title_html=mark(title, query.highlight),
+                snippet=snippet(body, query.highlight), url=url, score=score,
+            )
+        )
+    return hits
+
+
+def _link_resources(rows, type_ids, viewers, user):
+    """Which resource's page to link a hit to, for types seen through several resources: the
+    first one (the concrete model's) that shows the record to the member."""
+    links = {}
+    for type_id, resource in type_ids.items():
+        resources = viewers.get(resource.model._meta.concrete_model, [])
+        ids = [object_id for content_type_id, object_id, *_rest in rows if content_type_id == type_id]
+        if len(resources) < 2 or not ids:
+            continue
+        remaining = set(ids)
+        for viewer in resources:
+            shown = set(viewer.model._default_manager.restrict(user, "view").filter(pk__in=remaining).values_list("pk", flat=True))
+            for object_id in shown:
+                links[(type_id, object_id)] = viewer
+            remaining -= shown
+    return links
+
+
+def mark(text, needles):
+    """`text` escaped, with the matches of `needles` in <mark>."""
+    spans = highlight_spans(text, needles)
+    parts, position = [], 0
+    for start, end in spans:
+        parts.append(escape(text[position:start]))
+        parts.append(f"<mark>{escape(text[start:end])}</mark>")
+        position = end
+    parts.append(escape(text[position:]))
+    return mark_safe("".join(parts))
+
+
+def snippet(body, needles, length=SNIPPET_LENGTH):
+    """A piece of `body` around its first match, escaped, matches in <mark>."""
+    if not body:
+        return mark_safe("")
+    spans = highlight_spans(body, needles)
+    start = max(0, spans[0][0] - length // 4) if spans else 0
+    end = min(len(body), start + length)
+    piece = body[start:end]
+    html = mark(piece, needles)
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(body) else ""
+    return mark_safe(prefix + html + suffix)

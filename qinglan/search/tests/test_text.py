@@ -1,0 +1,54 @@
+"""The text pipeline: width, case and script folding, segmentation, query parsing."""
+
+from qinglan.search.text import highlight_spans, index_text, parse_query
+
+
+def tokens(text):
+    return set(index_text(text).split())
+
+
+def test_two_character_words_are_found_inside_longer_text():
+    found = tokens("我們今天和青藍科技簽訂了合同，客戶很滿意")
+    assert "合同" in found
+    assert "客戶" in found
+
+
+def test_simplified_and_traditional_give_the_same_tokens():
+    assert tokens("客户关系管理") == tokens("客戶關係管理")
+    assert "客戶" in tokens("客户")
+
+
+def test_full_width_and_case_are_folded():
+    assert tokens("Ｑｉｎｇｌａｎ") == tokens("qinglan") == {"qinglan"}
+
+
+def test_latin_words_are_stemmed():
+    assert "compani" in tokens("Companies")
+    assert parse_query("companies").include == parse_query("company").include
+
+
+def test_jieba_words_come_from_the_simplified_form():
+    # jieba's dictionary is Simplified: 共和國 is a word only when segmented as 共和国.
+    assert "共和國" in tokens("中華人民共和國")
+
+
+def test_query_syntax():
+    query = parse_query('合同 "青藍 科技" -草稿 type:customer')
+    kinds = [term.kind for term in query.include]
+    assert kinds == ["token", "phrase"]
+    assert query.include[1].tokens == ("青", "藍", "科", "技")
+    assert query.exclude[0].tokens == ("草", "稿")
+    assert query.types == ["customer"]
+
+
+def test_hostile_text_gives_only_letter_and_digit_tokens():
+    query = parse_query('NEAR(a b) "x" * ( ) : ^ \'; DROP TABLE users; -- ' + "長" * 500)
+    for term in query.include + query.exclude:
+        for token in term.tokens or [t for part in term.parts for t in part.tokens]:
+            assert token.isalnum()
+    assert parse_query("*** ::: ^^^ ((( ").empty
+    assert len(parse_query("字" * 1000).text) == 200
+
+
+def test_highlight_spans_map_folded_matches_back():
+    assert highlight_spans("Ｑｉｎｇｌａｎ 青蓝客户", ["qinglan", "客戶"]) == [(0, 7), (10, 12)]

@@ -1,0 +1,250 @@
+"""The one text pipeline of full-text search, used to index records and to read queries, so
+that both sides always agree.
+
+1. ``fold``: Unicode NFKC (full/half width), case folding, Simplified → Traditional
+   (OpenCC, the same converter as the customers' duplicate keys), so 客户 and 客戶 or
+   ｑｉｎｇｌａｎ and Qinglan become the same text.
+2. The folded text is cut into runs: CJK runs (Han, kana, hangul) and runs of other letters
+   and digits; everything else (punctuation, FTS syntax characters) only separates runs.
+3. A CJK run gives three kinds of tokens:
+   - every character, in order (the *sequence*: single characters and phrases);
+   - every bigram, in order: a word of two characters or more is found as the phrase of its
+     bigrams wherever it stands, whatever jieba made of the text around it (合同, 客戶 and
+     unknown names always match);
+   - jieba's search-mode words of two characters or more. jieba's dictionary is Simplified,
+     so it segments the run converted back to Simplified (same length, character for
+     character) and the words are taken from the Traditional run at the same positions.
+     A real word counts twice (once as a bigram, once as a word), which ranks 合同 in
+     「簽訂合同」 above 合同 across a word boundary as in 「結合同時」.
+4. A Latin run is one token, stemmed with the Snowball English stemmer (companies → compani).
+
+Tokens are letters and digits only, so they can be quoted safely in an FTS5 MATCH expression
+or a PostgreSQL tsquery, and the SQLite ``unicode61`` tokenizer and PostgreSQL's parser with
+the ``simple`` configuration split the indexed text exactly at the spaces put between them.
+"""
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from qinglan.customers.normalize import fold
+
+MAX_QUERY_LENGTH = 200
+MAX_TOKEN_LENGTH = 60
+MAX_TERMS = 24
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0003134f"
+_RUN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
+_CJK_CHAR = re.compile(rf"[{_CJK}]")
+
+
+@lru_cache(maxsize=1)
+def _to_simplified():
+    # Only for jieba, whose dictionary is Simplified; folding itself uses customers.normalize.
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+def is_cjk(text):
+    return bool(_CJK_CHAR.match(text))
+
+
+def runs(folded):
+    """The CJK runs and the letter/digit runs of folded text, in order."""
+    return [match.group() for match in _RUN.finditer(folded)]
+
+
+def stem(word):
+    word = word[:MAX_TOKEN_LENGTH]
+    if word.isascii() and word.isalpha():
+        return _stemmer().stemWord(word)
+    return word
+
+
+def jieba_words(run, *, search_mode=True):
+    """jieba's words of a (folded, Traditional) CJK run, taken back from the run itself."""
+    simplified = _to_simplified().convert(run)
+    source = simplified if len(simplified) == len(run) else run
+    mode = "search" if search_mode else "default"
+    return [run[start:end] for _word, start, end in _jieba().tokenize(source, mode=mode)]
+
+
+def cjk_bigrams(run):
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def index_text(text):
+    """The token text stored in the index for `text`."""
+    sequence, bigrams, words = [], [], []
+    for run in runs(fold(text)):
+        if is_cjk(run):
+            sequence.extend(run)
+            bigrams.extend(cjk_bigrams(run))
+            words.extend(word for word in jieba_words(run) if len(word) >= 2)
+        else:
+            sequence.append(stem(run))
+    return " ".join(sequence + bigrams + words)
+
+
+# ---- queries -------------------------------------------------------------------------------
+# A query is parsed into Terms, which the backends turn into FTS5 MATCH or tsquery syntax.
+
+
+@dataclass(frozen=True)
+class Term:
+    """One condition on a record's tokens.
+
+    kind: ``token`` (one token), ``phrase`` (tokens at consecutive positions), ``prefix``
+    (a token starting with the text) or ``any`` (one of `parts` matches)."""
+
+    kind: str
+    tokens: tuple = ()
+    parts: tuple = ()
+
+
+@dataclass
+class Query:
+    text: str = ""
+    include: list = field(default_factory=list)  # every term must match
+    exclude: list = field(default_factory=list)  # no term may match
+    types: list = field(default_factory=list)  # the values of type:… filters
+    highlight: list = field(default_factory=list)  # folded strings to mark in snippets
+
+    @property
+    def empty(self):
+        return not self.include
+
+
+def _cjk_word_term(word):
+    if len(word) <= 2:
+        return Term("token", (word,))
+    # Found as the phrase of its bigrams anywhere; ranked higher where jieba saw the word.
+    return Term("any", parts=(Term("token", (word,)), Term("phrase", tuple(cjk_bigrams(word)))))
+
+
+def _word_terms(chunk, *, prefix_last):
+    """The terms of one typed word (no spaces): each CJK word and each Latin word must match."""
+    terms = []
+    pieces = runs(fold(chunk))
+    for index, run in enumerate(pieces):
+        if is_cjk(run):
+            terms.extend(_cjk_word_term(word) for word in jieba_words(run, search_mode=False))
+        else:
+            token = stem(run)
+            if prefix_last and index == len(pieces) - 1 and len(run) >= 2:
+                terms.append(Term("any", parts=(Term("token", (token,)), Term("prefix", (run[:MAX_TOKEN_LENGTH],)))))
+            else:
+                terms.append(Term("token", (token,)))
+    return terms
+
+
+def _phrase_term(text):
+    """A phrase: its characters and Latin words at consecutive positions of the sequence."""
+    tokens = []
+    for run in runs(fold(text)):
+        tokens.extend(run) if is_cjk(run) else tokens.append(stem(run))
+    if not tokens:
+        return None
+    return Term("token", (tokens[0],)) if len(tokens) == 1 else Term("phrase", tuple(tokens))
+
+
+_QUERY_PART = re.compile(r'(-?)"([^"]*)"|(\S+)')
+_TYPE = re.compile(r"^(?:type|類型|类型)[:：](.+)$", re.IGNORECASE)
+
+
+def parse_query(text, *, prefix_last=False):
+    """Words (all must match), "phrases", -exclusions and type:… filters. Anything else
+    typed (FTS operators, quotes, SQL) is only text: it ends up as quoted tokens or nothing."""
+    text = (text or "")[:MAX_QUERY_LENGTH]
+    query = Query(text=text.strip())
+    ends_open = bool(text) and not text[-1].isspace() and not text.rstrip().endswith('"')
+    parts = list(_QUERY_PART.finditer(text))
+    for position, match in enumerate(parts):
+        negated, phrase, word = match.group(1), match.group(2), match.group(3)
+        if phrase is not None:
+            term = _phrase_term(phrase)
+            if term is not None:
+                (query.exclude if negated else query.include).append(term)
+                if not negated:
+                    query.highlight.extend(runs(fold(phrase)))
+            continue
+        type_match = _TYPE.match(word)
+        if type_match:
+            query.types.append(type_match.group(1).strip())
+            continue
+        if word.startswith("-") and len(word) > 1:
+            term = _phrase_term(word[1:])
+            if term is not None:
+                query.exclude.append(term)
+            continue
+        last = position == len(parts) - 1 and ends_open
+        terms = _word_terms(word, prefix_last=prefix_last and last)
+        query.include.extend(terms)
+        query.highlight.extend(runs(fold(word)))
+    query.include = _dedupe(query.include)[:MAX_TERMS]
+    query.exclude = _dedupe(query.exclude)[:MAX_TERMS]
+    return query
+
+
+def _dedupe(terms):
+    seen, unique = set(), []
+    for term in terms:
+        if term not in seen:
+            seen.add(term)
+            unique.append(term)
+    return unique
+
+
+# ---- snippets -------------------------------------------------------------------------------
+
+
+def _folded_with_positions(text):
+    """`text` folded like the index folds it, with the index in `text` of each folded
+    character (folding may change the length: ｷﾞ → ギ, ß → ss)."""
+    pieces = [unicodedata.normalize("NFKC", char).casefold() for char in text]
+    positions = [index for index, piece in enumerate(pieces) for _char in piece]
+    joined = "".join(pieces)
+    converted = fold(joined)
+    if len(converted) != len(joined):
+        converted = "".join(fold(piece) if len(fold(piece)) == len(piece) else piece for piece in pieces)
+    return converted, positions
+
+
+def highlight_spans(text, needles):
+    """(start, end) spans of `text` where one of the folded `needles` occurs, merged."""
+    if not text or not needles:
+        return []
+    folded, positions = _folded_with_positions(text)
+    spans = []
+    for needle in {needle for needle in needles if needle}:
+        start = folded.find(needle)
+        while start != -1:
+            end = start + len(needle)
+            spans.append((positions[start], positions[end - 1] + 1))
+            start = folded.find(needle, end)
+    merged = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
