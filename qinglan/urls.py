@@ -21,6 +21,7 @@ urlpatterns = [
     path("accounts/email/", RedirectView.as_view(pattern_name="profile")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/search/", include("qinglan.search.urls")),
     path("api/", include("qinglan.core.api.urls")),
     path("org/", include("qinglan.org.urls")),
     path("customers/", include("qinglan.customers.urls")),

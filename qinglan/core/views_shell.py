@@ -4,11 +4,6 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views import View
 
-from .permissions import has_permission
-from .registry import registry
-
-SEARCH_LIMIT_PER_TYPE = 10
-
 
 class HomeView(View):
     def get(self, request):
@@ -16,23 +11,22 @@ class HomeView(View):
 
 
 class GlobalSearchView(View):
-    """Searches the quick-search fields of every resource the member may view. The ranked
-    Chinese full-text engine replaces this in the search module."""
+    """The top bar's search-as-you-type box (htmx asks for the ``results`` partial) and the
+    /search/ page: ranked, permission-filtered full-text search (``qinglan.search``), grouped
+    by type with counts and snippets; ``type`` filters by type and ``page`` pages through it."""
 
     def get(self, request):
-        text = request.GET.get("q", "").strip()[:200]
-        groups = []
-        if text:
-            for resource in sorted(registry, key=lambda r: str(r.verbose_name_plural)):
-                if not resource.search or not has_permission(request.user, resource.model, "view"):
-                    continue
-                rows = list(
-                    resource.get_queryset().restrict(request.user, "view").filter(resource.quick_search_q(text))[: SEARCH_LIMIT_PER_TYPE + 1]
-                )
-                if rows:
-                    groups.append({"resource": resource, "rows": rows[:SEARCH_LIMIT_PER_TYPE], "more": len(rows) > SEARCH_LIMIT_PER_TYPE})
-        template = "core/search_results.html#results" if request.htmx else "core/search_results.html"
-        return render(request, template, {"q": text, "groups": groups})
+        from qinglan.search.service import search
+
+        text = request.GET.get("q", "")[:200]
+        types = [name for name in request.GET.getlist("type") if name][:5]
+        suggest = bool(request.htmx)
+        results = search(
+            request.user, text, types=types, page=request.GET.get("page", 1),
+            per_type=5 if suggest else 10, prefix_last=suggest,
+        )
+        template = "core/search_results.html#results" if suggest else "core/search_results.html"
+        return render(request, template, {"q": text.strip(), "results": results, "suggest": suggest})
 
 
 def health(request):
