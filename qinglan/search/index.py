@@ -87,9 +87,9 @@ def index_record(model, pk):
     """(Re)index one record, or drop its row when it is gone or no longer indexed."""
     concrete = model._meta.concrete_model
     resource = searchable_resources().get(concrete)
-    content_type = ContentType.objects.get_for_model(concrete)
     if resource is None:
         return
+    content_type = ContentType.objects.get_for_model(concrete)
     record = _records(resource).filter(pk=pk).first()
     if record is None:
         SearchEntry.objects.filter(content_type=content_type, object_id=pk).delete()
@@ -103,6 +103,8 @@ def index_record(model, pk):
 
 
 def remove_record(model, pk):
+    if model._meta.concrete_model not in searchable_resources():
+        return
     content_type = ContentType.objects.get_for_model(model._meta.concrete_model)
     SearchEntry.objects.filter(content_type=content_type, object_id=pk).delete()
 

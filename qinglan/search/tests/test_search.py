@@ -202,6 +202,13 @@ class HostileQueryTests(SearchTestCase):
                 results = search(user, text, page="-5")
                 self.assertGreaterEqual(results.total, 0)
 
+    def test_suggestions_match_the_last_word_as_typed(self):
+        self.client.force_login(self.admin)
+        html = self.client.get("/search/", {"q": "Qingl"}, HTTP_HX_REQUEST="true").content.decode()
+        self.assertIn("<mark>Qingl</mark>an Trading Companies", html)
+        self.assertNotIn("<html", html)
+        self.assertEqual(self.titles(self.admin, "Qingl"), set())  # the results page wants whole words
+
     def test_fts_operators_are_only_words(self):
         self.assertEqual(self.titles(self.admin, "合同 NEAR"), set())
         self.assertIn("青藍科技合同管理有限公司", self.titles(self.admin, "合同*"))
