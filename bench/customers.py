@@ -147,21 +147,23 @@ def ensure_regions():
 
 def ensure_viewer(sales_members):
     """The salesperson measured: the first sales member in the biggest sales department, with a
-    role that may view and export customers in their own department ("department" scope)."""
+    role that may view and export customers, their contacts and follow-ups in their own
+    department ("department" scope)."""
     from django.contrib.contenttypes.models import ContentType
 
     from qinglan.core.permissions import Scope, forget_grants
-    from qinglan.customers.models import Customer
+    from qinglan.customers.models import Activity, Contact, Customer
     from qinglan.org.models import Role, RolePermission
 
     biggest = Counter(member.department_id for member in sales_members).most_common(1)[0][0]
     viewer = next(member for member in sales_members if member.department_id == biggest)
     role, _created = Role.objects.get_or_create(name="bench: customers of own department")
     role.members.add(viewer)
-    RolePermission.objects.update_or_create(
-        role=role, content_type=ContentType.objects.get_for_model(Customer),
-        defaults={"actions": ["view", "export"], "scope": Scope.DEPARTMENT},
-    )
+    for model in (Customer, Contact, Activity):
+        RolePermission.objects.update_or_create(
+            role=role, content_type=ContentType.objects.get_for_model(model),
+            defaults={"actions": ["view", "export"], "scope": Scope.DEPARTMENT},
+        )
     forget_grants(viewer)
     return viewer
 
@@ -273,6 +275,32 @@ class Writer:
             values = ",".join(["(" + ",".join("?" * width) + ")"] * len(chunk))
             params = [value for row in chunk for value in self.expand(row)]
             raw.execute(f'INSERT INTO "{self.table}" ({columns}) VALUES {values}', params)
+
+
+def fill_contact_keys(log):
+    """Contacts generated before contacts had a folded name key get it, set-based: each distinct
+    name is folded once in Python, then one UPDATE … FROM a temporary table of (name, key)."""
+    from django.db import connection, transaction
+
+    from qinglan.customers.models import Contact
+    from qinglan.customers.normalize import person_key
+
+    if not Contact.objects.filter(name_key="").exclude(name="").exists():
+        return
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT name FROM customers_contact WHERE name_key = ''")
+        pairs = [(name, person_key(name)) for (name,) in cursor.fetchall()]
+        cursor.execute("CREATE TEMPORARY TABLE bench_contact_keys (name varchar(200) PRIMARY KEY, name_key varchar(200))")
+        for start in range(0, len(pairs), 5000):
+            chunk = pairs[start:start + 5000]
+            cursor.execute("INSERT INTO bench_contact_keys (name, name_key) VALUES " + ",".join(["(%s, %s)"] * len(chunk)),
+                           [value for pair in chunk for value in pair])
+        cursor.execute("UPDATE customers_contact SET name_key = k.name_key FROM bench_contact_keys k "
+                       "WHERE customers_contact.name = k.name AND customers_contact.name_key = ''")
+        updated = cursor.rowcount
+        cursor.execute("DROP TABLE bench_contact_keys")
+    log(f"contact name keys filled: {updated:,} contacts ({len(pairs):,} distinct names) in {time.perf_counter() - started:.0f} s")
 
 
 def generate(target, *, contacts_per, activities_per, batch, log):
@@ -450,6 +478,14 @@ def measure(name, client, url, raw, requests, log, show_queries, *, pks=page_pks
     return result
 
 
+def table_work(table):
+    """is_work for a list over `table`: its rows query (LIMIT 51) or its bounded count."""
+    def is_work(sql):
+        flat = " ".join(sql.split())
+        return f'FROM "{table}"' in flat and (re.search(r"LIMIT 51$", flat) is not None or flat.startswith("SELECT COUNT(*) FROM (SELECT"))
+    return is_work
+
+
 def customer_work(sql):
     """The ORM's rows query over customers (LIMIT 51 or 21) or its bounded count."""
     flat = " ".join(sql.split())
@@ -473,6 +509,61 @@ LIST_ROWS_SQL = """
 COUNT_SQL = "SELECT COUNT(*) FROM (SELECT 1 FROM customers_customer c WHERE {where} LIMIT {limit}) bounded"
 
 
+# The contact and follow-up lists found by the quick search, written by hand: the rows of the
+# shown columns whose customer is in the member's scope, the prefix as ids from the key's index.
+CONTACT_ROWS_SQL = """
+    SELECT t.id, t.name, c.name, t.title, t.mobile, t.email, t.decision_role
+    FROM customers_contact t JOIN customers_customer c ON c.id = t.customer_id
+    WHERE {scope} AND t.id IN ({ids})
+    ORDER BY t.id DESC LIMIT {limit}
+"""
+CONTACT_COUNT_SQL = """SELECT COUNT(*) FROM (SELECT 1 FROM customers_contact t JOIN customers_customer c ON c.id = t.customer_id
+    WHERE {scope} AND t.id IN ({ids}) LIMIT {limit}) bounded"""
+ACTIVITY_ROWS_SQL = """
+    SELECT a.id, a.subject, c.name, a.kind, a.occurred_at, u.username, a.next_follow_up
+    FROM customers_activity a JOIN customers_customer c ON c.id = a.customer_id LEFT JOIN org_user u ON u.id = a.owner_id
+    WHERE {scope} AND a.customer_id IN ({ids})
+    ORDER BY a.occurred_at DESC, a.id DESC LIMIT {limit}
+"""
+ACTIVITY_COUNT_SQL = """SELECT COUNT(*) FROM (SELECT 1 FROM customers_activity a JOIN customers_customer c ON c.id = a.customer_id
+    WHERE {scope} AND a.customer_id IN ({ids}) LIMIT {limit}) bounded"""
+
+
+def contact_ids(text, postgres):
+    """The ids of contacts one of whose keys, or whose customer's name key, starts with `text`
+    folded as each key is: the contact's own keys ORed, the customer's as a UNIONed branch."""
+    from qinglan.customers.normalize import email_key, name_key, person_key, phone_key
+
+    own, params = [], []
+    for column, key in (("name_key", person_key(text)), ("phone_key", phone_key(text)), ("email", email_key(text))):
+        if key:
+            condition, values = key_prefix(column, key, postgres)
+            own.append(condition)
+            params += values
+    customer, values = key_prefix("c2.name_key", name_key(text), postgres)
+    sql = (f"SELECT id FROM customers_contact WHERE {' OR '.join(own)} UNION "
+           f"SELECT t2.id FROM customers_contact t2 JOIN customers_customer c2 ON c2.id = t2.customer_id WHERE {customer}")
+    return sql, params + values
+
+
+def activity_ids(text, postgres):
+    """The ids of the customers whose name key starts with `text` (follow-ups are found by them)."""
+    from qinglan.customers.normalize import name_key
+
+    customer, params = key_prefix("name_key", name_key(text), postgres)
+    return f"SELECT id FROM customers_customer WHERE {customer}", params
+
+
+def key_prefix(column, prefix, postgres):
+    """(condition, params): `column` starts with `prefix`, as the __keyprefix lookup writes it."""
+    from qinglan.core.lookups import successor
+
+    if postgres:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"{column} LIKE %s", [escaped + "%"]
+    return f"{column} >= %s AND {column} < %s", [prefix, successor(prefix)]
+
+
 def list_statements(where, params, count_limit, limit=PAGE_SIZE + 1):
     return [
         (LIST_ROWS_SQL.format(where=where, limit=limit), params),
@@ -483,13 +574,8 @@ def list_statements(where, params, count_limit, limit=PAGE_SIZE + 1):
 def prefix_where(column, prefix, postgres):
     """A prefix condition on the one key that matters, served by its index, written by hand
     (as the ids it matches: the fastest form on SQLite, see quick_search_q)."""
-    from qinglan.core.lookups import successor
-
-    if postgres:
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return f"c.id IN (SELECT id FROM customers_customer WHERE {column} LIKE %s)", [escaped + "%"]
-    return (f"c.id IN (SELECT id FROM customers_customer WHERE {column} >= %s AND {column} < %s)",
-            [prefix, successor(prefix)])
+    match, params = key_prefix(column, prefix, postgres)
+    return f"c.id IN (SELECT id FROM customers_customer WHERE {match})", params
 
 
 def main():
@@ -513,12 +599,13 @@ def main():
     from django.test import Client
 
     from qinglan.customers.models import Activity, Contact, Customer
-    from qinglan.customers.normalize import name_key, phone_key
+    from qinglan.customers.normalize import name_key, person_key, phone_key
 
     log = print
     log(f"database: {connection.vendor} {database.get('NAME')}")
     call_command("migrate", verbosity=0)
     generated = generate(args.customers, contacts_per=args.contacts_per, activities_per=args.activities_per, batch=args.batch, log=log)
+    fill_contact_keys(log)
     if generated or args.analyze:
         analyze(log)
     if args.generate_only:
@@ -570,6 +657,22 @@ def main():
             [(f"SELECT c.id, c.name FROM customers_customer c WHERE {scope} AND {where} ORDER BY c.id DESC LIMIT 21",
               [*scope_params, *params])],
             pks=json_pks, is_work=customer_work)
+    # Contacts and follow-ups found by the quick search (the count is bounded by the search limit).
+    search_limit = settings.QINGLAN_SEARCH_COUNT_LIMIT
+    contact = Contact.objects.filter(customer__department_id=viewer.department_id).order_by("-pk").values_list("name", "mobile")[1000]
+    person = contact[0][:2] if re.match(r"[\u3400-\u9fff]", contact[0]) else contact[0].split()[0]
+    contact_digits = phone_key(contact[1])[:7] if contact[1] else "912"  # typed as the key, as a member might
+    for letter, label, text in (("e", "person name prefix", person), ("f", "mobile prefix", contact_digits)):
+        ids, params = contact_ids(text, postgres)
+        run(letter, f"({letter}) contacts: quick search by {label} {text!r}", client, f"/customers/contact/?q={text}",
+            [(CONTACT_ROWS_SQL.format(scope=scope, ids=ids, limit=PAGE_SIZE + 1), [*scope_params, *params]),
+             (CONTACT_COUNT_SQL.format(scope=scope, ids=ids, limit=search_limit + 1), [*scope_params, *params])],
+            is_work=table_work("customers_contact"))
+    ids, params = activity_ids(prefix, postgres)
+    run("g", f"(g) follow-ups: quick search by customer name prefix {prefix!r}", client, f"/customers/activity/?q={prefix}",
+        [(ACTIVITY_ROWS_SQL.format(scope=scope, ids=ids, limit=PAGE_SIZE + 1), [*scope_params, *params]),
+         (ACTIVITY_COUNT_SQL.format(scope=scope, ids=ids, limit=search_limit + 1), [*scope_params, *params])],
+        is_work=table_work("customers_activity"))
     log("\nsummary: " + "; ".join(f"({k}) p50 {v['p50']:.1f} / p95 {v['p95']:.1f} ms, {v['queries']:.0f} q"
                                  + (f", {v['ratio']:.1f}x raw" if "ratio" in v else "") for k, v in results.items()))
 

@@ -4,12 +4,20 @@ overridden by setting the matching attribute (``form = …``, ``filterset = …`
 
 from dataclasses import dataclass, field
 
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.functional import cached_property
 
 from .permissions import Scope
+
+
+def _any(conditions):
+    """The OR of Q conditions, or None for none."""
+    combined = None
+    for condition in conditions:
+        combined = condition if combined is None else combined | condition
+    return combined
 
 
 @dataclass
@@ -425,22 +433,43 @@ class Resource:
         Otherwise: the text anywhere in one of the ``search`` fields, which reads every row."""
         text = text.replace("\x00", "").strip()  # PostgreSQL refuses NUL in text parameters
         if text and self.search_prefix:
-            matches = Q(pk__in=[])
+            own, related = [], []
             for name, normalise in self.search_prefix.items():
                 key = normalise(text) if normalise else text
-                if key:
-                    matches |= Q(**{f"{name}__keyprefix": key})
+                if key and "__" in name:
+                    related.append(self._related_key_q(name, key))
+                elif key:
+                    own.append(Q(**{f"{name}__keyprefix": key}))
+            if not own and len(related) == 1 and connections[self.model._default_manager.db].vendor == "postgresql":
+                # Only a related record's key (a follow-up's customer's name): PostgreSQL meets a
+                # plain condition on the reference together with the member's scope (on that
+                # same reference) before it reads any of this table's rows (40 ms at 5 M
+                # follow-ups, against 570 ms as ids below). SQLite would instead walk the whole
+                # scope (390 ms, against 90 ms as ids).
+                return related[0]
             # As a subquery: ORed with the member's scope (owner OR department…), the prefix
             # conditions lose to the scope's indexes in SQLite's planner and it reads the whole
             # department; ``pk IN (…)`` makes it collect the matching ids from the key indexes
-            # alone and then visit only those rows, in pk order.
-            return Q(pk__in=self.model._base_manager.filter(matches).values("pk"))
+            # alone and then visit only those rows, in pk order. A related record's key (a
+            # contact's customer's name) is a branch of its own, UNIONed: ORed with this
+            # table's keys it could use no index and the database would walk every row.
+            branches = [self.model._base_manager.filter(condition).values("pk") for condition in [_any(own), *related] if condition]
+            if not branches:
+                return Q(pk__in=[])
+            return Q(pk__in=branches[0].union(*branches[1:]) if len(branches) > 1 else branches[0])
         if not text or not self.search:
             return Q()
         q = Q()
         for name in self.search:
             q |= Q(**{f"{name}__icontains": text})
         return q
+
+    def _related_key_q(self, name, key):
+        """``fk IN (ids of the related records whose key starts with key)``: found through the
+        related table's key index, then this table's index on the reference."""
+        reference, rest = name.split("__", 1)
+        related = self.model._meta.get_field(reference).related_model
+        return Q(**{f"{reference}__in": related._base_manager.filter(**{f"{rest}__keyprefix": key}).values("pk")})
 
     menu_label = None
 
