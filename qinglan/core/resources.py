@@ -12,6 +12,16 @@ from django.utils.functional import cached_property
 from .permissions import Scope
 
 
+def _through(q, reference):
+    """`q`, written for the records `reference` points to, as a condition on this record."""
+    result = Q()
+    result.connector, result.negated = q.connector, q.negated
+    result.children = [
+        _through(child, reference) if isinstance(child, Q) else (f"{reference}__{child[0]}", child[1]) for child in q.children
+    ]
+    return result
+
+
 def _any(conditions):
     """The OR of Q conditions, or None for none."""
     combined = None
@@ -223,6 +233,14 @@ class Resource:
         parent_q = registry.get(parent_model).scope(user, scope, action)
         if not parent_q:
             return Q()
+        if connections[self.model._default_manager.db].vendor == "sqlite":
+            # Conditions on the joined record (customer.department_id = …): as an IN list of
+            # every customer in scope, SQLite's planner starts from the whole scope even when a
+            # quick search has narrowed the rows to a few hundred (contacts at 3 M: 121 → 61 ms).
+            return _through(parent_q, self.scope_through)
+        # PostgreSQL meets `customer_id IN (customers in scope)` with the other conditions on
+        # the customer first; on the joined row it checks the scope only after reading the
+        # follow-ups (5 M follow-ups searched by customer name: 98 → 152 ms).
         return Q(**{f"{self.scope_through}__in": parent_model._default_manager.filter(parent_q).values("pk")})
 
     @property
