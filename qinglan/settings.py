@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "qinglan.extras",
     "qinglan.customers",
     "qinglan.search",
+    "qinglan.workflow",
 ]
 
 MIDDLEWARE = [

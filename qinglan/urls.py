@@ -26,4 +26,5 @@ urlpatterns = [
     path("org/", include("qinglan.org.urls")),
     path("customers/", include("qinglan.customers.urls")),
     path("extras/", include("qinglan.extras.urls")),
+    path("workflow/", include("qinglan.workflow.urls")),
 ]

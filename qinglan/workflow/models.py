@@ -1,0 +1,142 @@
+"""Workflow engine (業務流程 · 審批流程): deployed BPMN definitions, running instances with their
+serialized SpiffWorkflow state, indexed task rows for inboxes, and the audit trail."""
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from qinglan.core.models import BaseModel
+from qinglan.core.permissions import RestrictedQuerySet
+
+from .choices import EventKind, InstanceStatus, Outcome, ProcessKind, TaskStatus
+
+
+class ProcessDefinition(BaseModel):
+    """One deployed version of a BPMN process. A version never changes once deployed: an
+    upload with the same key becomes the next version, and running instances keep theirs."""
+
+    key = models.CharField(_("key"), max_length=100, editable=False, help_text=_("The BPMN process ID."))
+    version = models.PositiveIntegerField(_("version"), editable=False)
+    name = models.CharField(_("name"), max_length=200, blank=True, help_text=_("Empty: the name of the process in the file."))
+    kind = models.CharField(_("kind"), max_length=12, choices=ProcessKind.choices, default=ProcessKind.CUSTOM)
+    xml = models.TextField(_("BPMN 2.0 XML"))
+    fallback_assignee = models.CharField(
+        _("fallback assignee"), max_length=150, blank=True,
+        help_text=_("Who gets a task whose assignee rule finds nobody: member:<username> or role:<name>; empty means the administrators."),
+    )
+    # {BPMN id of a user task: {"name": …, "assignee": rule}} read from the XML at deployment
+    task_rules = models.JSONField(_("task rules"), default=dict, editable=False)
+    active = models.BooleanField(_("active"), default=True, help_text=_("Inactive versions start no new instances."))
+    deployed_by = models.ForeignKey(
+        "org.User", verbose_name=_("deployed by"), on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("key", "-version")
+        verbose_name = _("process definition")
+        verbose_name_plural = _("process definitions")
+        constraints = [models.UniqueConstraint(fields=("key", "version"), name="workflow_unique_key_version")]
+
+    def __str__(self):
+        return f"{self.name} v{self.version}" if self.version else self.name
+
+
+class ProcessInstance(BaseModel):
+    definition = models.ForeignKey(ProcessDefinition, verbose_name=_("process"), on_delete=models.PROTECT, related_name="instances")
+    title = models.CharField(_("title"), max_length=200)
+    initiator = models.ForeignKey("org.User", verbose_name=_("initiator"), on_delete=models.PROTECT, related_name="started_processes")
+    status = models.CharField(_("status"), max_length=12, choices=InstanceStatus.choices, default=InstanceStatus.RUNNING)
+    content_type = models.ForeignKey(
+        ContentType, verbose_name=_("record type"), on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
+    object_id = models.CharField(_("record ID"), max_length=64, blank=True, editable=False)
+    record = GenericForeignKey("content_type", "object_id")
+    data = models.JSONField(_("data"), default=dict, editable=False)  # the form data the process started with
+    # SpiffWorkflow's serialized workflow, as JSON text: task data is stored as changes from the
+    # parent task and restored in the order of the tasks, which PostgreSQL's jsonb (it sorts
+    # object keys) would not keep.
+    state = models.TextField(_("engine state"), blank=True, editable=False)
+    revision = models.PositiveIntegerField(_("revision"), default=0, editable=False)
+    started = models.DateTimeField(_("started"), auto_now_add=True)
+    finished = models.DateTimeField(_("finished"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ("-started", "-id")
+        verbose_name = _("process instance")
+        verbose_name_plural = _("process instances")
+        indexes = [
+            models.Index(fields=("initiator", "status", "-started"), name="workflow_inst_initiator"),
+            models.Index(fields=("content_type", "object_id"), name="workflow_inst_record"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_page_url(self):
+        return reverse("workflow:instance", args=[self.pk])
+
+
+class WorkTask(models.Model):
+    """A user task of an instance, as a row the inboxes query: who may act, and what they did."""
+
+    instance = models.ForeignKey(ProcessInstance, verbose_name=_("process instance"), on_delete=models.CASCADE, related_name="tasks")
+    spiff_task_id = models.CharField(_("engine task ID"), max_length=36)
+    bpmn_id = models.CharField(_("step ID"), max_length=100)
+    name = models.CharField(_("step"), max_length=200)
+    assignee = models.ForeignKey(
+        "org.User", verbose_name=_("assignee"), on_delete=models.SET_NULL, null=True, blank=True, related_name="workflow_tasks"
+    )
+    candidate_role = models.ForeignKey(
+        "org.Role", verbose_name=_("candidate role"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    candidate_department = models.ForeignKey(
+        "org.Department", verbose_name=_("candidate department"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    for_administrators = models.BooleanField(_("for administrators"), default=False)  # the fallback when a rule found nobody
+    status = models.CharField(_("status"), max_length=12, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    completed = models.DateTimeField(_("completed"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        "org.User", verbose_name=_("completed by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = models.Manager.from_queryset(RestrictedQuerySet)()
+
+    class Meta:
+        ordering = ("-created", "-id")
+        verbose_name = _("process task")
+        verbose_name_plural = _("process tasks")
+        indexes = [
+            models.Index(fields=("assignee", "status", "-created", "-id"), name="workflow_task_assignee"),
+            models.Index(fields=("candidate_role", "status", "-created", "-id"), name="workflow_task_role"),
+            models.Index(fields=("completed_by", "-completed", "-id"), name="workflow_task_done"),
+            models.Index(fields=("status", "for_administrators"), name="workflow_task_admins"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class TaskEvent(models.Model):
+    """The audit trail of an instance: who did what, when."""
+
+    instance = models.ForeignKey(ProcessInstance, verbose_name=_("process instance"), on_delete=models.CASCADE, related_name="events")
+    task = models.ForeignKey(WorkTask, verbose_name=_("task"), on_delete=models.CASCADE, null=True, blank=True, related_name="events")
+    actor = models.ForeignKey("org.User", verbose_name=_("by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    kind = models.CharField(_("event"), max_length=12, choices=EventKind.choices)
+    comment = models.TextField(_("comment"), blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    objects = models.Manager.from_queryset(RestrictedQuerySet)()
+
+    class Meta:
+        ordering = ("at", "id")
+        verbose_name = _("process event")
+        verbose_name_plural = _("process events")
+
+    def __str__(self):
+        return self.get_kind_display()

@@ -1,0 +1,139 @@
+"""The pages: start a leave request, the inbox, approving and rejecting through HTTP as the
+assignee, and what everybody else gets."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from qinglan.core.testing import make_department, make_member
+from qinglan.workflow import services
+from qinglan.workflow.choices import InstanceStatus, TaskStatus
+from qinglan.workflow.models import ProcessInstance, WorkTask
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people():
+    department = make_department("業務部")
+    lead = make_member("lead", department=department, language="en")
+    department.head = lead
+    department.save()
+    applicant = make_member("applicant", department=department, manager=lead)
+    other = make_member("other", department=department)
+    return applicant, lead, other
+
+
+def client_for(member):
+    client = Client()
+    client.force_login(member)
+    return client
+
+
+def submit(client, days):
+    return client.post(
+        reverse("workflow:start_leave"),
+        {"leave_type": "annual", "date_from": "2026-12-01", "date_to": "2026-12-05", "days": days, "reason": "家族旅遊"},
+    )
+
+
+def test_submit_approve_through_the_pages(people):
+    applicant, lead, other = people
+    response = submit(client_for(applicant), "2")
+    instance = ProcessInstance.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("workflow:instance", args=[instance.pk])
+    assert instance.data["days"] == 2 and instance.data["date_from"] == "2026-12-01"
+
+    lead_client = client_for(lead)
+    inbox = lead_client.get(reverse("workflow:inbox"))
+    task = WorkTask.objects.get()
+    assert f'data-task="{task.pk}"' in inbox.content.decode()
+    assert 'data-testid="open-count">1<' in inbox.content.decode()
+    page = lead_client.get(reverse("workflow:instance", args=[instance.pk])).content.decode()
+    assert 'data-testid="task-form"' in page and "家族旅遊" in page
+
+    # somebody else: refused, with nothing changed
+    assert client_for(other).post(reverse("workflow:task_complete", args=[task.pk]), {"outcome": "approve"}).status_code == 403
+    assert client_for(other).get(reverse("workflow:instance", args=[instance.pk])).status_code == 404
+    task.refresh_from_db()
+    assert task.status == TaskStatus.OPEN
+
+    response = lead_client.post(reverse("workflow:task_complete", args=[task.pk]), {"outcome": "approve", "comment": "同意"})
+    assert response.status_code == 302
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.APPROVED
+    done = lead_client.get(reverse("workflow:inbox") + "?tab=done").content.decode()
+    assert f'data-task="{task.pk}"' in done
+
+    # acting again: a clear message, not an error page
+    response = lead_client.post(reverse("workflow:task_complete", args=[task.pk]), {"outcome": "reject"}, follow=True)
+    assert "already been completed" in response.content.decode()
+
+
+def test_reject_and_the_initiator_sees_it(people):
+    applicant, lead, _other = people
+    submit(client_for(applicant), "5")
+    task = WorkTask.objects.get()
+    client_for(lead).post(reverse("workflow:task_complete", args=[task.pk]), {"outcome": "reject", "comment": "旺季"})
+    instance = ProcessInstance.objects.get()
+    assert instance.status == InstanceStatus.REJECTED
+    page = client_for(applicant).get(reverse("workflow:instance", args=[instance.pk])).content.decode()
+    assert "旺季" in page and 'data-testid="task-form"' not in page
+    started = client_for(applicant).get(reverse("workflow:inbox") + "?tab=started").content.decode()
+    assert f'data-instance="{instance.pk}"' in started
+
+
+def test_withdraw_through_the_page(people):
+    applicant, lead, _other = people
+    submit(client_for(applicant), "1")
+    instance = ProcessInstance.objects.get()
+    assert client_for(lead).post(reverse("workflow:instance_withdraw", args=[instance.pk])).status_code == 403
+    client_for(applicant).post(reverse("workflow:instance_withdraw", args=[instance.pk]), {"comment": "改期"})
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.WITHDRAWN
+    assert not services.open_tasks(lead).exists()
+
+
+def test_invalid_leave_form(people):
+    applicant, _lead, _other = people
+    response = client_for(applicant).post(
+        reverse("workflow:start_leave"), {"leave_type": "annual", "date_from": "2026-12-05", "date_to": "2026-12-01", "days": "0", "reason": ""}
+    )
+    assert response.status_code == 400
+    assert not ProcessInstance.objects.exists()
+
+
+def test_inbox_is_keyset_paginated(people):
+    applicant, lead, _other = people
+    services.ensure_fixed_processes()
+    for _n in range(30):
+        services.start(key="leave_request", initiator=applicant, data={"days": 1})
+    client = client_for(lead)
+    first = client.get(reverse("workflow:inbox")).content.decode()
+    assert first.count("data-task=") == 25 and 'rel="next"' in first
+    import re
+
+    after = re.search(r'after=([\w-]+)', first).group(1)
+    second = client.get(reverse("workflow:inbox") + f"?tab=open&after={after}").content.decode()
+    assert second.count("data-task=") == 5
+
+
+def test_definition_upload_through_the_generic_form():
+    from .factories import bpmn
+
+    admin = make_member("root", superuser=True, language="en")
+    client = client_for(admin)
+    url = reverse("workflow:processdefinition_add")
+    response = client.post(url, {"name": "", "kind": "custom", "fallback_assignee": "", "active": "on", "xml": bpmn("script_task.bpmn")})
+    assert response.status_code == 400 and "script tasks" in response.content.decode()
+    response = client.post(url, {"name": "報銷", "kind": "custom", "fallback_assignee": "", "active": "on", "xml": bpmn("amount_gateway.bpmn")})
+    assert response.status_code == 302
+    from qinglan.workflow.models import ProcessDefinition
+
+    definition = ProcessDefinition.objects.get()
+    assert (definition.key, definition.version, definition.deployed_by) == ("expense_claim", 1, admin)
+    edit = reverse("workflow:processdefinition_edit", args=[definition.pk])
+    response = client.post(edit, {"name": "報銷", "kind": "custom", "fallback_assignee": "", "xml": bpmn("parallel.bpmn")})
+    assert response.status_code == 400
+    definition.refresh_from_db()
+    assert definition.key == "expense_claim" and "Director" in definition.xml

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from qinglan.core.urls import app_resource_urls
+
+from . import views
+
+app_name = "workflow"
+urlpatterns = [*app_resource_urls("workflow")]
+urlpatterns += [
+    path("tasks/", views.InboxView.as_view(), name="inbox"),
+    path("tasks/<int:pk>/complete/", views.CompleteTaskView.as_view(), name="task_complete"),
+    path("leave/", views.StartLeaveView.as_view(), name="start_leave"),
+    path("instance/<int:pk>/", views.InstanceView.as_view(), name="instance"),
+    path("instance/<int:pk>/withdraw/", views.WithdrawView.as_view(), name="instance_withdraw"),
+]
