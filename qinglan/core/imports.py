@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import services
-from .forms import QueryLike, StyledFormMixin, form_data_from_instance
+from .forms import QueryLike, StyledFormMixin, form_data_from_instance, style_field
 from .models import ImportJob
 from .registry import registry
 from .views import ResourceView
@@ -188,10 +188,9 @@ class MappingForm(StyledFormMixin, forms.Form):
                 initial=(job.mapping or {}).get(str(index), ""),
             )
         if resource.import_confirm:
-            self.fields["confirm_warnings"] = forms.BooleanField(
-                label=resource.import_confirm.label, required=False, initial=job.confirm_warnings,
-                widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
-            )
+            self.fields["confirm_warnings"] = forms.BooleanField(label=resource.import_confirm.label, required=False, initial=job.confirm_warnings)
+        for field in self.fields.values():  # added after StyledFormMixin styled the (no) fields
+            style_field(field)
 
     def columns(self):
         return [self[name] for name in self.fields if name.startswith("column_")]
