@@ -1,6 +1,9 @@
+from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from qinglan.core import menu
+from qinglan.core.permissions import READ_ACTIONS
 from qinglan.core.registry import register
 from qinglan.core.resources import Panel, Resource
 
@@ -47,12 +50,20 @@ class ProcessInstanceResource(Resource):
         Panel(_("Steps"), template="workflow/instance_steps_panel.html"),
     )
     export_fields = ("id", "title", "definition", "initiator", "status", "started", "finished")
-    read_only = True
+    # Not `read_only`: that answers 403 to a member whose grants name "change", where a record
+    # outside their scope should be 404. Instead nothing is in scope for writes, and the
+    # generic add/edit pages refuse to save (instances are started and moved by services).
     owner_field = "initiator"
     select_related = ("definition", "initiator")
     menu_group = "workflow"
     menu_order = 50
     icon = "bi-journal-check"
+
+    def scope(self, user, scope, action="view"):
+        return super().scope(user, scope, action) if action in READ_ACTIONS else Q(pk__in=[])
+
+    def before_save(self, record, *, user, created):
+        raise ValidationError(_("Process instances are started and moved on through their process, not edited."))
 
 
 menu.register_menu_page(

@@ -137,3 +137,17 @@ def test_definition_upload_through_the_generic_form():
     assert response.status_code == 400
     definition.refresh_from_db()
     assert definition.key == "expense_claim" and "Director" in definition.xml
+
+
+def test_instances_cannot_be_written_through_the_generic_pages(people):
+    applicant, lead, _other = people
+    submit(client_for(applicant), "1")
+    instance = ProcessInstance.objects.get()
+    root = make_member("root", superuser=True)
+    client = client_for(root)
+    response = client.post(reverse("workflow:processinstance_edit", args=[instance.pk]), {"title": "改掉"})
+    assert response.status_code == 400
+    instance.refresh_from_db()
+    assert instance.title != "改掉"
+    assert client.post(reverse("workflow:processinstance_add"), {"title": "憑空"}).status_code == 400
+    assert ProcessInstance.objects.count() == 1
