@@ -288,7 +288,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Choice sets used by several resources (e.g. customers and the public pool) get one name.
-    "ENUM_NAME_OVERRIDES": {"PartyKindEnum": "qinglan.customers.choices.PartyKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "PartyKindEnum": "qinglan.customers.choices.PartyKind",
+        "CustomerStatusEnum": "qinglan.customers.choices.CustomerStatus",
+        "ProcessInstanceStatusEnum": "qinglan.workflow.choices.InstanceStatus",
+    },
 }
 
 DJANGO_TABLES2_TEMPLATE = "core/table.html"
