@@ -1,6 +1,9 @@
 """The module menu: groups in a fixed order; resources declare ``menu_group``. An item shows
 when the member may view the resource and none of their roles hides it."""
 
+from dataclasses import dataclass
+from typing import Callable
+
 from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -15,14 +18,34 @@ MENU_GROUPS = [
 ]
 
 
-# Pages of a module that are no resource's list (e.g. the address book), as
-# (group, key, label, url_name, icon, order, model): shown when the member may view `model`.
+def register_menu_group(key, label, icon):
+    """A module's own menu group (e.g. approvals), after the groups registered before it."""
+    if all(group_key != key for group_key, _label, _icon in MENU_GROUPS):
+        MENU_GROUPS.append((key, label, icon))
+
+
+@dataclass(frozen=True)
+class MenuPage:
+    """A page of a module that is no resource's list (e.g. the address book): shown when the
+    member may view `model`, or to every signed-in member when `model` is None; `badge(user)`
+    gives a count shown next to it (e.g. open tasks) when above zero."""
+
+    group: str
+    key: str
+    label: str
+    url_name: str
+    icon: str
+    order: int
+    model: type | None = None
+    badge: Callable | None = None
+
+
 MENU_PAGES = []
 
 
-def register_menu_page(*, group, key, label, url_name, icon, order, model):
-    if all(page[1] != key for page in MENU_PAGES):
-        MENU_PAGES.append((group, key, label, url_name, icon, order, model))
+def register_menu_page(*, group, key, label, url_name, icon, order, model=None, badge=None):
+    if all(page.key != key for page in MENU_PAGES):
+        MENU_PAGES.append(MenuPage(group, key, label, url_name, icon, order, model, badge))
 
 
 def menu_key(resource):
@@ -72,17 +95,17 @@ def build_menu(user):
     groups = []
     for key, label, icon in MENU_GROUPS:
         entries = [
-            (resource.menu_order, menu_key(resource), resource.get_menu_label(), resource.url("list"), resource.icon)
+            (resource.menu_order, menu_key(resource), resource.get_menu_label(), resource.url("list"), resource.icon, 0)
             for resource in registry
             if resource.menu_group == key and menu_key(resource) not in hidden and has_permission(user, resource.model, "view")
         ] + [
-            (order, page_key, page_label, reverse(url_name), page_icon)
-            for group, page_key, page_label, url_name, page_icon, order, model in MENU_PAGES
-            if group == key and page_key not in hidden and has_permission(user, model, "view")
+            (page.order, page.key, page.label, reverse(page.url_name), page.icon, page.badge(user) if page.badge else 0)
+            for page in MENU_PAGES
+            if page.group == key and page.key not in hidden and (page.model is None or has_permission(user, page.model, "view"))
         ]
         items = [
-            {"key": item_key, "label": item_label, "url": url, "icon": item_icon}
-            for _order, item_key, item_label, url, item_icon in sorted(entries, key=lambda entry: (entry[0], str(entry[2])))
+            {"key": item_key, "label": item_label, "url": url, "icon": item_icon, "badge": badge}
+            for _order, item_key, item_label, url, item_icon, badge in sorted(entries, key=lambda entry: (entry[0], str(entry[2])))
         ]
         if items:
             groups.append({"key": key, "label": label, "icon": icon, "items": items})
@@ -93,7 +116,7 @@ def all_menu_items():
     """[(key, label)] of every menu entry in menu order, named as elsewhere outside the menu
     ("Customers · Address book"), for the role form's visibility choice."""
     pages = [
-        (page[1], f"{capfirst(menu_group_label(page[0]) or '')} · {capfirst(page[2])}")
-        for page in sorted(MENU_PAGES, key=lambda page: (page[0], page[5]))
+        (page.key, f"{capfirst(menu_group_label(page.group) or '')} · {capfirst(page.label)}")
+        for page in sorted(MENU_PAGES, key=lambda page: (page.group, page.order))
     ]
     return [(menu_key(resource), resource_title(resource)) for resource in sorted(registry, key=resource_sort_key) if resource.menu_group] + pages

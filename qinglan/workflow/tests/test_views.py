@@ -151,3 +151,26 @@ def test_instances_cannot_be_written_through_the_generic_pages(people):
     assert instance.title != "改掉"
     assert client.post(reverse("workflow:processinstance_add"), {"title": "憑空"}).status_code == 400
     assert ProcessInstance.objects.count() == 1
+
+
+def menu_entry(page, key):
+    """The sidebar link of menu entry `key`, or None."""
+    import re
+
+    match = re.search(rf'<a [^>]*data-menu="{re.escape(key)}"[^>]*>.*?</a>', page, re.S)
+    return match.group(0) if match else None
+
+
+def test_every_member_finds_the_inbox_in_the_menu_with_the_open_count(people):
+    applicant, lead, other = people  # none of them has any grant
+    submit(client_for(applicant), "2")
+    lead_page = client_for(lead).get("/").content.decode()
+    inbox = menu_entry(lead_page, "workflow.inbox")
+    assert inbox is not None and "data-menu-badge>1<" in inbox
+    assert menu_entry(lead_page, "workflow.leave") is not None
+    other_page = client_for(other).get("/").content.decode()
+    assert menu_entry(other_page, "workflow.inbox") is not None and "data-menu-badge" not in menu_entry(other_page, "workflow.inbox")
+    # approved: the count goes
+    task = WorkTask.objects.get()
+    client_for(lead).post(reverse("workflow:task_complete", args=[task.pk]), {"outcome": "approve"})
+    assert "data-menu-badge" not in menu_entry(client_for(lead).get("/").content.decode(), "workflow.inbox")
