@@ -52,7 +52,7 @@ class Action:
     permission: str = "change"
     confirm: str | None = None
     style: str = "primary"
-    available: object = None  # callable(record) -> bool: offer the action only when it applies
+    available: object = None  # callable(record, user) -> bool: offer the action only when it applies
 
 
 @dataclass

@@ -284,7 +284,7 @@ class ObjectDetailView(ResourceView):
         context["record_actions"] = {
             name: action
             for name, action in self.resource.get_actions().items()
-            if (action.available is None or action.available(record))
+            if (action.available is None or action.available(record, request.user))
             and self.resource.model._default_manager.restrict(request.user, action.permission).filter(pk=pk).exists()
         }
         context["record_links"] = [

@@ -17,7 +17,9 @@ def claim_action(*, record, user):
 
 
 CLAIM = Action(
-    service=claim_action, label=_("Claim"), permission="view", available=lambda record: record.in_pool,
+    service=claim_action, label=_("Claim"), permission="view",
+    # Not to a former owner in the re-claim cool-down (the page says from when instead).
+    available=lambda record, user: record.in_pool and not pool.reclaim_blocked_until([record], user),
     confirm=_("Take this customer from the public pool?"),
 )
 

@@ -28,8 +28,8 @@ def release_url(record):
 @register.simple_tag
 def may_claim_again_from(record, user):
     """For a pool customer that went from `user` to the pool less than its level's reclaim days
-    ago: from when they may claim it back, shown as the claim's refusal shows it; else None.
-    The Claim button cannot tell (an action's `available` sees only the record), so the page says it."""
+    ago: from when they may claim it back, shown as the claim's refusal shows it; else None
+    (the Claim button is not offered to them meanwhile)."""
     from qinglan.core.permissions import has_permission
     from qinglan.customers import pool
     from qinglan.customers.models import Customer

@@ -1,6 +1,6 @@
 """The pool customer's page tells a member in the re-claim cool-down from when they may claim
-the customer again (the Claim button cannot know who looks: an action's `available` sees only
-the record); other members and a member past the cool-down see no such note."""
+the customer again, instead of offering the Claim button; other members and a member past the
+cool-down see no such note and the button."""
 
 import datetime
 
@@ -39,6 +39,7 @@ class ReclaimNoteTests(TestCase):
         response = self.pool_page()
         self.assertContains(response, NOTE)
         self.assertContains(response, f"It went from you to the public pool recently: you may claim it again from {until}.")
+        self.assertNotContains(response, claim_url(self.customer))  # no Claim button meanwhile
         # the owner changes, listed so they fit the side column
         self.assertContains(response, 'data-testid="transfers"')
         self.assertContains(response, f"by {self.member}")
@@ -60,11 +61,13 @@ class ReclaimNoteTests(TestCase):
     def test_no_note_for_another_member_nor_after_the_cool_down(self):
         self.client.force_login(self.colleague)
         self.assertNotContains(self.pool_page(), NOTE)
+        self.assertContains(self.pool_page(), claim_url(self.customer))
         self.client.force_login(self.member)
         move_back(self.released, datetime.timedelta(days=7))
         response = self.pool_page()
         self.assertEqual(response.status_code, 200)
         self.assertNotContains(response, NOTE)
+        self.assertContains(response, claim_url(self.customer))
 
     def test_no_note_for_a_member_who_may_not_take_customers(self):
         viewer = make_member("viewer", language="en")
