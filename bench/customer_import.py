@@ -381,7 +381,7 @@ def main():
     log("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:6000])
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
-    log(f"\ncProfile, same run, top 15 by own time:")
+    log("\ncProfile, same run, top 15 by own time:")
     log("\n".join(line for line in out.getvalue().splitlines() if line.strip() and not line.startswith(("   Ordered", "   List")))[:6000])
 
     # The invalid file writes nothing.

@@ -599,7 +599,7 @@ def main():
     from django.test import Client
 
     from qinglan.customers.models import Activity, Contact, Customer
-    from qinglan.customers.normalize import name_key, person_key, phone_key
+    from qinglan.customers.normalize import name_key, phone_key
 
     log = print
     log(f"database: {connection.vendor} {database.get('NAME')}")
