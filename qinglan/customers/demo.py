@@ -39,8 +39,8 @@ TITLES = ["採購經理", "總經理", "財務主管", "工程師", "業務助�
 SUBJECTS = {
     ActivityKind.CALL: ["電話聯繫報價需求", "確認交期", "追蹤付款進度"],
     ActivityKind.VISIT: ["拜訪採購部門", "現場勘查", "年度合作洽談"],
-    ActivityKind.MEETING: ["產品說明會", "合約條款討論"],
-    ActivityKind.EMAIL: ["寄送型錄與報價單", "回覆技術問題"],
+    ActivityKind.MEETING: ["產品說明會", "合約條款討論", "年度合同續約洽談"],
+    ActivityKind.EMAIL: ["寄送型錄與報價單", "回覆技術問題", "寄送合同草稿"],
     ActivityKind.NOTE: ["客戶有擴廠計畫", "競爭對手報價較低"],
 }
 
