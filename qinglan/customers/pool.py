@@ -111,7 +111,7 @@ def reclaim_blocked_until(customers, member, now=None):
     return blocked
 
 
-def _shown_moment(moment):
+def shown_moment(moment):
     """The local date and minute, rounded up so the time shown is never before the one meant."""
     moment = timezone.localtime(moment)
     if moment.second or moment.microsecond:
@@ -125,7 +125,7 @@ def _check_cool_down(customers, member):
         raise ValidationError(
             [
                 _("“%(customer)s” went from you to the public pool recently: you may claim it again from %(date)s.")
-                % {"customer": customer, "date": _shown_moment(blocked[customer.pk])}
+                % {"customer": customer, "date": shown_moment(blocked[customer.pk])}
                 for customer in customers
                 if customer.pk in blocked
             ]

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from qinglan.org.services import next_number, next_numbers
+from qinglan.org.services import next_numbers
 
 from .models import Activity, Customer
 from .normalize import email_key, name_key, person_key, phone_key
@@ -28,18 +28,19 @@ def ensure_defaults():
         Dictionary.objects.get_or_create(code=code, defaults={"name": name})
 
 
-def customer_number():
+def customer_numbers(count):
+    """The next `count` customer codes."""
     try:
-        return next_number(code=CUSTOMER_SEQUENCE)
+        return next_numbers(code=CUSTOMER_SEQUENCE, count=count)
     except ValidationError:  # the sequence was deleted: recreate it rather than refuse the save
         ensure_defaults()
-        return next_number(code=CUSTOMER_SEQUENCE)
+        return next_numbers(code=CUSTOMER_SEQUENCE, count=count)
 
 
 def prepare_customer(*, customer, user, created, rules=None):
     """Number a new customer, keep its department with its owner, derive the search keys."""
     if created and not customer.code:
-        customer.code = customer_number()
+        customer.code = customer_numbers(1)[0]
     customer.department_id = customer.owner.department_id if customer.owner_id else None
     customer.name_key = name_key(customer.name)
     refresh_value(customer=customer, rules=rules)
@@ -50,14 +51,8 @@ def prepare_new_customers(*, customers, user):
     """prepare_customer for many new customers (an import): their numbers reserved in one
     step, the grade rules read once."""
     unnumbered = [customer for customer in customers if not customer.code]
-    if unnumbered:
-        try:
-            codes = next_numbers(code=CUSTOMER_SEQUENCE, count=len(unnumbered))
-        except ValidationError:  # the sequence was deleted: recreate it rather than refuse the import
-            ensure_defaults()
-            codes = next_numbers(code=CUSTOMER_SEQUENCE, count=len(unnumbered))
-        for customer, code in zip(unnumbered, codes):
-            customer.code = code
+    for customer, code in zip(unnumbered, customer_numbers(len(unnumbered)) if unnumbered else ()):
+        customer.code = code
     rules = current_rules()
     for customer in customers:
         prepare_customer(customer=customer, user=user, created=True, rules=rules)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from qinglan.core.forms import StyledFormMixin
 from qinglan.core.pagination import SortKey, keyset_page
 
 from . import assignees, services
@@ -52,17 +53,12 @@ class InboxView(View):
         return render(request, self.template_name, context)
 
 
-class LeaveRequestForm(forms.Form):
+class LeaveRequestForm(StyledFormMixin, forms.Form):
     leave_type = forms.ChoiceField(label=gettext_lazy("type of leave"), choices=LeaveType.choices)
-    date_from = forms.DateField(label=gettext_lazy("from"), widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=gettext_lazy("to"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=gettext_lazy("from"), widget=forms.DateInput)
+    date_to = forms.DateField(label=gettext_lazy("to"), widget=forms.DateInput)
     days = forms.DecimalField(label=gettext_lazy("days"), min_value=Decimal("0.5"), max_value=Decimal("365"), decimal_places=1, max_digits=4)
     reason = forms.CharField(label=gettext_lazy("reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", "form-select" if isinstance(field, forms.ChoiceField) else "form-control")
 
     def clean(self):
         data = super().clean()

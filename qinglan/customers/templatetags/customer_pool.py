@@ -37,4 +37,4 @@ def may_claim_again_from(record, user):
     if not record.in_pool or not has_permission(user, Customer, "change"):
         return None
     until = pool.reclaim_blocked_until([record], user).get(record.pk)
-    return pool._shown_moment(until) if until else None
+    return pool.shown_moment(until) if until else None
