@@ -1,18 +1,29 @@
 """Who acts on a step: the ``qinglan:assignee`` rule of a user task, resolved for one instance.
 
-Rules (one per step):
+Rules (one per step; a countersign step may list several, separated by commas, and gets every
+member they find as a signer):
 
-==========================  ================================================================
-``member:<username>``        that member
-``role:<role name>``         any active member holding the role (directly or through a group);
-                             the task is open to all of them and the first to act takes it
-``manager``                  the initiator's manager (the member's *manager* field)
-``department_head``          the head of the initiator's department; when the initiator is that
-                             head, the head of the department above
-``parent_department_head``   the head of the department above the initiator's
-``initiator``                the initiator (e.g. to revise and resubmit)
-(empty)                      nobody: the fallback below
-==========================  ================================================================
+==============================  ============================================================
+``member:<username>``            that member
+``role:<role name>``             any active member holding the role (directly or through a
+                                 group); the task is open to all of them and the first to act
+                                 takes it — in a countersign step each of them signs
+``department:<id or code>``      the active members of that department (open to all of them,
+                                 or each signs in a countersign step)
+``position:<name>``              the active members holding that position (likewise)
+``manager``                      the initiator's manager (the member's *manager* field)
+``department_head``              the head of the initiator's department; when the initiator is
+                                 that head, the head of the department above
+``parent_department_head``       the head of the department above the initiator's
+``previous_approver_manager``    the manager of the member who completed the previous step
+``record_owner``                 the owner of the business record (instance data
+                                 ``record_owner``: a username or a member's ID; services.start
+                                 fills it from a record that has an owner)
+``field:<name>``                 the member named in the form field ``<name>`` of the process
+                                 data (a username or a member's ID)
+``initiator``                    the initiator (e.g. to revise and resubmit)
+(empty)                          nobody: the fallback below
+==============================  ============================================================
 
 When a rule finds nobody (no manager, a department without a head, an inactive member, a role
 without members), the step goes to the process's fallback — ``member:<username>`` or
@@ -20,19 +31,31 @@ without members), the step goes to the process's fallback — ``member:<username
 nobody either, to every administrator (superuser). A step is never left without someone who
 can act on it."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-RELATIVE_RULES = ("manager", "department_head", "parent_department_head", "initiator")
-PREFIXES = ("member", "role")
+RELATIVE_RULES = ("manager", "department_head", "parent_department_head", "previous_approver_manager", "record_owner", "initiator")
+PREFIXES = ("member", "role", "department", "position", "field")
+GROUP_PREFIXES = ("role", "department", "position")  # rules that may find several members
+
+
+@dataclass
+class Context:
+    """What relative rules are resolved against."""
+
+    initiator: object
+    data: dict = field(default_factory=dict)  # the process data at the step (form fields, record_owner)
+    previous_approver: object = None  # who completed the step before this one
 
 
 @dataclass
 class Assignment:
     assignee: object = None  # a member
     role: object = None
+    department: object = None
+    position: object = None
     for_administrators: bool = False
     fallback: bool = False  # the step's own rule found nobody
 
@@ -42,24 +65,37 @@ def _split(rule):
     return prefix.strip(), value.strip()
 
 
-def check_rule(rule):
-    """Raise ValueError (translated) unless `rule` is a known assignee rule (empty is allowed)."""
-    if not rule or rule in RELATIVE_RULES:
+def split_rules(text):
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _check_one(rule):
+    if rule in RELATIVE_RULES:
         return
     prefix, value = _split(rule)
     if prefix in PREFIXES and value:
         return
     raise ValueError(
-        _("unknown assignee rule “%(rule)s”; use member:<username>, role:<role name>, %(relative)s.")
+        _("unknown assignee rule “%(rule)s”; use member:<username>, role:<role name>, department:<ID or code>, position:<name>, field:<form field> or %(relative)s.")
         % {"rule": rule, "relative": ", ".join(RELATIVE_RULES)}
     )
+
+
+def check_rule(rule, *, several=False):
+    """Raise ValueError (translated) unless `rule` is a known assignee rule (empty is allowed);
+    `several`: a countersign step, which may list rules separated by commas."""
+    rules = split_rules(rule)
+    if len(rules) > 1 and not several:
+        raise ValueError(_("only a countersign step may list several assignee rules (“%(rule)s”).") % {"rule": rule})
+    for one in rules:
+        _check_one(one)
 
 
 def check_fallback(rule):
     if rule == "superusers":
         return
     prefix, value = _split(rule)
-    if prefix in PREFIXES and value:
+    if prefix in ("member", "role") and value:
         return
     raise ValueError(_("unknown fallback “%(rule)s”; use member:<username>, role:<role name> or superusers.") % {"rule": rule})
 
@@ -74,8 +110,42 @@ def role_members(role):
     return User.objects.filter(Q(roles=role) | Q(member_groups__roles=role), is_active=True).distinct()
 
 
-def _absolute(rule):
-    from qinglan.org.models import Role, User
+def department_members(department):
+    from qinglan.org.models import User
+
+    return User.objects.filter(department=department, is_active=True)
+
+
+def position_members(position):
+    from qinglan.org.models import User
+
+    return User.objects.filter(position=position, is_active=True)
+
+
+def _department(value):
+    from qinglan.org.models import Department
+
+    department = Department.objects.filter(code=value).first()
+    if department is None and value.isdigit():
+        department = Department.objects.filter(pk=int(value)).first()
+    return department
+
+
+def _member_named(value):
+    """The active member a data value names: a username or a member's ID."""
+    from qinglan.org.models import User
+
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        member = User.objects.filter(pk=int(value), is_active=True).first()
+        if member is not None:
+            return member
+    return User.objects.filter(username=str(value), is_active=True).first()
+
+
+def _absolute(rule, context=None):
+    from qinglan.org.models import Position, Role, User
 
     prefix, value = _split(rule)
     if prefix == "member":
@@ -84,6 +154,16 @@ def _absolute(rule):
         role = Role.objects.filter(name=value).first()
         if role is not None and role_members(role).exists():
             return Assignment(role=role)
+    if prefix == "department":
+        department = _department(value)
+        if department is not None and department_members(department).exists():
+            return Assignment(department=department)
+    if prefix == "position":
+        position = Position.objects.filter(name=value).first()
+        if position is not None and position_members(position).exists():
+            return Assignment(position=position)
+    if prefix == "field" and context is not None:
+        return Assignment(assignee=_member_named(context.data.get(value)))
     return Assignment()
 
 
@@ -101,7 +181,8 @@ def _department_head(initiator, *, skip_own=False):
     return None
 
 
-def _relative(rule, initiator):
+def _relative(rule, context):
+    initiator = context.initiator
     if rule == "manager":
         manager = _active(initiator.manager)
         return Assignment(assignee=manager if manager is not None and manager.pk != initiator.pk else None)
@@ -109,27 +190,64 @@ def _relative(rule, initiator):
         return Assignment(assignee=_department_head(initiator))
     if rule == "parent_department_head":
         return Assignment(assignee=_department_head(initiator, skip_own=True))
+    if rule == "previous_approver_manager":
+        previous = context.previous_approver
+        return Assignment(assignee=_active(previous.manager) if previous is not None else None)
+    if rule == "record_owner":
+        return Assignment(assignee=_member_named(context.data.get("record_owner")))
     if rule == "initiator":
         return Assignment(assignee=_active(initiator))
     return Assignment()
 
 
 def _found(assignment):
-    return assignment.assignee is not None or assignment.role is not None
+    return any(value is not None for value in (assignment.assignee, assignment.role, assignment.department, assignment.position))
 
 
-def resolve(rule, *, initiator, fallback=""):
-    """The Assignment of a step with `rule` in an instance started by `initiator`."""
-    rule = (rule or "").strip()
-    assignment = _relative(rule, initiator) if rule in RELATIVE_RULES else (_absolute(rule) if rule else Assignment())
-    if _found(assignment):
-        return assignment
+def _one(rule, context):
+    return _relative(rule, context) if rule in RELATIVE_RULES else _absolute(rule, context)
+
+
+def fallback_assignment(fallback):
     if fallback and fallback != "superusers":
         assignment = _absolute(fallback)
         if _found(assignment):
             assignment.fallback = True
             return assignment
     return Assignment(for_administrators=True, fallback=True)
+
+
+def resolve(rule, *, context, fallback=""):
+    """The Assignment of a one-person step with `rule`."""
+    rule = (rule or "").strip()
+    assignment = _one(rule, context) if rule else Assignment()
+    if _found(assignment):
+        return assignment
+    return fallback_assignment(fallback)
+
+
+def members_of(assignment):
+    """Every member an assignment names, in a stable order."""
+    if assignment.assignee is not None:
+        return [assignment.assignee]
+    if assignment.role is not None:
+        return list(role_members(assignment.role).order_by("username"))
+    if assignment.department is not None:
+        return list(department_members(assignment.department).order_by("username"))
+    if assignment.position is not None:
+        return list(position_members(assignment.position).order_by("username"))
+    return []
+
+
+def signers(rule, *, context):
+    """The members who sign a countersign step, in the order of the rules (each once); empty
+    when the rules find nobody (the caller then uses the fallback)."""
+    found = []
+    for one in split_rules(rule):
+        for member in members_of(_one(one, context)):
+            if member.pk not in {m.pk for m in found}:
+                found.append(member)
+    return found
 
 
 def may_act(task, member):
@@ -140,6 +258,10 @@ def may_act(task, member):
         return task.assignee_id == member.pk
     if task.candidate_role_id is not None:
         return role_members(task.candidate_role).filter(pk=member.pk).exists()
+    if task.candidate_department_id is not None:
+        return member.department_id == task.candidate_department_id
+    if task.candidate_position_id is not None:
+        return member.position_id == task.candidate_position_id
     if task.for_administrators:
         return member.is_superuser
     return False
@@ -147,11 +269,16 @@ def may_act(task, member):
 
 def open_tasks_q(member):
     """The open tasks `member` may act on, as a condition on WorkTask."""
-    condition = Q(assignee=member) | Q(
-        assignee__isnull=True, candidate_role__in=_member_role_ids(member)
-    )
+    condition = Q(assignee=member) | Q(assignee__isnull=True, candidate_role__in=_member_role_ids(member))
+    if member.department_id is not None:
+        condition |= Q(assignee__isnull=True, candidate_department=member.department_id)
+    if member.position_id is not None:
+        condition |= Q(assignee__isnull=True, candidate_position=member.position_id)
     if member.is_superuser:
-        condition |= Q(assignee__isnull=True, candidate_role__isnull=True, for_administrators=True)
+        condition |= Q(
+            assignee__isnull=True, candidate_role__isnull=True, candidate_department__isnull=True,
+            candidate_position__isnull=True, for_administrators=True,
+        )
     return condition
 
 

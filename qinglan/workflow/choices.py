@@ -14,18 +14,33 @@ class InstanceStatus(models.TextChoices):
     APPROVED = "approved", pgettext_lazy("process status", "approved")
     REJECTED = "rejected", pgettext_lazy("process status", "rejected")
     WITHDRAWN = "withdrawn", pgettext_lazy("process status", "withdrawn")
+    RETURNED = "returned", pgettext_lazy("process status", "returned to the initiator")
     FAILED = "failed", pgettext_lazy("process status", "failed")
 
 
 class TaskStatus(models.TextChoices):
     OPEN = "open", pgettext_lazy("task status", "open")
+    WAITING = "waiting", pgettext_lazy("task status", "waiting for their turn")
     DONE = "done", pgettext_lazy("task status", "done")
     CANCELLED = "cancelled", pgettext_lazy("task status", "cancelled")
+
+
+class TaskKind(models.TextChoices):
+    STEP = "step", pgettext_lazy("task kind", "step")
+    ASSIST = "assist", pgettext_lazy("task kind", "assist")
+    RESUBMIT = "resubmit", pgettext_lazy("task kind", "resubmit")
+
+
+class CountersignMode(models.TextChoices):
+    ALL = "all", pgettext_lazy("countersign", "all must approve")
+    ANY = "any", pgettext_lazy("countersign", "any one approves")
+    QUORUM = "quorum", pgettext_lazy("countersign", "quorum")
 
 
 class Outcome(models.TextChoices):
     APPROVE = "approve", pgettext_lazy("task outcome", "approved")
     REJECT = "reject", pgettext_lazy("task outcome", "rejected")
+    RETURN = "return", pgettext_lazy("task outcome", "returned")
 
 
 class EventKind(models.TextChoices):
@@ -35,6 +50,20 @@ class EventKind(models.TextChoices):
     REJECTED = "rejected", pgettext_lazy("process event", "rejected")
     WITHDRAWN = "withdrawn", pgettext_lazy("process event", "withdrawn")
     FINISHED = "finished", pgettext_lazy("process event", "finished")
+    CANCELLED = "cancelled", pgettext_lazy("process event", "task cancelled")
+    DECIDED = "decided", pgettext_lazy("process event", "countersign decided")
+    RETURNED = "returned", pgettext_lazy("process event", "returned")
+    RESUBMITTED = "resubmitted", pgettext_lazy("process event", "resubmitted")
+    DELEGATED = "delegated", pgettext_lazy("process event", "delegated")
+    ASSIST_ASKED = "assist_asked", pgettext_lazy("process event", "assistance asked")
+    ASSISTED = "assisted", pgettext_lazy("process event", "assisted")
+    SIGNER_ADDED = "signer_added", pgettext_lazy("process event", "signer added")
+    URGED = "urged", pgettext_lazy("process event", "urged")
+    COMMENTED = "commented", pgettext_lazy("process event", "comment")
+    JUMPED = "jumped", pgettext_lazy("process event", "jumped")
+    ESCALATED = "escalated", pgettext_lazy("process event", "escalated")
+    TIMER = "timer", pgettext_lazy("process event", "timer fired")
+    COPIED = "copied", pgettext_lazy("process event", "copied")
 
 
 class LeaveType(models.TextChoices):

@@ -32,6 +32,6 @@ def load_demo():
         start = today + datetime.timedelta(days=offset)
         end = start + datetime.timedelta(days=days - 1)
         services.start(
-            key="leave_request", initiator=member, title=f"請假單：{member}，{days} 天（{start.isoformat()} 起）",
+            definition_key="leave_request", initiator=member, title=f"請假單：{member}，{days} 天（{start.isoformat()} 起）",
             data={"leave_type": leave_type, "date_from": start.isoformat(), "date_to": end.isoformat(), "days": days, "reason": reason},
         )

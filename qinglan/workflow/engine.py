@@ -6,11 +6,31 @@ Qinglan's own properties live in the BPMN file as attributes in the namespace
 ``urn:qinglan:bpmn`` (prefix ``qinglan``):
 
 - on a ``userTask``: ``qinglan:assignee`` — who acts on the step (see assignees.py for the rules);
+  ``qinglan:countersign`` — ``all``, ``any`` or ``quorum`` makes it a countersign (會簽) step
+  signed by every member the rules find, with ``qinglan:quorum`` (``2`` or ``60%``) for a
+  quorum and ``qinglan:signing`` ``parallel`` (the default) or ``sequential``;
+  ``qinglan:due`` — an ISO 8601 duration (``P2D``, ``PT4H``) after which the step is overdue
+  and escalated to the assignee's manager; ``qinglan:cc`` — assignee rules (comma-separated)
+  of members who get a copy (抄送) when the step opens;
 - on the ``process``: ``qinglan:fallback`` — who gets a step whose rule finds nobody
   (``member:<username>``, ``role:<name>`` or ``superusers``).
+
+Countersign is Qinglan's, not BPMN multi-instance: the engine holds one user task, and each
+signer has a task row under it; the engine task completes once the outcome is decided. The
+signatures then live in indexed rows under the instance's row lock, so two signers at once,
+a signer added later and a restart need nothing from the engine's multi-instance state.
+
+Timers (intermediate catch events, boundary events on a step or call activity) take an ISO
+8601 duration or date, written plainly (``PT4H``) or as a condition-language expression over
+the data (``"P" + str(days) + "D"``). Call activities run the latest deployed version of the
+process named by ``calledElement``, fixed when the instance starts.
 """
 
+import ast
+import math
+import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,6 +41,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -36,31 +57,31 @@ SUPPORTED = {
     "startEvent", "endEvent", "userTask", "task", "manualTask", "exclusiveGateway", "parallelGateway",
     "inclusiveGateway", "sequenceFlow", "conditionExpression", "incoming", "outgoing", "documentation",
     "extensionElements", "laneSet", "lane", "flowNodeRef", "textAnnotation", "text", "association",
-    "terminateEventDefinition", "property",
+    "terminateEventDefinition", "property", "callActivity", "subProcess", "intermediateCatchEvent", "boundaryEvent",
+    "timerEventDefinition", "timeDuration", "timeDate", "timeCycle",
     "script",  # only inside a script task, which is refused itself
 }
+STEP_TAGS = ("userTask", "manualTask")
+COUNTERSIGN_MODES = ("all", "any", "quorum")
+ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+ISO_LITERAL = re.compile(r"^(R\d*/)?[0-9P][0-9A-Za-z:.+\-/]*$")
 DESCRIBED = {
     "scriptTask": gettext_lazy("script tasks (scripts are not run: use conditions on the data)"),
     "serviceTask": gettext_lazy("service tasks"),
     "sendTask": gettext_lazy("send tasks"),
     "receiveTask": gettext_lazy("receive tasks"),
     "businessRuleTask": gettext_lazy("business rule tasks"),
-    "callActivity": gettext_lazy("call activities (sub-processes)"),
-    "subProcess": gettext_lazy("sub-processes"),
-    "adHocSubProcess": gettext_lazy("sub-processes"),
+    "adHocSubProcess": gettext_lazy("ad-hoc sub-processes"),
     "transaction": gettext_lazy("transactions"),
-    "boundaryEvent": gettext_lazy("boundary events"),
-    "intermediateCatchEvent": gettext_lazy("intermediate events"),
     "intermediateThrowEvent": gettext_lazy("intermediate events"),
     "eventBasedGateway": gettext_lazy("event-based gateways"),
     "complexGateway": gettext_lazy("complex gateways"),
-    "timerEventDefinition": gettext_lazy("timers"),
     "messageEventDefinition": gettext_lazy("message events"),
     "signalEventDefinition": gettext_lazy("signal events"),
     "errorEventDefinition": gettext_lazy("error events"),
     "escalationEventDefinition": gettext_lazy("escalation events"),
     "conditionalEventDefinition": gettext_lazy("conditional events"),
-    "multiInstanceLoopCharacteristics": gettext_lazy("multi-instance steps (countersign)"),
+    "multiInstanceLoopCharacteristics": gettext_lazy("multi-instance steps (use qinglan:countersign on the user task)"),
     "standardLoopCharacteristics": gettext_lazy("loops"),
     "dataObject": gettext_lazy("data objects"),
     "dataObjectReference": gettext_lazy("data objects"),
@@ -80,6 +101,7 @@ class ParsedDefinition:
     name: str
     task_rules: dict = field(default_factory=dict)
     fallback: str = ""
+    called: list = field(default_factory=list)  # process IDs its call activities run
 
 
 # ---- the restricted script engine --------------------------------------------------------
@@ -187,21 +209,141 @@ def _check_conditions(process):
                     )
 
 
+def _check_events(process):
+    """Timers are the only events Qinglan waits for: an intermediate catch event or a boundary
+    event must hold a timer (other event definitions are refused by name above), and a boundary
+    timer sits on a step, a call activity or a sub-process."""
+    for event in process.iter(f"{{{BPMN_NS}}}intermediateCatchEvent", f"{{{BPMN_NS}}}boundaryEvent"):
+        timers = event.findall(f"{{{BPMN_NS}}}timerEventDefinition")
+        if len(timers) != 1:
+            raise DefinitionError(_("The event “%(event)s” must wait for exactly one timer; other events are not supported yet.") % {"event": event.get("id")})
+        if _local(event.tag) == "boundaryEvent":
+            attached = process.xpath(".//*[@id=$ref]", ref=event.get("attachedToRef") or "")
+            if not attached or _local(attached[0].tag) not in (*STEP_TAGS, "callActivity", "subProcess"):
+                raise DefinitionError(_("The timer “%(event)s” must be attached to a user task, a call activity or a sub-process.") % {"event": event.get("id")})
+        _check_timer(event.get("id"), timers[0], cycle_allowed=_local(event.tag) == "boundaryEvent" and event.get("cancelActivity", "true") == "false")
+
+
+def _check_timer(event_id, timer, *, cycle_allowed):
+    values = [child for child in timer if _local(child.tag) in ("timeDuration", "timeDate", "timeCycle")]
+    if len(values) != 1 or not (values[0].text or "").strip():
+        raise DefinitionError(_("The timer “%(event)s” needs one duration, date or cycle.") % {"event": event_id})
+    kind, text = _local(values[0].tag), values[0].text.strip()
+    if kind == "timeCycle" and not cycle_allowed:
+        raise DefinitionError(_("The timer “%(event)s” repeats; only a non-interrupting boundary timer may repeat.") % {"event": event_id})
+    if ISO_LITERAL.match(text):
+        _check_timer_value(event_id, kind, text)
+        return
+    try:
+        tree = expressions.parse(text)
+    except expressions.ExpressionError as error:
+        raise DefinitionError(_("Timer “%(event)s”: %(error)s") % {"event": event_id, "error": error}) from None
+    if isinstance(tree.body, ast.Constant) and isinstance(tree.body.value, str):
+        _check_timer_value(event_id, kind, tree.body.value)
+
+
+def _check_timer_value(event_id, kind, value):
+    try:
+        if kind == "timeDuration":
+            if not ISO_DURATION.match(value.upper()):
+                raise ValueError(value)
+        elif kind == "timeDate":
+            TimerEventDefinition.get_datetime(value)
+        else:
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+    except Exception:  # noqa: BLE001 — SpiffWorkflow's parsers raise bare Exceptions
+        raise DefinitionError(
+            _("The timer “%(event)s” has “%(value)s”, which is not an ISO 8601 duration (P2D, PT4H), date (2027-01-31T09:00) or cycle (R3/PT1H).")
+            % {"event": event_id, "value": value}
+        ) from None
+
+
+def parse_duration(value):
+    """A timedelta for an ISO 8601 duration of days, weeks, hours, minutes and seconds (a step's
+    deadline); raises ValueError for anything else, years and months included (they have no
+    fixed length)."""
+    match = ISO_DURATION.match((value or "").strip().upper())
+    if not match or match.group(1) or match.group(2):
+        raise ValueError(value)
+    parsed = TimerEventDefinition.parse_iso_duration(value.strip().upper())
+    return timedelta(**{unit: amount for unit, amount in parsed.items()})
+
+
+def _countersign(task):
+    mode = (task.get(f"{{{QINGLAN_NS}}}countersign") or "").strip()
+    if not mode:
+        return None
+    step = task.get("id")
+    if mode not in COUNTERSIGN_MODES:
+        raise DefinitionError(_("Step “%(step)s”: countersign must be all, any or quorum, not “%(mode)s”.") % {"step": step, "mode": mode})
+    signing = (task.get(f"{{{QINGLAN_NS}}}signing") or "parallel").strip()
+    if signing not in ("parallel", "sequential"):
+        raise DefinitionError(_("Step “%(step)s”: signing must be parallel or sequential, not “%(signing)s”.") % {"step": step, "signing": signing})
+    quorum = (task.get(f"{{{QINGLAN_NS}}}quorum") or "").strip()
+    if mode == "quorum":
+        match = re.fullmatch(r"(\d+)(%?)", quorum)
+        number = int(match.group(1)) if match else 0
+        if not match or number < 1 or (match.group(2) and number > 100):
+            raise DefinitionError(_("Step “%(step)s”: a quorum is a number of signers (2) or a percentage (60%%), not “%(quorum)s”.") % {"step": step, "quorum": quorum})
+    elif quorum:
+        raise DefinitionError(_("Step “%(step)s”: a quorum is only for countersign=\"quorum\".") % {"step": step})
+    return {"mode": mode, "quorum": quorum, "sequential": signing == "sequential"}
+
+
+def quorum_needed(countersign, signer_count):
+    """How many approvals decide a countersign step with `signer_count` signers."""
+    if countersign["mode"] == "all":
+        return signer_count
+    if countersign["mode"] == "any":
+        return 1
+    quorum = countersign["quorum"]
+    needed = math.ceil(signer_count * int(quorum[:-1]) / 100) if quorum.endswith("%") else int(quorum)
+    return max(1, min(needed, signer_count))  # never more than there are signers
+
+
 def _task_rules(process):
     rules = {}
-    for task in process.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask"):
+    for task in process.iter(*(f"{{{BPMN_NS}}}{tag}" for tag in STEP_TAGS)):
+        step = task.get("id")
         rule = (task.get(f"{{{QINGLAN_NS}}}assignee") or "").strip()
+        countersign = _countersign(task)
         try:
-            assignees.check_rule(rule)
+            assignees.check_rule(rule, several=countersign is not None)
         except ValueError as error:
-            raise DefinitionError(_("Step “%(step)s”: %(error)s") % {"step": task.get("id"), "error": error}) from None
-        rules[task.get("id")] = {"name": task.get("name") or task.get("id"), "assignee": rule}
+            raise DefinitionError(_("Step “%(step)s”: %(error)s") % {"step": step, "error": error}) from None
+        due = (task.get(f"{{{QINGLAN_NS}}}due") or "").strip()
+        if due:
+            try:
+                parse_duration(due)
+            except ValueError:
+                raise DefinitionError(
+                    _("Step “%(step)s”: the deadline “%(due)s” is not an ISO 8601 duration in weeks, days, hours or minutes (P2D, PT4H).") % {"step": step, "due": due}
+                ) from None
+        cc = (task.get(f"{{{QINGLAN_NS}}}cc") or "").strip()
+        try:
+            assignees.check_rule(cc, several=True)
+        except ValueError as error:
+            raise DefinitionError(_("Step “%(step)s”, copy to: %(error)s") % {"step": step, "error": error}) from None
+        rules[step] = {"name": task.get("name") or step, "assignee": rule}
+        if countersign:
+            rules[step]["countersign"] = countersign
+        if due:
+            rules[step]["due"] = due
+        if cc:
+            rules[step]["cc"] = cc
     return rules
 
 
-def read_definition(xml):
+def called_processes(xml):
+    """The process IDs the call activities of a (deployed) file name."""
+    root = _read_xml(xml)
+    return sorted({c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity") if c.get("calledElement")})
+
+
+def read_definition(xml, *, called=None):
     """Check a BPMN file thoroughly and return what Qinglan keeps of it; raises DefinitionError
-    (with a translated reason) for anything malformed, invalid or unsupported."""
+    (with a translated reason) for anything malformed, invalid or unsupported. `called` maps the
+    process IDs of deployed processes to their XML, for call activities."""
     root = _read_xml(xml)
     _check_schema(root)
     processes = [p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable", "true").lower() != "false"]
@@ -213,8 +355,20 @@ def read_definition(xml):
     _check_supported(process)
     _check_flows(process)
     _check_conditions(process)
+    _check_events(process)
     rules = _task_rules(process)
-    if not rules:
+    process_id = process.get("id")
+    called_ids = sorted({c.get("calledElement") for c in process.iter(f"{{{BPMN_NS}}}callActivity")})
+    for key in called_ids:
+        if not key:
+            raise DefinitionError(_("A call activity does not say which process it calls (calledElement)."))
+        if key == process_id:
+            raise DefinitionError(_("The process calls itself (“%(key)s”).") % {"key": key})
+        if key not in (called or {}):
+            raise DefinitionError(_("The call activity calls the process “%(key)s”, which is not deployed; deploy it first.") % {"key": key})
+    if process_id in (called or {}):
+        raise DefinitionError(_("The process calls itself through the processes it calls (“%(key)s”).") % {"key": process_id})
+    if not rules and not called_ids:
         raise DefinitionError(_("The process has no user task, so nobody would ever approve anything."))
     fallback = (process.get(f"{{{QINGLAN_NS}}}fallback") or "").strip()
     if fallback:
@@ -222,21 +376,33 @@ def read_definition(xml):
             assignees.check_fallback(fallback)
         except ValueError as error:
             raise DefinitionError(_("Fallback assignee: %(error)s") % {"error": error}) from None
-    process_id = process.get("id")
     try:
-        _parse_spec(root, process_id)
+        _parse_spec(root, process_id, called or {})
     except DefinitionError:
         raise
     except (ValidationException, SpiffWorkflowException) as error:
         raise DefinitionError(_("The process cannot be run: %(error)s") % {"error": _first_line(error)}) from None
-    return ParsedDefinition(process_id=process_id, name=process.get("name") or process_id, task_rules=rules, fallback=fallback)
+    return ParsedDefinition(process_id=process_id, name=process.get("name") or process_id, task_rules=rules, fallback=fallback, called=called_ids)
 
 
-def _parse_spec(root, process_id):
+def _quote_plain_timers(specs):
+    """A timer written plainly (PT4H, as other modelers write it) becomes the string literal the
+    engine evaluates; expressions are left as they are."""
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition) and ISO_LITERAL.match((definition.expression or "").strip()):
+                definition.expression = repr(definition.expression.strip())
+
+
+def _parse_spec(root, process_id, called):
     parser = BpmnParser()
     parser.add_bpmn_xml(root)
+    for xml in called.values():
+        parser.add_bpmn_xml(_read_xml(xml))
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)
+    _quote_plain_timers([spec, *subprocess_specs.values()])
     # SpiffWorkflow checks that every flow leads somewhere and that each task is sound.
     for task_spec in spec.task_specs.values():
         task_spec.test()
@@ -246,10 +412,10 @@ def _parse_spec(root, process_id):
 # ---- running and persisting ----------------------------------------------------------------
 
 
-def new_workflow(xml, process_id, data):
+def new_workflow(xml, process_id, data, called=None):
     """A new workflow of the (already deployed, so already checked) BPMN file, with `data`
-    given to its start."""
-    spec, subprocess_specs = _parse_spec(_read_xml(xml), process_id)
+    given to its start; `called`: the XML of the processes its call activities run."""
+    spec, subprocess_specs = _parse_spec(_read_xml(xml), process_id, called or {})
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine())
     start = workflow.get_next_task(state=TaskState.READY)
     start.data.update(data)
@@ -257,8 +423,29 @@ def new_workflow(xml, process_id, data):
 
 
 def run(workflow):
-    """Run the engine's own steps (gateways, events) until the workflow waits for people."""
+    """Run the engine's own steps (gateways, events, due timers) until the workflow waits for
+    people or for time."""
     workflow.do_engine_steps()
+
+
+def fire_timers(workflow):
+    """Let the timers whose time has come fire, and run on from them."""
+    workflow.refresh_timers()
+    workflow.do_engine_steps()
+
+
+def next_timer(workflow):
+    """When the earliest timer the workflow waits for is due (UTC), or None."""
+    moments = []
+    for event in workflow.waiting_events():
+        if "Timer" not in event.event_type or event.value is None:
+            continue
+        value = event.value.get("next") if isinstance(event.value, dict) else event.value
+        try:
+            moments.append(TimerEventDefinition.get_datetime(value))
+        except (TypeError, ValueError):
+            continue
+    return min(moments) if moments else None
 
 
 def ready_user_tasks(workflow):
@@ -270,6 +457,51 @@ def complete_user_task(workflow, task_id, data):
     task.data.update(data)
     task.run()
     workflow.do_engine_steps()
+
+
+def process_id_of(task):
+    """The ID of the process (or embedded sub-process) a task belongs to."""
+    return task.workflow.spec.name
+
+
+def return_to(workflow, task_id):
+    """Send the workflow back to a step it has completed: that step is ready again and whatever
+    followed it is undone."""
+    workflow.reset_from_task_id(task_id)
+    workflow.do_engine_steps()
+
+
+def jump_to(workflow, bpmn_id):
+    """Move the workflow to the step `bpmn_id` (an administrator's correction): back to it when
+    it was completed before, or forward to it when it lies ahead of a step that is ready now, the
+    steps in between counted as passed and the branches that are not taken dropped. Raises
+    DefinitionError when the step cannot be reached from where the workflow is."""
+    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id == bpmn_id and t.task_spec.manual]
+    if done:
+        return_to(workflow, done[-1].id)
+        return
+    ahead = [t for t in workflow.get_tasks(state=TaskState.PREDICTED_MASK | TaskState.FUTURE) if t.task_spec.bpmn_id == bpmn_id]
+    for target in ahead:
+        path, node = [], target.parent
+        while node is not None and node.state != TaskState.READY:
+            if node.state not in (TaskState.MAYBE, TaskState.LIKELY, TaskState.FUTURE):
+                node = None
+                break
+            path.append(node)
+            node = node.parent
+        if node is None or not node.task_spec.manual:
+            continue
+        path.append(node)
+        on_path = {task.id for task in path} | {target.id}
+        for task in reversed(path):
+            for child in list(task.children):
+                if child.id not in on_path:
+                    child.cancel()
+            task._set_state(TaskState.COMPLETED)
+        target._set_state(TaskState.READY)
+        workflow.do_engine_steps()
+        return
+    raise DefinitionError(_("The step “%(step)s” cannot be reached from where the process is now.") % {"step": bpmn_id})
 
 
 def cancel(workflow):

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from qinglan.core.models import BaseModel
 from qinglan.core.permissions import RestrictedQuerySet
 
-from .choices import EventKind, InstanceStatus, Outcome, ProcessKind, TaskStatus
+from .choices import EventKind, InstanceStatus, Outcome, ProcessKind, TaskKind, TaskStatus
 
 
 class ProcessDefinition(BaseModel):
@@ -59,6 +59,10 @@ class ProcessInstance(BaseModel):
     # object keys) would not keep.
     state = models.TextField(_("engine state"), blank=True, editable=False)
     revision = models.PositiveIntegerField(_("revision"), default=0, editable=False)
+    # {process ID: definition pk} of the processes its call activities run, as they were when it started
+    called = models.JSONField(_("called processes"), default=dict, editable=False)
+    # when its earliest timer is due: the periodic job wakes exactly these instances
+    next_timer = models.DateTimeField(_("next timer"), null=True, blank=True, editable=False, db_index=True)
     started = models.DateTimeField(_("started"), auto_now_add=True)
     finished = models.DateTimeField(_("finished"), null=True, blank=True, editable=False)
 
@@ -94,7 +98,27 @@ class WorkTask(models.Model):
     candidate_department = models.ForeignKey(
         "org.Department", verbose_name=_("candidate department"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    candidate_position = models.ForeignKey(
+        "org.Position", verbose_name=_("candidate position"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     for_administrators = models.BooleanField(_("for administrators"), default=False)  # the fallback when a rule found nobody
+    kind = models.CharField(_("kind"), max_length=12, choices=TaskKind.choices, default=TaskKind.STEP)
+    # A countersign step has one row per signer under one engine task; signer_order is their
+    # place in a sequential countersign (and the order they are shown in)
+    countersign = models.BooleanField(_("countersign"), default=False)
+    signer_order = models.PositiveSmallIntegerField(_("signer order"), default=0)
+    # the instance's revision when the step opened: the rows of one visit to a step (a step
+    # returned to and opened again keeps its engine task ID)
+    activation = models.PositiveIntegerField(_("activation"), default=0)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("main task"), on_delete=models.CASCADE, null=True, blank=True, related_name="assists"
+    )  # an assist task: the step it helps
+    delegated_from = models.ForeignKey(
+        "org.User", verbose_name=_("delegated by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    due = models.DateTimeField(_("due"), null=True, blank=True)
+    escalated = models.DateTimeField(_("escalated"), null=True, blank=True)
+    last_urged = models.DateTimeField(_("last urged"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, blank=True)
     comment = models.TextField(_("comment"), blank=True)
@@ -115,6 +139,9 @@ class WorkTask(models.Model):
             models.Index(fields=("candidate_role", "status", "-created", "-id"), name="workflow_task_role"),
             models.Index(fields=("completed_by", "-completed", "-id"), name="workflow_task_done"),
             models.Index(fields=("status", "for_administrators"), name="workflow_task_admins"),
+            models.Index(fields=("candidate_department", "status"), name="workflow_task_department"),
+            models.Index(fields=("candidate_position", "status"), name="workflow_task_position"),
+            models.Index(fields=("status", "due"), name="workflow_task_due"),
         ]
 
     def __str__(self):
@@ -127,7 +154,7 @@ class TaskEvent(models.Model):
     instance = models.ForeignKey(ProcessInstance, verbose_name=_("process instance"), on_delete=models.CASCADE, related_name="events")
     task = models.ForeignKey(WorkTask, verbose_name=_("task"), on_delete=models.CASCADE, null=True, blank=True, related_name="events")
     actor = models.ForeignKey("org.User", verbose_name=_("by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    kind = models.CharField(_("event"), max_length=12, choices=EventKind.choices)
+    kind = models.CharField(_("event"), max_length=20, choices=EventKind.choices)
     comment = models.TextField(_("comment"), blank=True)
     at = models.DateTimeField(_("at"), auto_now_add=True)
 
@@ -140,3 +167,26 @@ class TaskEvent(models.Model):
 
     def __str__(self):
         return self.get_kind_display()
+
+    def get_absolute_url(self):
+        return self.instance.get_page_url()
+
+
+class CopyRecipient(models.Model):
+    """A member who gets a copy of an instance (抄送) when a step with copy rules opens: they may
+    read it and find it under "Copied to me" in their inbox, but act on nothing."""
+
+    instance = models.ForeignKey(ProcessInstance, verbose_name=_("process instance"), on_delete=models.CASCADE, related_name="copies")
+    member = models.ForeignKey("org.User", verbose_name=_("member"), on_delete=models.CASCADE, related_name="workflow_copies")
+    step = models.CharField(_("step"), max_length=200, blank=True)
+    created = models.DateTimeField(_("copied"), auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created", "-id")
+        verbose_name = _("copy recipient")
+        verbose_name_plural = _("copy recipients")
+        constraints = [models.UniqueConstraint(fields=("instance", "member"), name="workflow_unique_copy")]
+        indexes = [models.Index(fields=("member", "-created", "-id"), name="workflow_copy_member")]
+
+    def __str__(self):
+        return f"{self.member} · {self.instance}"

@@ -91,7 +91,7 @@ class StartLeaveView(View):
             data = form.process_data()
             title = _("Leave request: %(member)s, %(days)s days from %(date)s") % {"member": request.user, "days": data["days"], "date": data["date_from"]}
             try:
-                instance = services.start(key="leave_request", initiator=request.user, data=data, title=title)
+                instance = services.start(definition_key="leave_request", initiator=request.user, data=data, title=title)
             except ValidationError as error:
                 form.add_error(None, error)
             else:

@@ -50,7 +50,7 @@ def test_two_members_completing_one_task_at_once():
     services.deploy(xml=ROLE_PROCESS)
     starter = make_member("starter")
     for round_ in range(5):
-        instance = services.start(key="expense_claim", initiator=starter, data={"amount": 1, "category": "office"})
+        instance = services.start(definition_key="expense_claim", initiator=starter, data={"amount": 1, "category": "office"})
         task = WorkTask.objects.get(instance=instance, status=TaskStatus.OPEN)
         results = act_at_once(task, members, ["approve", "reject"])
         assert results.count("won") == 1 and len(results) == 2, (round_, results)

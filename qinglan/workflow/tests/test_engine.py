@@ -54,7 +54,7 @@ def test_a_running_instance_keeps_its_version():
     make_member("clerk")
     starter = make_member("starter")
     old = services.deploy(xml=bpmn("amount_gateway.bpmn"))
-    instance = services.start(key="expense_claim", initiator=starter, data={"amount": 10, "category": "travel"})
+    instance = services.start(definition_key="expense_claim", initiator=starter, data={"amount": 10, "category": "travel"})
     services.deploy(xml=bpmn("amount_gateway.bpmn").replace('name="Clerk"', 'name="Clerk (new)"'))
     instance.refresh_from_db()
     assert instance.definition == old
@@ -105,7 +105,7 @@ def test_not_bpmn_and_entities_are_refused():
 
 def leave(applicant, days):
     services.ensure_fixed_processes()
-    return services.start(key="leave_request", initiator=applicant, data={"leave_type": "annual", "days": days, "reason": "休假"})
+    return services.start(definition_key="leave_request", initiator=applicant, data={"leave_type": "annual", "days": days, "reason": "休假"})
 
 
 def test_fixed_process_is_deployed_once():
@@ -192,7 +192,7 @@ def test_assignee_rules_and_fallback(org):
     group.members.add(clerk_by_group)
     role.groups.add(group)
     services.deploy(xml=bpmn("assignees.bpmn"))
-    instance = services.start(key="assignee_rules", initiator=org["applicant"])
+    instance = services.start(definition_key="assignee_rules", initiator=org["applicant"])
 
     (task,) = open_rows(instance)
     assert task.assignee == auditor
@@ -225,7 +225,7 @@ def test_assignee_rules_and_fallback(org):
 def test_process_fallback_member(org):
     make_member("director", is_active=False)  # the rule names an inactive member
     services.deploy(xml=bpmn("amount_gateway.bpmn"))
-    instance = services.start(key="expense_claim", initiator=org["applicant"], data={"amount": 20000, "category": "travel"})
+    instance = services.start(definition_key="expense_claim", initiator=org["applicant"], data={"amount": 20000, "category": "travel"})
     (task,) = open_rows(instance)
     assert (task.bpmn_id, task.assignee) == ("director", org["boss"])  # qinglan:fallback="member:boss"
 
@@ -245,14 +245,14 @@ def test_exclusive_gateway_on_data(data, step):
     make_member("director")
     make_member("clerk")
     services.deploy(xml=bpmn("amount_gateway.bpmn"))
-    instance = services.start(key="expense_claim", initiator=make_member("starter"), data=data)
+    instance = services.start(definition_key="expense_claim", initiator=make_member("starter"), data=data)
     assert [row.bpmn_id for row in open_rows(instance)] == [step]
 
 
 def test_parallel_branches_join(org):
     legal, finance = make_member("legal"), make_member("finance")
     services.deploy(xml=bpmn("parallel.bpmn"))
-    instance = services.start(key="two_signatures", initiator=org["applicant"])
+    instance = services.start(definition_key="two_signatures", initiator=org["applicant"])
     rows = {row.bpmn_id: row for row in open_rows(instance)}
     assert set(rows) == {"legal", "finance"}
     services.complete(task=rows["legal"], user=legal, outcome="approve")
@@ -267,7 +267,7 @@ def test_a_missing_field_in_a_condition_is_a_clear_error_and_changes_nothing():
     make_member("director")
     services.deploy(xml=bpmn("amount_gateway.bpmn"))
     with pytest.raises(ValidationError) as error:
-        services.start(key="expense_claim", initiator=make_member("starter"), data={"category": "travel"})
+        services.start(definition_key="expense_claim", initiator=make_member("starter"), data={"category": "travel"})
     assert "amount" in " ".join(error.value.messages)
 
 
@@ -317,7 +317,7 @@ def test_runtime_refuses_a_malicious_condition_the_deployment_check_missed(tmp_p
     xml = bpmn("malicious_condition.bpmn").replace("/tmp/qinglan-pwned", str(marker))
     ProcessDefinition.objects.create(key="malicious", version=1, name="x", xml=xml, task_rules={"approve": {"name": "Approve", "assignee": "initiator"}})
     with pytest.raises(ValidationError) as error:
-        services.start(key="malicious", initiator=make_member("starter"))
+        services.start(definition_key="malicious", initiator=make_member("starter"))
     assert "calls something other than" in " ".join(error.value.messages)
     assert not marker.exists()
     assert not ProcessInstance.objects.exists()

@@ -107,7 +107,7 @@ def test_inbox_is_keyset_paginated(people):
     applicant, lead, _other = people
     services.ensure_fixed_processes()
     for _n in range(30):
-        services.start(key="leave_request", initiator=applicant, data={"days": 1})
+        services.start(definition_key="leave_request", initiator=applicant, data={"days": 1})
     client = client_for(lead)
     first = client.get(reverse("workflow:inbox")).content.decode()
     assert first.count("data-task=") == 25 and 'rel="next"' in first
