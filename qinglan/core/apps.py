@@ -8,5 +8,5 @@ class CoreConfig(AppConfig):
     verbose_name = _("Platform")
 
     def ready(self):
-        from . import lookups  # noqa: F401  (registers __keyprefix on CharField)
+        from . import lookups  # noqa: F401  (registers __keyprefix and __anyof)
         from .api import schema  # noqa: F401  (registers the token scheme with drf-spectacular)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from .bulk import insert_new
+from .bulk import insert_rows
 from .models import ObjectChange, TagsMixin
 
 current_request_id = contextvars.ContextVar("qinglan_request_id", default=None)
@@ -76,7 +76,16 @@ def log_change(*, record, action, user, before=None, after=None):
 
 def log_creations(records, after, *, user):
     """One 'created' change-log row per record (`after`: their snapshots), in bulk."""
-    insert_new(ObjectChange, [ObjectChange(**_change_values(record, ObjectChange.Action.CREATE, user, None, data)) for record, data in zip(records, after)])
+    common = _change_values(records[0], ObjectChange.Action.CREATE, user, None, None)
+    common = {
+        "user_id": common["user"].pk if common["user"] else None, "user_name": common["user_name"],
+        "request_id": common["request_id"], "action": common["action"], "content_type_id": common["content_type"].pk,
+        "prechange_data": None,
+    }
+    insert_rows(ObjectChange, [
+        {**common, "object_id": record.pk, "object_repr": str(record)[:200], "postchange_data": data}
+        for record, data in zip(records, after)
+    ])
 
 
 def _change_values(record, action, user, before, after):

@@ -94,7 +94,7 @@ def create_many(*, resource, records, user, m2m=None, tags=None):
 
             set_tags(record, record_tags)
     resource.after_create_many(records, user=user)
-    allowed = set(model._default_manager.restrict(user, "add").filter(pk__in=[r.pk for r in records]).values_list("pk", flat=True))
+    allowed = set(model._default_manager.restrict(user, "add").filter(pk__anyof=[r.pk for r in records]).values_list("pk", flat=True))
     outside = {index: [("", _("You may not save this record with these values."))] for index, r in enumerate(records) if r.pk not in allowed}
     if outside:
         raise RecordErrors(outside)
@@ -126,7 +126,9 @@ def unique_clashes(records):
         if not indexes_by_key:
             continue
         first = fields[0].attname
-        taken = model._default_manager.filter(**{f"{first}__in": {key[0] for key in indexes_by_key}})
+        values = list({key[0] for key in indexes_by_key})
+        lookup = "anyof" if all(isinstance(value, (str, int)) for value in values) else "in"
+        taken = model._default_manager.filter(**{f"{first}__{lookup}": values})
         taken = {tuple(row) for row in taken.values_list(*[f.attname for f in fields])}
         for key, indexes in indexes_by_key.items():
             for index in indexes if key in taken else indexes[1:]:

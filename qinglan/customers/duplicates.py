@@ -171,7 +171,7 @@ def _first_per_key(queryset, column, keys, limit, values=("pk",)):
     `limit` rows (lowest pks) per key, so a value shared by thousands of records costs no more."""
     if not keys:
         return []
-    numbered = queryset.filter(**{f"{column}__in": keys}).annotate(
+    numbered = queryset.filter(**{f"{column}__anyof": keys}).annotate(
         rank_in_key=Window(RowNumber(), partition_by=F(column), order_by=F("pk").asc())
     )
     return list(numbered.filter(rank_in_key__lte=limit).order_by().values_list(column, *values))
@@ -289,7 +289,7 @@ def for_member_many(match_lists, user, imported_rows=None):
     """for_member of several candidates' matches with one visibility query."""
     ids = {match.customer.pk for matches in match_lists for match in matches}
     if user is not None and ids:
-        visible = set(Customer.objects.restrict(user, "view").filter(pk__in=ids).values_list("pk", flat=True))
+        visible = set(Customer.objects.restrict(user, "view").filter(pk__anyof=list(ids)).values_list("pk", flat=True))
     for matches in match_lists:
         for match in matches:
             if user is not None:
