@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "qinglan.customers",
     "qinglan.search",
     "qinglan.workflow",
+    "qinglan.products",
 ]
 
 MIDDLEWARE = [

@@ -27,4 +27,5 @@ urlpatterns = [
     path("customers/", include("qinglan.customers.urls")),
     path("extras/", include("qinglan.extras.urls")),
     path("workflow/", include("qinglan.workflow.urls")),
+    path("products/", include("qinglan.products.urls")),
 ]
