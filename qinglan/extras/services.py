@@ -65,7 +65,14 @@ def add_attachment(*, record, user, upload):
     attachment.file.save(name, upload, save=False)
     attachment.save()
     log_change(record=record, action=ObjectChange.Action.UPDATE, user=user, before={}, after={"attachment": name})
+    queue_event("extras.attachment.created", record=attachment, user=user, data=_attachment_event_data(attachment))
     return attachment
+
+
+def _attachment_event_data(attachment):
+    """Attachment events name the record the file belongs to (the file may be gone when a
+    subscriber runs)."""
+    return {"record_type": attachment.content_type_id, "record_id": attachment.object_id, "name": attachment.name}
 
 
 @transaction.atomic
@@ -74,6 +81,7 @@ def delete_attachment(*, attachment, user):
     if not type(record)._default_manager.restrict(user, "change").filter(pk=record.pk).exists() and attachment.uploaded_by_id != user.pk:
         raise PermissionDenied(_("You may not delete this attachment."))
     name = attachment.name
+    queue_event("extras.attachment.deleted", record=attachment, user=user, data=_attachment_event_data(attachment))
     attachment.file.delete(save=False)
     attachment.delete()
     log_change(record=record, action=ObjectChange.Action.UPDATE, user=user, before={"attachment": name}, after={})

@@ -17,6 +17,7 @@ class SearchHitSerializer(serializers.Serializer):
     title_html = serializers.CharField(help_text="Escaped HTML, matches in <mark>.")
     snippet_html = serializers.CharField(help_text="Escaped HTML, matches in <mark>.")
     url = serializers.CharField(allow_null=True)
+    attachment = serializers.CharField(help_text="The attached file the words were found in, or empty.")
 
 
 class SearchFacetSerializer(serializers.Serializer):
@@ -52,6 +53,7 @@ def _hit(hit):
         "title_html": str(hit.title_html),
         "snippet_html": str(hit.snippet),
         "url": hit.url,
+        "attachment": hit.attachment,
     }
 
 

@@ -5,7 +5,8 @@ What is indexed: every registered resource with a ``search`` dict, once per conc
 
 - ``title``: ``str(record)``, weight A;
 - each field named in ``search`` (related paths such as ``customer__name`` too), weighted by
-  its number — lower is more important: ≤ 100 → A, ≤ 200 → B, ≤ 300 → C, anything else → D.
+  its number — lower is more important: ≤ 100 → A, ≤ 200 → B, ≤ 300 → C, anything else → D;
+- the text of the record's attachments (``documents.py``), weight D.
 
 The rows follow the records through the domain events (``subscribers.py``) and are rebuilt by
 ``qinglan search rebuild``."""
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from qinglan.core.registry import registry
 
+from .documents import extract_missing, tokens_by_record
 from .models import SearchEntry
 from .text import index_text
 
@@ -67,8 +69,9 @@ def _value(record, path):
     return str(value)
 
 
-def document(resource, record):
-    """The SearchEntry fields of a record (unsaved values)."""
+def document(resource, record, attachment_tokens=""):
+    """The SearchEntry fields of a record (unsaved values); `attachment_tokens` are the index
+    tokens of its attachments' text (``documents.tokens_by_record``)."""
     title = str(record)[:300]
     buckets = {"a": [title], "b": [], "c": [], "d": []}
     body = []
@@ -79,6 +82,8 @@ def document(resource, record):
             if value != title and value not in body:
                 body.append(value)
     fields = {f"tokens_{bucket}": index_text(" ".join(values)) for bucket, values in buckets.items()}
+    if attachment_tokens:
+        fields["tokens_d"] = f"{fields['tokens_d']} {attachment_tokens}".strip()
     updated = getattr(record, "last_updated", None) or timezone.now()
     return {"title": title, "body": " · ".join(body)[:BODY_LIMIT], "updated": updated, **fields}
 
@@ -94,7 +99,7 @@ def index_record(model, pk):
     if record is None:
         SearchEntry.objects.filter(content_type=content_type, object_id=pk).delete()
         return
-    values = document(resource, record)
+    values = document(resource, record, tokens_by_record(content_type, [pk]).get(pk, ""))
     try:
         with transaction.atomic():
             SearchEntry.objects.update_or_create(content_type=content_type, object_id=pk, defaults=values)
@@ -161,6 +166,7 @@ def rebuild(resource=None, *, batch_size=BATCH_SIZE, report=None):
         started = time.monotonic()
         concrete = item.model._meta.concrete_model
         content_type = ContentType.objects.get_for_model(concrete)
+        extract_missing(content_type)
         SearchEntry.objects.filter(content_type=content_type).delete()
         done, last_pk = 0, None
         queryset = _records(item).order_by("pk")
@@ -169,7 +175,11 @@ def rebuild(resource=None, *, batch_size=BATCH_SIZE, report=None):
             records = list(batch[:batch_size])
             if not records:
                 break
-            rows = [SearchEntry(content_type=content_type, object_id=record.pk, **document(item, record)) for record in records]
+            attachments = tokens_by_record(content_type, [record.pk for record in records])
+            rows = [
+                SearchEntry(content_type=content_type, object_id=record.pk, **document(item, record, attachments.get(record.pk, "")))
+                for record in records
+            ]
             with transaction.atomic():
                 SearchEntry.objects.filter(content_type=content_type, object_id__in=[r.pk for r in records]).delete()
                 SearchEntry.objects.bulk_create(rows)

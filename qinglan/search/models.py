@@ -29,3 +29,34 @@ class SearchEntry(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class DocumentText(models.Model):
+    """The text extracted from one attachment (``search.extract``) and its index tokens,
+    computed once by the extraction job. The tokens go into the index row of the record the
+    attachment belongs to (weight D); the text gives the snippet of a hit found in it."""
+
+    class Status(models.TextChoices):
+        OK = "ok", _("indexed")
+        EMPTY = "empty", _("no text")
+        UNSUPPORTED = "unsupported", _("file type not read")
+        ENCRYPTED = "encrypted", _("encrypted, not indexed")
+        FAILED = "failed", _("could not be read")
+
+    attachment = models.OneToOneField("extras.Attachment", on_delete=models.CASCADE, related_name="+")
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.BigIntegerField()
+    name = models.CharField(_("name"), max_length=200)
+    text = models.TextField(_("text"), blank=True)
+    tokens = models.TextField(blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    extracted = models.DateTimeField(_("extracted"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("document text")
+        verbose_name_plural = _("document texts")
+        indexes = [models.Index(fields=["content_type", "object_id"], name="search_document_record")]
+
+    def __str__(self):
+        return self.name

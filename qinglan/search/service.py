@@ -20,6 +20,7 @@ from qinglan.core.registry import registry
 
 from .backends import Backend
 from .index import searchable_resources
+from .models import DocumentText
 from .text import fold, highlight_spans, parse_query
 
 PAGE_SIZE = 20
@@ -37,6 +38,7 @@ class Hit:
     snippet: str
     url: str | None
     score: float
+    attachment: str = ""  # the name of the attached file the words were found in
 
 
 @dataclass
@@ -231,7 +233,58 @@ def _hits(rows, type_ids, viewers, user, query):
                 snippet=snippet(body, query.highlight), url=url, score=score,
             )
         )
+    _find_in_attachments(
+        [hit for hit in hits if query.highlight and not highlight_spans(hit.title, query.highlight) and "<mark>" not in hit.snippet],
+        query.highlight,
+    )
     return hits
+
+
+def _find_in_attachments(hits, needles):
+    """For hits whose title and fields do not show the words: the attachment they are in
+    (newest first), with a snippet of its text."""
+    if not hits:
+        return
+    wanted = {}
+    for hit in hits:
+        content_type = ContentType.objects.get_for_model(hit.resource.model._meta.concrete_model)
+        wanted.setdefault(content_type.pk, {})[hit.object_id] = hit
+    for content_type_id, by_id in wanted.items():
+        rows = (
+            DocumentText.objects.filter(content_type_id=content_type_id, object_id__in=list(by_id), status=DocumentText.Status.OK)
+            .order_by("object_id", "-attachment_id")
+            .values_list("object_id", "name", "text")
+        )
+        for object_id, name, text in rows.iterator(chunk_size=10):
+            hit = by_id[object_id]
+            if hit.attachment:
+                continue
+            piece = document_snippet(text, needles)
+            if piece is not None:
+                hit.attachment, hit.snippet = name, piece
+
+
+def document_snippet(text, needles, length=SNIPPET_LENGTH, chunk=20000):
+    """A snippet of a (long) document's text around the first match of `needles`, or None.
+    The text is folded a chunk at a time, so a match near the start costs little."""
+    needles = [needle for needle in needles if needle]
+    overlap = max((len(needle) for needle in needles), default=1)
+    for start in range(0, len(text), chunk):
+        piece = text[start : start + chunk + overlap]
+        folded = fold(piece)
+        found = [position for position in (folded.find(needle) for needle in needles) if position != -1]
+        if not found:
+            continue
+        position = min(found)
+        if len(folded) != len(piece):  # folding changed the length: place it proportionally
+            position = position * len(piece) // max(len(folded), 1)
+        begin = max(0, start + position - length // 4)
+        end = min(len(text), begin + length)
+        window = text[begin:end]
+        prefix = "…" if begin > 0 else ""
+        suffix = "…" if end < len(text) else ""
+        return mark_safe(prefix + mark(window, needles) + suffix)
+    return None
 
 
 def _link_resources(rows, type_ids, viewers, user):

@@ -33,3 +33,22 @@ def remove(event):
         return
     index.remove_record(model, event["object_id"])
     index.reindex_dependents(model, event["object_id"])
+
+
+@events.subscribe("extras.attachment.created")
+def attachment_added(event):
+    from .tasks import index_attachment
+
+    if event.get("object_id") is not None:
+        index_attachment(event["object_id"])
+
+
+@events.subscribe("extras.attachment.deleted")
+def attachment_removed(event):
+    """The attachment's text row went with it; its record is indexed without it."""
+    data = event.get("data") or {}
+    if not data.get("record_type") or data.get("record_id") is None:
+        return
+    model = ContentType.objects.get_for_id(data["record_type"]).model_class()
+    if model is not None:
+        index.index_record(model, data["record_id"])
