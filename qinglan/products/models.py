@@ -16,7 +16,8 @@ from qinglan.core.models import BaseModel, OrganizationalModel, OwnedModel, Prim
 from .choices import AttributeType, ProductStatus
 from .validators import validate_barcode
 
-MONEY = {"max_digits": 18, "decimal_places": 4}
+MONEY = {"max_digits": 18, "decimal_places": 2}
+COST = {"max_digits": 18, "decimal_places": 4}  # a unit cost may be a fraction of a cent (a screw bought by the thousand)
 code_validator = RegexValidator(r"^[a-z][a-z0-9_]*$", _("Use lower-case letters, digits and underscores, starting with a letter."))
 
 
@@ -143,7 +144,7 @@ class Product(OwnedModel):
         help_text=_("EAN-13, UPC-A or another code; EAN and UPC check digits are verified."),
     )
     base_unit = models.ForeignKey(Unit, verbose_name=_("base unit"), on_delete=models.PROTECT, related_name="+")
-    cost = models.DecimalField(_("cost"), null=True, blank=True, validators=[MinValueValidator(0)], **MONEY)
+    cost = models.DecimalField(_("cost"), null=True, blank=True, validators=[MinValueValidator(0)], **COST)
     cost_currency = models.ForeignKey(
         "org.Currency", verbose_name=_("cost currency"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
     )
@@ -189,7 +190,7 @@ class ProductVariant(PrimaryModel):
     active = models.BooleanField(pgettext_lazy("product", "active"), default=True)
     attributes = AttributesField(_("attributes"), default=dict, blank=True)
     cost = models.DecimalField(
-        _("cost"), null=True, blank=True, validators=[MinValueValidator(0)], help_text=_("Empty: the product's cost."), **MONEY,
+        _("cost"), null=True, blank=True, validators=[MinValueValidator(0)], help_text=_("Empty: the product's cost."), **COST,
     )
     list_price = models.DecimalField(
         _("list price"), null=True, blank=True, validators=[MinValueValidator(0)], help_text=_("Empty: the product's list price."), **MONEY,
