@@ -4,6 +4,7 @@ when the member may view the resource and none of their roles hides it."""
 from dataclasses import dataclass
 from typing import Callable
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -81,11 +82,12 @@ def resource_sort_key(resource):
 def hidden_menu_keys(user):
     if user.is_superuser:
         return set()
-    roles = list(user.roles.all()) + [role for group in user.member_groups.all() for role in group.roles.all()]
-    if not roles:
-        return set()
-    hidden = [set(role.hidden_menus or ()) for role in roles]
-    return set.intersection(*hidden)
+    from qinglan.org.models import Role
+
+    # The member's roles, held directly or through their groups: one query.
+    rows = Role.objects.filter(Q(members=user) | Q(groups__members=user)).values_list("pk", "hidden_menus")
+    hidden = {pk: set(keys or ()) for pk, keys in rows}
+    return set.intersection(*hidden.values()) if hidden else set()
 
 
 def build_menu(user):

@@ -130,6 +130,19 @@ def test_menu_items_hidden_for_a_role(db):
     Role.objects.filter(name="clerks").update(hidden_menus=["org.position"])
     html = client.get("/").content.decode()
     assert 'data-menu="org.position"' not in html and 'data-menu="org.user"' in html
+    # A menu shows when any of the member's roles shows it, also a role held through a group.
+    from qinglan.org.models import Group
+
+    team = Group.objects.create(name="倉管組")
+    team.members.add(member)
+    warehouse = Role.objects.create(name="warehouse", hidden_menus=["org.user"])
+    warehouse.groups.add(team)
+    html = client.get("/").content.decode()
+    assert 'data-menu="org.position"' in html and 'data-menu="org.user"' in html
+    warehouse.hidden_menus = ["org.user", "org.position"]
+    warehouse.save()
+    html = client.get("/").content.decode()
+    assert 'data-menu="org.position"' not in html and 'data-menu="org.user"' in html
 
 
 def test_tags_are_set_in_the_form_shown_in_the_list_and_filtered(admin_client):
@@ -171,3 +184,24 @@ def test_a_search_is_counted_only_up_to_the_search_limit(settings):
     searched = client.get("/org/position/", {"q": "專員"}).content.decode()
     assert "more than 3 records" in searched
     assert "5 records" in client.get("/org/position/").content.decode()  # browsing counts exactly
+
+
+def test_option_lists_of_a_list_page_are_read_without_server_side_cursors(db):
+    """On PostgreSQL Django reads a choice field's options through a server-side cursor
+    (DECLARE, FETCH, CLOSE); short lookup lists are read with one plain query instead."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from qinglan.core.testing import grant
+    from qinglan.customers.models import Customer
+    from qinglan.extras.models import Tag
+
+    Tag.objects.create(name="重要客戶", slug="key-account")
+    member = make_member("lister")
+    grant(member, Customer, ["view"])
+    client = Client()
+    client.force_login(member)
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get("/customers/customer/").content.decode()
+    assert "重要客戶" in html  # the tag filter lists its options
+    assert [q["sql"][:60] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("DECLARE")] == []
