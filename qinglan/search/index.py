@@ -6,6 +6,7 @@ What is indexed: every registered resource with a ``search`` dict, once per conc
 - ``title``: ``str(record)``, weight A;
 - each field named in ``search`` (related paths such as ``customer__name`` too), weighted by
   its number — lower is more important: ≤ 100 → A, ≤ 200 → B, ≤ 300 → C, anything else → D;
+- the title's pinyin initials and full pinyin (``text.pinyin_tokens``), weight D;
 - the text of the record's attachments (``documents.py``), weight D.
 
 The rows follow the records through the domain events (``subscribers.py``) and are rebuilt by
@@ -21,7 +22,7 @@ from qinglan.core.registry import registry
 
 from .documents import extract_missing, tokens_by_record
 from .models import SearchEntry
-from .text import index_text
+from .text import index_text, pinyin_tokens
 
 WEIGHT_LIMITS = ((100, "a"), (200, "b"), (300, "c"))
 BODY_LIMIT = 4000
@@ -82,8 +83,7 @@ def document(resource, record, attachment_tokens=""):
             if value != title and value not in body:
                 body.append(value)
     fields = {f"tokens_{bucket}": index_text(" ".join(values)) for bucket, values in buckets.items()}
-    if attachment_tokens:
-        fields["tokens_d"] = f"{fields['tokens_d']} {attachment_tokens}".strip()
+    fields["tokens_d"] = " ".join(part for part in (fields["tokens_d"], *pinyin_tokens(title), attachment_tokens) if part)
     updated = getattr(record, "last_updated", None) or timezone.now()
     return {"title": title, "body": " · ".join(body)[:BODY_LIMIT], "updated": updated, **fields}
 

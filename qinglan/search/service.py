@@ -21,7 +21,7 @@ from qinglan.core.registry import registry
 from .backends import Backend
 from .index import searchable_resources
 from .models import DocumentText
-from .text import fold, highlight_spans, parse_query
+from .text import fold, highlight_spans, parse_query, pinyin_spans
 
 PAGE_SIZE = 20
 PER_TYPE = 5
@@ -229,7 +229,7 @@ def _hits(rows, type_ids, viewers, user, query):
             url = None
         hits.append(
             Hit(
-                resource=resource, object_id=object_id, title=title, title_html=mark(title, query.highlight),
+                resource=resource, object_id=object_id, title=title, title_html=mark(title, query.highlight, pinyin=True),
                 snippet=snippet(body, query.highlight), url=url, score=score,
             )
         )
@@ -305,9 +305,12 @@ def _link_resources(rows, type_ids, viewers, user):
     return links
 
 
-def mark(text, needles):
-    """`text` escaped, with the matches of `needles` in <mark>."""
+def mark(text, needles, *, pinyin=False):
+    """`text` escaped, with the matches of `needles` in <mark> (with `pinyin`, also the
+    Chinese characters a Latin needle spells in pinyin or pinyin initials)."""
     spans = highlight_spans(text, needles)
+    if pinyin and not spans:
+        spans = _merge(pinyin_spans(text, needles))
     parts, position = [], 0
     for start, end in spans:
         parts.append(escape(text[position:start]))
@@ -315,6 +318,16 @@ def mark(text, needles):
         position = end
     parts.append(escape(text[position:]))
     return mark_safe("".join(parts))
+
+
+def _merge(spans):
+    merged = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def snippet(body, needles, length=SNIPPET_LENGTH):

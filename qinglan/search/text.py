@@ -17,6 +17,10 @@ that both sides always agree.
      A real word counts twice (once as a bigram, once as a word), which ranks 合同 in
      「簽訂合同」 above 合同 across a word boundary as in 「結合同時」.
 4. A Latin run is one token, stemmed with the Snowball English stemmer (companies → compani).
+5. A record's title also gives pinyin tokens (``pinyin_tokens``): the initials and the full
+   pinyin of each CJK run, of each jieba word in it and of the run up to the end of each word
+   (中山公司 → zsgs, zhongshangongsi, zs, zhongshan, gs, gongsi), so a name is found by what
+   people type on a Latin keyboard.
 
 Tokens are letters and digits only, so they can be quoted safely in an FTS5 MATCH expression
 or a PostgreSQL tsquery, and the SQLite ``unicode61`` tokenizer and PostgreSQL's parser with
@@ -105,6 +109,91 @@ def index_text(text):
     return " ".join(sequence + bigrams + words)
 
 
+# Surnames read differently from the character's common reading (曾 is céng, the surname
+# Zēng): a title starting with one is indexed with both readings.
+SURNAME_READINGS = {
+    "曾": "zeng", "单": "shan", "解": "xie", "区": "ou", "仇": "qiu", "查": "zha", "朴": "piao",
+    "缪": "miao", "覃": "qin", "召": "shao", "翟": "zhai", "乐": "yue", "盖": "ge", "尉": "yu",
+    "纪": "ji", "员": "yun", "秘": "bi", "繁": "po", "任": "ren", "沈": "shen", "华": "hua",
+}
+MAX_PINYIN_TITLE = 60
+
+
+@lru_cache(maxsize=1)
+def _pinyin():
+    import pypinyin
+
+    return pypinyin
+
+
+def _syllables(simplified):
+    """The common reading of each character of a Simplified CJK run (pypinyin, which reads
+    words from its phrase dictionary: 银行 yín háng, 重庆 chóng qìng)."""
+    pypinyin = _pinyin()
+    syllables = pypinyin.lazy_pinyin(simplified, style=pypinyin.Style.NORMAL, errors=lambda chars: ["" for _ in chars])
+    if len(syllables) != len(simplified):  # a character pypinyin cannot read: give up on this run
+        return None
+    return [syllable if syllable.isascii() and syllable.isalpha() else "" for syllable in syllables]
+
+
+def _pinyin_pair(syllables):
+    if not syllables or not all(syllables):
+        return []
+    return ["".join(syllable[0] for syllable in syllables), "".join(syllables)]
+
+
+def pinyin_tokens(title):
+    """Pinyin initials and full pinyin of a title's CJK runs and of the jieba words in them."""
+    tokens = []
+    for number, run in enumerate(runs(fold(title[:MAX_PINYIN_TITLE]))):
+        if not is_cjk(run):
+            continue
+        simplified = _to_simplified().convert(run)
+        if len(simplified) != len(run):
+            continue
+        syllables = _syllables(simplified)
+        if syllables is None:
+            continue
+        tokens.extend(_pinyin_pair(syllables))
+        if number == 0 and simplified[0] in SURNAME_READINGS and SURNAME_READINGS[simplified[0]] != syllables[0]:
+            tokens.extend(_pinyin_pair([SURNAME_READINGS[simplified[0]], *syllables[1:]]))
+        # Each word, and the run up to the end of each word (people type a name from its
+        # start: 重慶銀行股份有限公司 is also cq, cqyh, chongqingyinhang, …).
+        position = 0
+        for word in jieba_words(run, search_mode=False):
+            if 2 <= len(word) < len(run):
+                tokens.extend(_pinyin_pair(syllables[position : position + len(word)]))
+            position += len(word)
+            if 0 < position < len(run):
+                tokens.extend(_pinyin_pair(syllables[:position]))
+    return list(dict.fromkeys(token[:MAX_TOKEN_LENGTH] for token in tokens if len(token) >= 2))
+
+
+def pinyin_spans(text, needles):
+    """(start, end) spans of the CJK characters of `text` whose pinyin initials or full
+    pinyin is one of the (Latin) `needles`: 中山 in 中山公司 for ``zs`` or ``zhongshan``."""
+    needles = {needle for needle in needles if needle.isascii() and needle.isalpha() and len(needle) >= 2}
+    text = text[:MAX_PINYIN_TITLE]
+    folded = fold(text)
+    if not needles or len(folded) != len(text):
+        return []
+    spans = []
+    for match in _RUN.finditer(folded):
+        run = match.group()
+        if not is_cjk(run):
+            continue
+        simplified = _to_simplified().convert(run)
+        syllables = _syllables(simplified) if len(simplified) == len(run) else None
+        if not syllables:
+            continue
+        for start in range(len(run)):
+            for end in range(start + 1, len(run) + 1):
+                pair = _pinyin_pair(syllables[start:end])
+                if pair and needles.intersection(pair):
+                    spans.append((match.start() + start, match.start() + end))
+    return spans
+
+
 # ---- queries -------------------------------------------------------------------------------
 # A query is parsed into Terms, which the backends turn into FTS5 MATCH or tsquery syntax.
 
@@ -150,10 +239,13 @@ def _word_terms(chunk, *, prefix_last):
             terms.extend(_cjk_word_term(word) for word in jieba_words(run, search_mode=False))
         else:
             token = stem(run)
+            # A word of Latin letters may also be pinyin, indexed as typed (not stemmed).
+            alternatives = [Term("token", (token,))]
+            if token != run[:MAX_TOKEN_LENGTH] and len(run) >= 2 and run.isascii() and run.isalpha():
+                alternatives.append(Term("token", (run[:MAX_TOKEN_LENGTH],)))
             if prefix_last and index == len(pieces) - 1 and len(run) >= 2:
-                terms.append(Term("any", parts=(Term("token", (token,)), Term("prefix", (run[:MAX_TOKEN_LENGTH],)))))
-            else:
-                terms.append(Term("token", (token,)))
+                alternatives.append(Term("prefix", (run[:MAX_TOKEN_LENGTH],)))
+            terms.append(alternatives[0] if len(alternatives) == 1 else Term("any", parts=tuple(alternatives)))
     return terms
 
 

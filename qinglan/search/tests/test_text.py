@@ -1,6 +1,6 @@
 """The text pipeline: width, case and script folding, segmentation, query parsing."""
 
-from qinglan.search.text import highlight_spans, index_text, parse_query
+from qinglan.search.text import highlight_spans, index_text, parse_query, pinyin_spans, pinyin_tokens
 
 
 def tokens(text):
@@ -24,7 +24,10 @@ def test_full_width_and_case_are_folded():
 
 def test_latin_words_are_stemmed():
     assert "compani" in tokens("Companies")
-    assert parse_query("companies").include == parse_query("company").include
+    # Both stem to compani; a Latin word also matches itself unstemmed (it may be pinyin).
+    assert parse_query("companies").include[0].parts[0] == parse_query("company").include[0].parts[0]
+    assert parse_query("companies").include[0].parts[1].tokens == ("companies",)
+    assert parse_query("zsgs").include[0].tokens == ("zsgs",)
 
 
 def test_jieba_words_come_from_the_simplified_form():
@@ -52,3 +55,19 @@ def test_hostile_text_gives_only_letter_and_digit_tokens():
 
 def test_highlight_spans_map_folded_matches_back():
     assert highlight_spans("Ｑｉｎｇｌａｎ 青蓝客户", ["qinglan", "客戶"]) == [(0, 7), (10, 12)]
+
+
+def test_pinyin_of_names():
+    assert pinyin_tokens("中山公司") == ["zsgs", "zhongshangongsi", "zs", "zhongshan", "gs", "gongsi"]
+    # Words are read from the phrase dictionary on the Simplified form: 銀行 is yínháng, not yínxíng.
+    assert {"cqyh", "chongqingyinhang", "yinhang"} <= set(pinyin_tokens("重慶銀行"))
+    # A surname read differently from its common reading: both.
+    assert {"cengxiaoming", "zengxiaoming", "cxm", "zxm"} <= set(pinyin_tokens("曾小明"))
+    assert pinyin_tokens("ABC Trading") == []
+    assert pinyin_tokens("王") == ["wang"]
+
+
+def test_pinyin_spans_in_titles():
+    assert pinyin_spans("中山公司", ["zs"]) == [(0, 2)]
+    assert pinyin_spans("北京中山公司", ["zhongshangongsi"]) == [(2, 6)]
+    assert pinyin_spans("中山公司", ["xyz"]) == []
