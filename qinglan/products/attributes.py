@@ -80,7 +80,9 @@ def _clean_number(attribute, value):
         text = text[: -len(unit)].strip()  # "6.1 吋" for an attribute in 吋
     text = text.replace(" ", "")
     if _THOUSANDS.match(text):
-        text = text.replace(",", "")
+        text = text.replace(",", "")  # 1,250 → 1250
+    elif text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")  # 6,1 → 6.1 (a decimal comma)
     try:
         number = Decimal(text)
     except InvalidOperation:

@@ -107,6 +107,16 @@ class AttributeValuesField(forms.JSONField):
             return json.dumps(value, ensure_ascii=False)
         return value
 
+    def bound_data(self, data, initial):
+        if self.disabled:
+            return initial
+        if isinstance(data, dict) or data in (None, ""):
+            return data or {}
+        try:
+            return self.to_python(data)
+        except forms.ValidationError:
+            return data  # shown again as typed, with the error
+
     def has_changed(self, initial, data):
         return (initial or {}) != (self.to_python(data) if not isinstance(data, dict) else data)
 

@@ -91,7 +91,7 @@ class Attribute(BaseModel):
     for_variants = models.BooleanField(
         _("varies by variant"), default=False, help_text=_("Set on each variant (colour, size) instead of on the product."),
     )
-    order = models.PositiveSmallIntegerField(_("order"), default=100)
+    order = models.PositiveSmallIntegerField(_("order"), default=100, blank=True)  # left empty: 100 (see clean())
 
     class Meta:
         ordering = ("order", "name", "id")
@@ -101,6 +101,11 @@ class Attribute(BaseModel):
 
     def __str__(self):
         return f"{self.name} ({self.unit})" if self.unit else self.name
+
+    def clean(self):
+        super().clean()
+        if self.order is None:
+            self.order = 100
 
 
 class Brand(OrganizationalModel):
@@ -137,7 +142,8 @@ class Product(OwnedModel):
     name_latin = models.CharField(_("Latin name"), max_length=200, blank=True)
     category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="products")
     brand = models.ForeignKey(Brand, verbose_name=_("brand"), on_delete=models.PROTECT, null=True, blank=True, related_name="products")
-    status = models.CharField(_("status"), max_length=12, choices=ProductStatus.choices, default=ProductStatus.ACTIVE)
+    # Optional in forms, the API and import files: left empty it is "active" (see clean()).
+    status = models.CharField(_("status"), max_length=12, choices=ProductStatus.choices, default=ProductStatus.ACTIVE, blank=True)
     description = models.TextField(_("description"), blank=True)
     barcode = models.CharField(
         _("barcode"), max_length=40, unique=True, null=True, blank=True, validators=[validate_barcode],
@@ -176,6 +182,8 @@ class Product(OwnedModel):
         from . import services
 
         super().clean()
+        if not self.status:
+            self.status = ProductStatus.ACTIVE
         services.check_product(product=self)
 
 
