@@ -464,6 +464,23 @@ def process_id_of(task):
     return task.workflow.spec.name
 
 
+def leads_to(workflow, earlier_id, later_id):
+    """Did the task `earlier_id` come before `later_id` on the same path (not on a parallel
+    branch)? Crosses from a called process into the call activity that runs it."""
+    earlier, task = workflow.get_task_from_id(earlier_id), workflow.get_task_from_id(later_id)
+    while task is not None:
+        if task.is_descendant_of(earlier) or task is earlier:
+            return True
+        parent_id = task.workflow.parent_task_id
+        task = workflow.get_task_from_id(parent_id) if parent_id is not None else None
+    return False
+
+
+def is_ready(workflow, task_id):
+    task = workflow.get_task_from_id(task_id)
+    return task is not None and task.state == TaskState.READY
+
+
 def return_to(workflow, task_id):
     """Send the workflow back to a step it has completed: that step is ready again and whatever
     followed it is undone."""

@@ -147,6 +147,12 @@ class WorkTask(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def is_overdue(self):
+        from django.utils import timezone
+
+        return self.status == TaskStatus.OPEN and self.due is not None and self.due < timezone.now()
+
 
 class TaskEvent(models.Model):
     """The audit trail of an instance: who did what, when."""

@@ -447,6 +447,372 @@ def withdraw(*, instance, user, comment=""):
     return instance
 
 
+# ---- actions on a task ------------------------------------------------------------------------
+
+
+def is_administrator(user):
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def _active_member(member):
+    if member is None or not member.is_active:
+        raise ValidationError(_("Choose an active member."))
+    return member
+
+
+def previous_step(instance, task, workflow):
+    """The step approved last on the path that led to `task`'s step (not one on a parallel
+    branch), or None."""
+    rows = (
+        instance.tasks.filter(kind=TaskKind.STEP, status=TaskStatus.DONE, outcome=Outcome.APPROVE)
+        .exclude(spiff_task_id=task.spiff_task_id)
+        .order_by("-completed", "-id")
+    )
+    current = UUID(task.spiff_task_id)
+    for row in rows:
+        earlier = UUID(row.spiff_task_id)
+        if workflow.get_task_from_id(earlier) is not None and engine.leads_to(workflow, earlier, current):
+            return row
+    return None
+
+
+@transaction.atomic
+def return_task(*, task, user, to="previous", comment=""):
+    """Send the instance back from an open step: to the step before it (it opens again for
+    whoever the rule finds now), or to the initiator, who may resubmit or withdraw. The task is
+    closed as returned, the rest of the step's tasks are cancelled, and the trail says so."""
+    if to not in ("previous", "initiator"):
+        raise ValidationError(_("Return to the previous step or to the initiator."))
+    if not comment.strip():
+        raise ValidationError(_("Say why you return it."))
+    instance, task = _lock(task)
+    _check_open(instance, task)
+    if task.kind != TaskKind.STEP or instance.status != InstanceStatus.RUNNING:
+        raise ValidationError(_("Only an open step of a running process can be returned."))
+    _check_actor(task, user, _("Only whoever may act on this step may return it."))
+    expected_revision = instance.revision
+    workflow = _load(instance)
+    now = timezone.now()
+    if to == "previous":
+        previous = previous_step(instance, task, workflow)
+        if previous is None:
+            raise ValidationError(_("There is no step before this one; return it to the initiator instead."))
+        try:
+            engine.return_to(workflow, UUID(previous.spiff_task_id))
+        except (SpiffWorkflowException, ExpressionError) as error:
+            raise _engine_failure(error) from None
+        label = _("Returned to the step “%(step)s”: %(comment)s") % {"step": previous.name, "comment": comment}
+    else:
+        first = instance.tasks.filter(kind=TaskKind.STEP).order_by("created", "id").first()
+        first_id = UUID(first.spiff_task_id)
+        if workflow.get_task_from_id(first_id) is not None and not engine.is_ready(workflow, first_id):
+            try:
+                engine.return_to(workflow, first_id)
+            except (SpiffWorkflowException, ExpressionError) as error:
+                raise _engine_failure(error) from None
+        instance.status = InstanceStatus.RETURNED
+        label = _("Returned to the initiator: %(comment)s") % {"comment": comment}
+    _close_row(task, user, outcome=Outcome.RETURN, comment=comment, now=now)
+    _event(instance, EventKind.RETURNED, actor=user, task=task, comment=label)
+    _sync_tasks(instance, workflow, actor=user, reason=label)
+    if to == "initiator":
+        WorkTask.objects.create(
+            instance=instance, kind=TaskKind.RESUBMIT, spiff_task_id="", bpmn_id="", name=_("Revise and resubmit"),
+            assignee=instance.initiator, activation=instance.revision,
+        )
+        _notify(
+            instance.initiator, lambda: _("Returned to you: %(title)s") % {"title": instance.title},
+            lambda: _("%(member)s returned it: %(comment)s") % {"member": user, "comment": comment}, instance, "workflow.returned",
+        )
+    _save_state(instance, workflow, expected_revision=expected_revision)
+    return task
+
+
+@transaction.atomic
+def resubmit(*, instance, user, comment=""):
+    """The initiator sends a returned instance on again, from the step it was returned to."""
+    instance = _lock_instance(instance)
+    if instance.initiator_id != user.pk:
+        raise PermissionDenied(_("Only the initiator may resubmit this process."))
+    if instance.status != InstanceStatus.RETURNED:
+        raise ValidationError(_("This process is not waiting to be resubmitted."))
+    expected_revision = instance.revision
+    workflow = _load(instance)
+    now = timezone.now()
+    for row in instance.tasks.filter(kind=TaskKind.RESUBMIT, status=TaskStatus.OPEN):
+        _close_row(row, user, comment=comment, now=now)
+    instance.status = InstanceStatus.RUNNING
+    _event(instance, EventKind.RESUBMITTED, actor=user, comment=comment)
+    _sync_tasks(instance, workflow, actor=user)
+    _save_state(instance, workflow, expected_revision=expected_revision)
+    return instance
+
+
+@transaction.atomic
+def delegate(*, task, user, to, comment=""):
+    """Hand an open task to another member (任務委派): it leaves the delegator's inbox and
+    appears in the delegate's; the trail keeps who delegated to whom. The assignee (or any
+    member who may act on a task open to several) and administrators may delegate."""
+    instance, task = _lock(task)
+    _check_open(instance, task)
+    if task.kind == TaskKind.RESUBMIT:
+        raise ValidationError(_("A returned request is revised by its initiator and cannot be delegated."))
+    if not (assignees.may_act(task, user) or is_administrator(user)):
+        raise PermissionDenied(_("Only the assignee or an administrator may delegate this task."))
+    to = _active_member(to)
+    if to.pk == task.assignee_id or (task.assignee_id is None and to.pk == user.pk):
+        raise ValidationError(_("The task is already theirs."))
+    if task.countersign and signer_rows(task).filter(assignee=to).exists():
+        raise ValidationError(_("%(member)s already signs this step.") % {"member": to})
+    before = task.assignee or task.candidate_role or task.candidate_department or task.candidate_position or _("administrators")
+    task.delegated_from = task.assignee or user
+    task.assignee = to
+    task.candidate_role = task.candidate_department = task.candidate_position = None
+    task.for_administrators = False
+    task.save(update_fields=("assignee", "delegated_from", "candidate_role", "candidate_department", "candidate_position", "for_administrators"))
+    _event(instance, EventKind.DELEGATED, actor=user, task=task, comment=_("%(from)s → %(to)s. %(comment)s") % {"from": before, "to": to, "comment": comment})
+    _notify(
+        to, lambda: _("Delegated to you: %(step)s — %(title)s") % {"step": task.name, "title": instance.title},
+        lambda: _("%(member)s delegated this task to you. %(comment)s") % {"member": user, "comment": comment}, instance, "workflow.delegated",
+    )
+    _bump(instance)
+    return task
+
+
+def _bump(instance):
+    """Count an action that changes no engine state in the revision, so concurrent actions on the
+    same instance still see each other."""
+    written = ProcessInstance.objects.filter(pk=instance.pk, revision=instance.revision).update(revision=instance.revision + 1, last_updated=timezone.now())
+    if written != 1:
+        raise ValidationError(_("Someone else has just acted on this process; reload the page and try again."))
+    instance.revision += 1
+
+
+@transaction.atomic
+def ask_assist(*, task, user, member, comment=""):
+    """Ask another member to assist (協辦) on an open step: they get a side task whose comment is
+    recorded in the trail. The step does not wait for it: its assignee may decide at any time,
+    and assistance still open then is cancelled."""
+    instance, task = _lock(task)
+    _check_open(instance, task)
+    if task.kind != TaskKind.STEP:
+        raise ValidationError(_("Assistance is asked on a step."))
+    _check_actor(task, user, _("Only whoever may act on this step may ask for assistance."))
+    member = _active_member(member)
+    if member.pk == user.pk:
+        raise ValidationError(_("Ask someone other than yourself."))
+    if task.assists.filter(assignee=member, status=TaskStatus.OPEN).exists():
+        raise ValidationError(_("%(member)s has already been asked to assist on this step.") % {"member": member})
+    assist = WorkTask.objects.create(
+        instance=instance, kind=TaskKind.ASSIST, parent=task, spiff_task_id=task.spiff_task_id, bpmn_id=task.bpmn_id,
+        name=task.name, assignee=member, activation=task.activation, comment=comment,
+    )
+    _event(instance, EventKind.ASSIST_ASKED, actor=user, task=assist, comment=_("%(member)s: %(comment)s") % {"member": member, "comment": comment})
+    _notify(
+        member, lambda: _("Please assist: %(step)s — %(title)s") % {"step": task.name, "title": instance.title},
+        lambda: _("%(member)s asks for your opinion. %(comment)s") % {"member": user, "comment": comment}, instance, "workflow.assist",
+    )
+    _bump(instance)
+    return assist
+
+
+@transaction.atomic
+def answer_assist(*, task, user, comment):
+    """The assisting member gives their opinion; it is recorded on the trail of the step."""
+    instance, task = _lock(task)
+    _check_open(instance, task)
+    if task.kind != TaskKind.ASSIST:
+        raise ValidationError(_("This task is not a request for assistance."))
+    _check_actor(task, user, _("Only the member asked may answer this request for assistance."))
+    if not comment.strip():
+        raise ValidationError(_("Write your opinion."))
+    _close_row(task, user, comment=comment)
+    _event(instance, EventKind.ASSISTED, actor=user, task=task, comment=comment)
+    if task.parent is not None and task.parent.assignee is not None:
+        _notify(
+            task.parent.assignee, lambda: _("%(member)s assisted: %(title)s") % {"member": user, "title": instance.title},
+            comment[:500], instance, "workflow.assisted",
+        )
+    _bump(instance)
+    return task
+
+
+@transaction.atomic
+def add_signer(*, task, user, member, comment=""):
+    """Add a signer (加簽) to the countersign step `task` belongs to: a signer who may act on it
+    or an administrator may; the new signer signs in parallel, or last when they sign in turn."""
+    instance, task = _lock(task)
+    if not task.countersign or task.kind != TaskKind.STEP:
+        raise ValidationError(_("Signers are added to countersign steps only."))
+    if instance.status != InstanceStatus.RUNNING or not signer_rows(task).filter(status__in=LIVE).exists():
+        raise ValidationError(_("This step has already been decided."))
+    may = is_administrator(user) or signer_rows(task).filter(status=TaskStatus.OPEN, assignee=user).exists()
+    if not may:
+        raise PermissionDenied(_("Only a signer of this step or an administrator may add a signer."))
+    member = _active_member(member)
+    if signer_rows(task).filter(assignee=member).exists():
+        raise ValidationError(_("%(member)s already signs this step.") % {"member": member})
+    workflow = _load(instance)
+    rule = _Rules(instance)(_spiff_task(workflow, task))
+    sequential = rule["countersign"]["sequential"]
+    last = signer_rows(task).order_by("-signer_order").first()
+    now = timezone.now()
+    row = WorkTask.objects.create(
+        instance=instance, spiff_task_id=task.spiff_task_id, bpmn_id=task.bpmn_id, name=task.name, activation=task.activation,
+        assignee=member, countersign=True, signer_order=last.signer_order + 1,
+        status=TaskStatus.WAITING if sequential else TaskStatus.OPEN, due=None if sequential else _due(rule, now),
+    )
+    _event(instance, EventKind.SIGNER_ADDED, actor=user, task=row, comment=_("%(member)s. %(comment)s") % {"member": member, "comment": comment})
+    if sequential:
+        _open_next_signer(instance, row, rule, now=now)
+    else:
+        _event(instance, EventKind.ASSIGNED, task=row)
+    _bump(instance)
+    return row
+
+
+def _who_may_act(task):
+    if task.assignee_id is not None:
+        return [task.assignee]
+    if task.candidate_role_id is not None:
+        return list(assignees.role_members(task.candidate_role)[:MAX_NOTIFIED])
+    if task.candidate_department_id is not None:
+        return list(assignees.department_members(task.candidate_department)[:MAX_NOTIFIED])
+    if task.candidate_position_id is not None:
+        return list(assignees.position_members(task.candidate_position)[:MAX_NOTIFIED])
+    from qinglan.org.models import User
+
+    return list(User.objects.filter(is_superuser=True, is_active=True)[:MAX_NOTIFIED])
+
+
+@transaction.atomic
+def urge(*, instance, user, comment=""):
+    """Remind whoever the open steps wait on (催辦), by notification. The initiator and
+    administrators may urge, once an hour per step."""
+    instance = _lock_instance(instance)
+    if instance.initiator_id != user.pk and not is_administrator(user):
+        raise PermissionDenied(_("Only the initiator or an administrator may urge this process."))
+    if instance.status != InstanceStatus.RUNNING:
+        raise ValidationError(_("Only a running process can be urged."))
+    now = timezone.now()
+    steps = list(instance.tasks.filter(status=TaskStatus.OPEN, kind__in=(TaskKind.STEP, TaskKind.ASSIST)).select_related("assignee", "candidate_role"))
+    urgeable = [task for task in steps if task.last_urged is None or task.last_urged + URGE_COOL_DOWN <= now]
+    if not urgeable:
+        if not steps:
+            raise ValidationError(_("No step is waiting on anyone."))
+        again = min(task.last_urged for task in steps) + URGE_COOL_DOWN
+        raise ValidationError(_("It was urged a short while ago; you may urge again from %(time)s.") % {"time": timezone.localtime(again).strftime("%H:%M")})
+    notified = []
+    for task in urgeable:
+        for member in _who_may_act(task):
+            if member.pk in {m.pk for m in notified}:
+                continue
+            notified.append(member)
+            _notify(
+                member, lambda task=task: _("Reminder: %(step)s — %(title)s waits for you") % {"step": task.name, "title": instance.title},
+                lambda: _("%(member)s urges: %(comment)s") % {"member": user, "comment": comment} if comment else _("%(member)s asks you to act on it soon.") % {"member": user},
+                instance, "workflow.urged",
+            )
+        task.last_urged = now
+        task.save(update_fields=("last_urged",))
+    _event(instance, EventKind.URGED, actor=user, comment=comment or ", ".join(str(member) for member in notified))
+    _bump(instance)
+    return notified
+
+
+def _check_upload(upload):
+    limit = settings.QINGLAN_MAX_UPLOAD_MB * 1024 * 1024
+    if upload.size > limit:
+        raise ValidationError(
+            _("The file is too large (%(size)s MB); the limit is %(limit)s MB.") % {"size": round(upload.size / 1048576, 1), "limit": settings.QINGLAN_MAX_UPLOAD_MB}
+        )
+    name = upload.name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension in settings.QINGLAN_REFUSED_UPLOAD_EXTENSIONS:
+        raise ValidationError(_("Files of type .%(ext)s are not accepted.") % {"ext": extension})
+    if upload.size == 0:
+        raise ValidationError(_("The file is empty."))
+    return name[:200]
+
+
+@transaction.atomic
+def comment(*, instance, user, text, files=()):
+    """A comment on an instance, with attachments (extras Attachment, on the comment's trail
+    entry). Whoever may see the instance may comment, also after it finished."""
+    from qinglan.extras.models import Attachment
+
+    instance = _lock_instance(instance)
+    if not may_view_instance(instance, user):
+        raise PermissionDenied(_("You may not see this process."))
+    if not text.strip() and not files:
+        raise ValidationError(_("Write a comment or attach a file."))
+    names = [_check_upload(upload) for upload in files]
+    event = _event(instance, EventKind.COMMENTED, actor=user, comment=text.strip())
+    for upload, name in zip(files, names):
+        attachment = Attachment(
+            record=event, uploaded_by=user, name=name, size=upload.size, mime_type=mimetypes.guess_type(name)[0] or "application/octet-stream"
+        )
+        attachment.file.save(name, upload, save=False)
+        attachment.save()
+    _bump(instance)
+    return event
+
+
+def event_attachments(events):
+    """{event pk: [Attachment]} for a page of trail entries."""
+    from qinglan.extras.models import Attachment
+
+    content_type = ContentType.objects.get_for_model(TaskEvent)
+    found = {}
+    for attachment in Attachment.objects.filter(content_type=content_type, object_id__in=[event.pk for event in events]).order_by("id"):
+        found.setdefault(attachment.object_id, []).append(attachment)
+    return found
+
+
+def jump_targets(instance):
+    """(step ID, name) of the steps of the instance's own process an administrator may jump to."""
+    return [(bpmn_id, rule.get("name") or bpmn_id) for bpmn_id, rule in instance.definition.task_rules.items()]
+
+
+@transaction.atomic
+def jump(*, instance, user, step, reason):
+    """An administrator moves a running (or returned) instance to the step `step` of its
+    process, back or forward, with a reason the trail keeps; the open tasks are cancelled and
+    the step opens for whoever its rule finds."""
+    instance = _lock_instance(instance)
+    if not is_administrator(user):
+        raise PermissionDenied(_("Only an administrator may move a process to another step."))
+    if not reason.strip():
+        raise ValidationError(_("Give the reason for moving the process."))
+    if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.RETURNED):
+        raise ValidationError(_("This process has already finished."))
+    names = dict(jump_targets(instance))
+    if step not in names:
+        raise ValidationError(_("The process has no step “%(step)s”.") % {"step": step})
+    expected_revision = instance.revision
+    workflow = _load(instance)
+    try:
+        engine.jump_to(workflow, step)
+    except engine.DefinitionError as error:
+        raise ValidationError(str(error)) from None
+    except (SpiffWorkflowException, ExpressionError) as error:
+        raise _engine_failure(error) from None
+    now = timezone.now()
+    for row in instance.tasks.filter(kind=TaskKind.RESUBMIT, status=TaskStatus.OPEN):
+        row.status, row.completed = TaskStatus.CANCELLED, now
+        row.save(update_fields=("status", "completed"))
+    instance.status = InstanceStatus.RUNNING
+    label = _("Moved to the step “%(step)s”: %(reason)s") % {"step": names[step], "reason": reason}
+    # the step jumped to opens afresh, even when it is the one open now
+    for row in instance.tasks.filter(kind=TaskKind.STEP, status__in=LIVE, bpmn_id=step):
+        row.status, row.completed = TaskStatus.CANCELLED, now
+        row.save(update_fields=("status", "completed"))
+    _event(instance, EventKind.JUMPED, actor=user, comment=label)
+    _sync_tasks(instance, workflow, actor=user, reason=label)
+    _save_state(instance, workflow, expected_revision=expected_revision)
+    return instance
+
+
 # ---- queries -------------------------------------------------------------------------------
 
 
@@ -467,10 +833,12 @@ def may_view_instance(instance, user):
         return True
     if instance.tasks.filter(assignees.open_tasks_q(user) | models_q_done_by(user)).exists():
         return True
+    if instance.copies.filter(member=user).exists():
+        return True
     return ProcessInstance.objects.restrict(user, "view").filter(pk=instance.pk).exists()
 
 
 def models_q_done_by(user):
     from django.db.models import Q
 
-    return Q(completed_by=user) | Q(assignee=user)
+    return Q(completed_by=user) | Q(assignee=user) | Q(delegated_from=user)

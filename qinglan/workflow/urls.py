@@ -11,5 +11,8 @@ urlpatterns += [
     path("tasks/<int:pk>/complete/", views.CompleteTaskView.as_view(), name="task_complete"),
     path("leave/", views.StartLeaveView.as_view(), name="start_leave"),
     path("instance/<int:pk>/", views.InstanceView.as_view(), name="instance"),
-    path("instance/<int:pk>/withdraw/", views.WithdrawView.as_view(), name="instance_withdraw"),
+    path("instance/<int:pk>/withdraw/", views.InstanceActionView.as_view(), {"action": "withdraw"}, name="instance_withdraw"),
+    path("tasks/<int:pk>/<slug:action>/", views.TaskActionView.as_view(), name="task_action"),
+    path("instance/<int:pk>/<slug:action>/", views.InstanceActionView.as_view(), name="instance_action"),
+    path("attachments/<int:pk>/", views.EventAttachmentView.as_view(), name="attachment"),
 ]

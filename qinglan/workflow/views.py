@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,8 +16,8 @@ from qinglan.core.forms import StyledFormMixin
 from qinglan.core.pagination import SortKey, keyset_page
 
 from . import assignees, services
-from .choices import InstanceStatus, LeaveType, Outcome, TaskStatus
-from .models import ProcessInstance, WorkTask
+from .choices import InstanceStatus, LeaveType, Outcome, TaskKind, TaskStatus
+from .models import ProcessInstance, TaskEvent, WorkTask
 
 PAGE_SIZE = 25
 TABS = {
@@ -109,6 +109,26 @@ LEAVE_LABELS = {
 }
 
 
+MEMBER_CHOICES_LIMIT = 500
+
+
+def member_choices():
+    """Active members for the delegate / assist / add-signer boxes (a datalist of usernames)."""
+    from qinglan.org.models import User
+
+    return User.objects.filter(is_active=True).order_by("username").only("username", "display_name", "first_name", "last_name")[:MEMBER_CHOICES_LIMIT]
+
+
+def find_member(value):
+    from qinglan.org.models import User
+
+    value = (value or "").strip()
+    member = User.objects.filter(username=value, is_active=True).first()
+    if member is None:
+        raise ValidationError(_("There is no active member “%(name)s”.") % {"name": value})
+    return member
+
+
 class InstanceView(View):
     template_name = "workflow/instance.html"
 
@@ -120,53 +140,147 @@ class InstanceView(View):
 
     def get(self, request, pk):
         instance = self.get_instance(pk)
-        tasks = list(instance.tasks.select_related("assignee", "candidate_role", "completed_by").order_by("created", "id"))
-        actionable = [task for task in tasks if task.status == TaskStatus.OPEN and assignees.may_act(task, request.user)]
+        user = request.user
+        tasks = list(
+            instance.tasks.select_related("assignee", "candidate_role", "candidate_department", "candidate_position", "completed_by", "delegated_from")
+            .order_by("created", "signer_order", "id")
+        )
+        actionable = [task for task in tasks if task.status == TaskStatus.OPEN and assignees.may_act(task, user)]
+        running = instance.status == InstanceStatus.RUNNING
         leave_types = dict(LeaveType.choices)
         data = [
             (LEAVE_LABELS.get(name, name), leave_types.get(value, value) if name == "leave_type" else value)
             for name, value in instance.data.items()
         ]
+        events = list(instance.events.select_related("actor", "task"))
+        attachments = services.event_attachments(events)
+        for event in events:
+            event.attachments = attachments.get(event.pk, [])
+        is_admin = services.is_administrator(user)
         context = {
             "instance": instance,
-            "tasks": tasks,
-            "actionable": actionable,
-            "events": instance.events.select_related("actor", "task"),
+            "tasks": [task for task in tasks if task.kind != TaskKind.RESUBMIT or task.status != TaskStatus.CANCELLED],
+            "step_forms": [task for task in actionable if task.kind == TaskKind.STEP],
+            "assist_forms": [task for task in actionable if task.kind == TaskKind.ASSIST],
+            "resubmit": instance.status == InstanceStatus.RETURNED and instance.initiator_id == user.pk,
+            "delegable": [task for task in tasks if task.status == TaskStatus.OPEN and task.kind != TaskKind.RESUBMIT and is_admin and task not in actionable],
+            "events": events,
             "data": data,
-            "can_withdraw": instance.initiator_id == request.user.pk and instance.status == InstanceStatus.RUNNING,
+            "can_withdraw": instance.initiator_id == user.pk and instance.status in (InstanceStatus.RUNNING, InstanceStatus.RETURNED),
+            "can_urge": running and (instance.initiator_id == user.pk or is_admin),
+            "can_jump": is_admin and instance.status in (InstanceStatus.RUNNING, InstanceStatus.RETURNED),
+            "jump_targets": services.jump_targets(instance) if is_admin else [],
+            "members": member_choices() if actionable or is_admin else [],
         }
         return render(request, self.template_name, context)
+
+
+def _act(request, instance_pk, action, success):
+    """Run a service for a POST: a refusal of who may act answers 403 with its message, a
+    refusal of what is asked comes back to the page as a message."""
+    try:
+        action()
+    except PermissionDenied as error:
+        raise PermissionDenied(str(error)) from None
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return False
+    messages.success(request, success)
+    return True
+
+
+def _comment(request):
+    return request.POST.get("comment", "").strip()[:2000]
 
 
 class CompleteTaskView(View):
     def post(self, request, pk):
         task = get_object_or_404(WorkTask, pk=pk)
         outcome = request.POST.get("outcome")
-        if outcome not in Outcome.values:
+        if outcome not in (Outcome.APPROVE, Outcome.REJECT):
             messages.error(request, _("Choose approve or reject."))
             return redirect("workflow:instance", task.instance_id)
-        try:
-            services.complete(task=task, user=request.user, outcome=outcome, comment=request.POST.get("comment", "").strip()[:2000])
-        except PermissionDenied as error:
-            raise PermissionDenied(str(error) or _("This task is not yours to complete.")) from None
-        except ValidationError as error:
-            messages.error(request, _error_text(error))
-            return redirect("workflow:instance", task.instance_id)
-        messages.success(request, _("Approved.") if outcome == Outcome.APPROVE else _("Rejected."))
-        return redirect("workflow:inbox")
+        done = _act(
+            request, task.instance_id,
+            lambda: services.complete(task=task, user=request.user, outcome=outcome, comment=_comment(request)),
+            _("Approved.") if outcome == Outcome.APPROVE else _("Rejected."),
+        )
+        return redirect("workflow:inbox") if done else redirect("workflow:instance", task.instance_id)
 
 
-class WithdrawView(View):
-    def post(self, request, pk):
+class TaskActionView(View):
+    """Return, delegate, ask to assist, answer a request for assistance, add a signer."""
+
+    def post(self, request, pk, action):
+        task = get_object_or_404(WorkTask, pk=pk)
+        user = request.user
+        comment = _comment(request)
+
+        def member():
+            return find_member(request.POST.get("member"))
+
+        actions = {
+            "return": (
+                lambda: services.return_task(task=task, user=user, to=request.POST.get("to", "previous"), comment=comment),
+                _("Returned."),
+            ),
+            "delegate": (lambda: services.delegate(task=task, user=user, to=member(), comment=comment), _("The task was delegated.")),
+            "assist": (lambda: services.ask_assist(task=task, user=user, member=member(), comment=comment), _("Assistance was asked.")),
+            "answer": (lambda: services.answer_assist(task=task, user=user, comment=comment), _("Your opinion was recorded.")),
+            "add_signer": (lambda: services.add_signer(task=task, user=user, member=member(), comment=comment), _("The signer was added.")),
+        }
+        if action not in actions:
+            raise Http404
+        run, success = actions[action]
+        _act(request, task.instance_id, run, success)
+        return redirect("workflow:instance", task.instance_id)
+
+
+class InstanceActionView(View):
+    """Withdraw, resubmit, urge, comment (with files) and an administrator's jump."""
+
+    def post(self, request, pk, action):
         instance = get_object_or_404(ProcessInstance, pk=pk)
-        if not services.may_view_instance(instance, request.user):
+        user = request.user
+        if not services.may_view_instance(instance, user):
+            raise Http404
+        comment = _comment(request)
+        actions = {
+            "withdraw": (lambda: services.withdraw(instance=instance, user=user, comment=comment), _("The process was withdrawn.")),
+            "resubmit": (lambda: services.resubmit(instance=instance, user=user, comment=comment), _("Resubmitted.")),
+            "urge": (lambda: services.urge(instance=instance, user=user, comment=comment), _("The assignees were reminded.")),
+            "comment": (
+                lambda: services.comment(instance=instance, user=user, text=comment, files=request.FILES.getlist("files")[:10]),
+                _("Your comment was added."),
+            ),
+            "jump": (
+                lambda: services.jump(instance=instance, user=user, step=request.POST.get("step", ""), reason=request.POST.get("reason", "").strip()[:2000]),
+                _("The process was moved."),
+            ),
+        }
+        if action not in actions:
+            raise Http404
+        run, success = actions[action]
+        _act(request, instance.pk, run, success)
+        return redirect("workflow:instance", instance.pk)
+
+
+class EventAttachmentView(View):
+    """A file attached to a comment on an instance, for whoever may see the instance."""
+
+    def get(self, request, pk):
+        from django.contrib.contenttypes.models import ContentType
+
+        from qinglan.extras.models import Attachment
+
+        attachment = get_object_or_404(Attachment, pk=pk, content_type=ContentType.objects.get_for_model(TaskEvent))
+        event = get_object_or_404(TaskEvent.objects.select_related("instance"), pk=attachment.object_id)
+        if not services.may_view_instance(event.instance, request.user):
             raise Http404
         try:
-            services.withdraw(instance=instance, user=request.user, comment=request.POST.get("comment", "").strip()[:2000])
-        except PermissionDenied as error:
-            raise PermissionDenied(str(error)) from None
-        except ValidationError as error:
-            messages.error(request, _error_text(error))
-        else:
-            messages.success(request, _("The process was withdrawn."))
-        return redirect("workflow:instance", instance.pk)
+            handle = attachment.file.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        response = FileResponse(handle, as_attachment=True, filename=attachment.name, content_type="application/octet-stream")
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
