@@ -50,7 +50,7 @@ class FindProductsView(ProductView):
             base = base.filter(self.resource.quick_search_q(text))
         attributes = [a for a in services.attributes_for(category) if a.filterable] if category else []
         found = facets.filter_products(base, selection, attributes if category else None)
-        children = list((category.children() if category else Category.get_root_nodes())[: MAX_CHILD_CATEGORIES + 1])
+        children = list((category.children() if category else Category.objects.get_root_nodes())[: MAX_CHILD_CATEGORIES + 1])
         child_rows = []
         for child in children[:MAX_CHILD_CATEGORIES]:
             count, exact = facets.bounded(found.filter(category__path__startswith=child.path))

@@ -10,7 +10,7 @@ from qinglan.core.registry import registry
 
 from .. import attributes as values
 from .. import facets, services
-from ..models import Attribute, Category, Product, ProductImage, ProductVariant, UnitConversion
+from ..models import Attribute, Product, ProductImage, ProductVariant, UnitConversion
 
 register = template.Library()
 VARIANT_ROWS = 100
@@ -101,5 +101,5 @@ def category_products(record, user):
         "list_url": f"{resource.list_url}?category={record.pk}",
         "find_url": f"{reverse('products:find')}?category={record.pk}",
         "add_url": f"{resource.url('add')}?category={record.pk}" if has_permission(user, Product, "add") else None,
-        "children": list(Category.get_children(record)[:30]) if not record.is_leaf() else [],
+        "children": list(record.children()[:30]),
     }
