@@ -34,6 +34,8 @@ class SearchResultsSerializer(serializers.Serializer):
     q = serializers.CharField()
     total = serializers.IntegerField()
     message = serializers.CharField()
+    corrected_from = serializers.CharField(help_text="What was typed, when the results are those of a corrected query (q).")
+    suggestion = serializers.CharField(help_text="A corrected query that finds more, offered when there are few results.")
     types = serializers.ListField(child=serializers.CharField())
     page = serializers.IntegerField()
     has_next = serializers.BooleanField()
@@ -80,6 +82,8 @@ class SearchAPIView(APIView):
                 "q": results.text,
                 "total": results.total,
                 "message": results.message,
+                "corrected_from": results.corrected_from,
+                "suggestion": results.suggestion,
                 "types": results.types,
                 "page": results.page,
                 "has_next": results.has_next,

@@ -9,6 +9,9 @@ What is indexed: every registered resource with a ``search`` dict, once per conc
 - the title's pinyin initials and full pinyin (``text.pinyin_tokens``), weight D;
 - the text of the record's attachments (``documents.py``), weight D.
 
+The Latin words of titles and fields also go into the vocabulary of typo corrections
+(``fuzzy.py``).
+
 The rows follow the records through the domain events (``subscribers.py``) and are rebuilt by
 ``qinglan search rebuild``."""
 
@@ -20,6 +23,7 @@ from django.utils import timezone
 
 from qinglan.core.registry import registry
 
+from . import fuzzy
 from .documents import extract_missing, tokens_by_record
 from .models import SearchEntry
 from .text import index_text, pinyin_tokens
@@ -105,6 +109,7 @@ def index_record(model, pk):
             SearchEntry.objects.update_or_create(content_type=content_type, object_id=pk, defaults=values)
     except IntegrityError:  # created by a concurrent job in the meantime
         SearchEntry.objects.filter(content_type=content_type, object_id=pk).update(**values)
+    fuzzy.remember(fuzzy.vocabulary_words(f"{values['title']} {values['body']}"))
 
 
 def remove_record(model, pk):
@@ -183,6 +188,7 @@ def rebuild(resource=None, *, batch_size=BATCH_SIZE, report=None):
             with transaction.atomic():
                 SearchEntry.objects.filter(content_type=content_type, object_id__in=[r.pk for r in records]).delete()
                 SearchEntry.objects.bulk_create(rows)
+                fuzzy.remember(set().union(*(fuzzy.vocabulary_words(f"{row.title} {row.body}") for row in rows)))
             done += len(records)
             last_pk = records[-1].pk
             if report:

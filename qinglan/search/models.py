@@ -60,3 +60,27 @@ class DocumentText(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class SearchTerm(models.Model):
+    """A Latin word indexed in some record's title or fields: the vocabulary typo corrections
+    are chosen from (``fuzzy.py``). On PostgreSQL with pg_trgm, ``term`` has a trigram index."""
+
+    term = models.CharField(max_length=30, unique=True)
+
+    class Meta:
+        verbose_name = _("search term")
+        verbose_name_plural = _("search terms")
+
+    def __str__(self):
+        return self.term
+
+
+class SearchTermKey(models.Model):
+    """A vocabulary word under one of its deletion keys (itself, or itself less one letter)."""
+
+    key = models.CharField(max_length=30)
+    term = models.CharField(max_length=30)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "term"], name="search_term_key_unique")]

@@ -7,6 +7,7 @@ from a record outside the member's scope. A type viewed through several resource
 and the public pool) allows the records any of them shows."""
 
 from dataclasses import dataclass, field
+from itertools import islice, product
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import EmptyResultSet
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from qinglan.core.permissions import has_permission
 from qinglan.core.registry import registry
 
+from . import fuzzy
 from .backends import Backend
 from .index import searchable_resources
 from .models import DocumentText
@@ -25,6 +27,8 @@ from .text import fold, highlight_spans, parse_query, pinyin_spans
 
 PAGE_SIZE = 20
 PER_TYPE = 5
+FEW_RESULTS = 3
+MAX_CORRECTIONS_TRIED = 6
 MAX_PAGE = 50
 SNIPPET_LENGTH = 140
 
@@ -65,6 +69,8 @@ class Results:
     page: int = 1
     has_next: bool = False
     message: str = ""
+    corrected_from: str = ""  # what was typed, when the results are those of a correction
+    suggestion: str = ""  # a corrected query offered with few results
 
     @property
     def total(self):
@@ -128,12 +134,18 @@ def resolve_type(name, resources):
     return None
 
 
-def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_SIZE, prefix_last=False):
+def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_SIZE, prefix_last=False, correct=True):
     """Ranked, permission-filtered results of `text`, grouped by type.
 
     With one type selected (``types`` or ``type:`` in the text) the results of that type are
     paginated by `page_size`; otherwise each type shows its best `per_type` results and its
-    count. Bad input gives an empty result and a message, never an error."""
+    count. Bad input gives an empty result and a message, never an error.
+
+    With `correct`, a query with fewer than FEW_RESULTS results whose Latin words are not in
+    the vocabulary is tried with corrected words (``fuzzy.py``): with no results at all the
+    corrected query's results are shown (``corrected_from`` says what was typed), otherwise
+    it is offered (``suggestion``) — in both cases only if it finds more records in the
+    member's scope."""
     text = (text or "").strip()
     query = parse_query(text, prefix_last=prefix_last)
     results = Results(text=text, page=_page_number(page))
@@ -168,6 +180,16 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
         key=lambda group: (-group.count, str(group.resource.verbose_name_plural)),
     )
     selected_ids = [type_id for type_id, resource in type_ids.items() if resource in selected]
+    if correct and not prefix_last:
+        scope_ids = selected_ids or list(type_ids)
+        found = sum(counts.get(type_id, 0) for type_id in scope_ids)
+        if found < FEW_RESULTS and scope_ids:
+            corrected = _correction(text, backend, *_combine(allowed, scope_ids), better_than=found)
+            if corrected and not found:
+                fixed = search(user, corrected, types, page, per_type=per_type, page_size=page_size, correct=False)
+                fixed.corrected_from = text
+                return fixed
+            results.suggestion = corrected or ""
     if selected:
         if not selected_ids or not any(counts.get(type_id) for type_id in selected_ids):
             return results
@@ -197,6 +219,29 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
     by_resource = {group.resource: group.count for group in results.facets}
     results.groups = [Group(resource=resource, count=by_resource.get(resource, len(items)), hits=items) for resource, items in ordered]
     return results
+
+
+def _correction(text, backend, condition, params, *, better_than):
+    """`text` with its unknown Latin words corrected, if that finds more than `better_than`
+    records under `condition` (the member's scope); else None."""
+    options, changed = [], False
+    for chunk in text.split():
+        word = fold(chunk)
+        if fuzzy.MIN_LENGTH <= len(word) <= fuzzy.MAX_LENGTH and word.isascii() and word.isalpha() and not fuzzy.is_known(word):
+            found = fuzzy.candidates(word)
+            if found:
+                options.append(found)
+                changed = True
+                continue
+        options.append([chunk])
+    if not changed:
+        return None
+    for combination in islice(product(*options), MAX_CORRECTIONS_TRIED):
+        candidate = " ".join(combination)
+        query = parse_query(candidate)
+        if not query.empty and sum(backend.counts(query, condition, params).values()) > better_than:
+            return candidate
+    return None
 
 
 def _page_number(page):
