@@ -493,6 +493,8 @@ def jump_to(workflow, bpmn_id):
     it was completed before, or forward to it when it lies ahead of a step that is ready now, the
     steps in between counted as passed and the branches that are not taken dropped. Raises
     DefinitionError when the step cannot be reached from where the workflow is."""
+    if any(t.task_spec.bpmn_id == bpmn_id for t in ready_user_tasks(workflow)):
+        return  # it is open now: the caller opens it afresh
     done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id == bpmn_id and t.task_spec.manual]
     if done:
         return_to(workflow, done[-1].id)

@@ -813,6 +813,100 @@ def jump(*, instance, user, step, reason):
     return instance
 
 
+# ---- deadlines and timers ------------------------------------------------------------------------
+
+ESCALATION_BATCH_SIZE = 200
+
+
+def _escalation_targets(task):
+    """The assignee's manager; for a task open to several (or whose assignee has no manager),
+    the initiator's manager; failing that, the administrators."""
+    from qinglan.org.models import User
+
+    for member in (task.assignee, task.instance.initiator):
+        manager = getattr(member, "manager", None)
+        if manager is not None and manager.is_active and manager.pk != getattr(task.assignee, "pk", None):
+            return [manager]
+    return list(User.objects.filter(is_superuser=True, is_active=True)[:MAX_NOTIFIED])
+
+
+def escalate_overdue(*, now=None, batch_size=ESCALATION_BATCH_SIZE):
+    """Escalate every open step (or request for assistance) past its deadline once: the
+    assignee's manager is notified and the trail says so. Rows another run holds are skipped,
+    so two workers never escalate a task twice. Returns the number of tasks escalated."""
+    now = now or timezone.now()
+    escalated = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                WorkTask.objects.filter(status=TaskStatus.OPEN, due__lt=now, escalated__isnull=True)
+                .exclude(kind=TaskKind.RESUBMIT)
+                .select_related("assignee__manager", "instance__initiator__manager")
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("due", "pk")[:batch_size]
+            )
+            if not batch:
+                return escalated
+            WorkTask.objects.filter(pk__in=[task.pk for task in batch]).update(escalated=now)
+            for task in batch:
+                targets = _escalation_targets(task)
+                late = timezone.localtime(task.due).strftime("%Y-%m-%d %H:%M")
+                _event(task.instance, EventKind.ESCALATED, task=task, comment=", ".join(str(member) for member in targets))
+                for member in targets:
+                    _notify(
+                        member,
+                        lambda task=task: _("Overdue: %(step)s — %(title)s") % {"step": task.name, "title": task.instance.title},
+                        lambda task=task, late=late: _("%(assignee)s has not acted on it; it was due %(due)s.") % {
+                            "assignee": task.assignee or _("nobody yet"), "due": late,
+                        },
+                        task.instance, "workflow.overdue",
+                    )
+                escalated += 1
+
+
+def overdue_tasks(user, *, now=None):
+    """Open tasks past their deadline that `user` may act on or that wait on the members who
+    report to them."""
+    from django.db.models import Q
+
+    now = now or timezone.now()
+    return WorkTask.objects.filter(assignees.open_tasks_q(user) | Q(assignee__manager=user), status=TaskStatus.OPEN, due__lt=now)
+
+
+def fire_due_timers(*, now=None):
+    """Run on every running instance whose earliest timer is due (the periodic job calls this
+    every minute); an instance another worker holds is left to it. Returns how many ran."""
+    now = now or timezone.now()
+    fired = 0
+    pks = list(ProcessInstance.objects.filter(status=InstanceStatus.RUNNING, next_timer__lte=now).order_by("next_timer").values_list("pk", flat=True)[:500])
+    for pk in pks:
+        with transaction.atomic():
+            instance = (
+                ProcessInstance.objects.select_for_update(skip_locked=True)
+                .select_related("definition", "initiator")
+                .filter(pk=pk, status=InstanceStatus.RUNNING, next_timer__lte=now)
+                .first()
+            )
+            if instance is None:
+                continue
+            expected_revision = instance.revision
+            workflow = _load(instance)
+            before = {str(task.id) for task in engine.ready_user_tasks(workflow)}
+            try:
+                engine.fire_timers(workflow)
+            except (SpiffWorkflowException, ExpressionError) as error:
+                _event(instance, EventKind.TIMER, comment=engine.engine_error_message(error))
+                ProcessInstance.objects.filter(pk=pk).update(next_timer=None)  # not again every minute; the trail says why
+                continue
+            after = {str(task.id) for task in engine.ready_user_tasks(workflow)}
+            if before != after or workflow.is_completed():
+                _event(instance, EventKind.TIMER)
+            _sync_tasks(instance, workflow, reason=_("A timer moved the process on."))
+            _save_state(instance, workflow, expected_revision=expected_revision)
+            fired += 1
+    return fired
+
+
 # ---- queries -------------------------------------------------------------------------------
 
 

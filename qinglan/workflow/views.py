@@ -17,13 +17,15 @@ from qinglan.core.pagination import SortKey, keyset_page
 
 from . import assignees, services
 from .choices import InstanceStatus, LeaveType, Outcome, TaskKind, TaskStatus
-from .models import ProcessInstance, TaskEvent, WorkTask
+from .models import CopyRecipient, ProcessInstance, TaskEvent, WorkTask
 
 PAGE_SIZE = 25
 TABS = {
     "open": [SortKey("created", descending=True), SortKey("pk", descending=True)],
     "done": [SortKey("completed", descending=True, nullable=True), SortKey("pk", descending=True)],
     "started": [SortKey("started", descending=True), SortKey("pk", descending=True)],
+    "overdue": [SortKey("due"), SortKey("pk")],
+    "copied": [SortKey("created", descending=True), SortKey("pk", descending=True)],
 }
 
 
@@ -37,10 +39,15 @@ class InboxView(View):
     def get(self, request):
         tab = request.GET.get("tab") if request.GET.get("tab") in TABS else "open"
         user = request.user
+        related = ("instance", "instance__initiator", "assignee", "candidate_role", "candidate_department", "candidate_position")
         if tab == "open":
-            queryset = services.open_tasks(user).select_related("instance", "instance__initiator", "assignee", "candidate_role")
+            queryset = services.open_tasks(user).select_related(*related)
+        elif tab == "overdue":
+            queryset = services.overdue_tasks(user).select_related(*related)
         elif tab == "done":
             queryset = WorkTask.objects.filter(completed_by=user, status=TaskStatus.DONE).select_related("instance", "instance__initiator")
+        elif tab == "copied":
+            queryset = CopyRecipient.objects.filter(member=user).select_related("instance", "instance__initiator")
         else:
             queryset = ProcessInstance.objects.filter(initiator=user).select_related("definition")
         page = keyset_page(queryset, TABS[tab], size=PAGE_SIZE, after=request.GET.get("after"), before=request.GET.get("before"))
@@ -49,6 +56,7 @@ class InboxView(View):
             "page": page,
             "query": f"tab={tab}",
             "open_count": services.open_task_count(user),
+            "overdue_count": services.overdue_tasks(user).count(),
         }
         return render(request, self.template_name, context)
 
