@@ -78,7 +78,7 @@ class ProductResource(Resource):
         Panel(_("Variants"), template="products/variants_panel.html"),
         Panel(_("Description"), ("description",)),
         Panel(_("Images"), template="products/images_panel.html", side=True),
-        Panel(_("Cost and price"), ("cost", "cost_currency", "list_price", "price_currency", "weight"), side=True),
+        Panel(_("Cost and price"), template="products/prices_panel.html", side=True),
         Panel(_("Units"), template="products/units_panel.html", side=True),
     )
     bulk_edit_fields = ("status", "category", "brand", "base_unit", "owner", "price_currency", "cost_currency")

@@ -435,15 +435,18 @@ def to_base_unit(*, product, quantity, unit, places=QUANTITY_PLACES):
 
 
 def effective_conversions(product):
-    """[(conversion, own)] that hold for `product`: its own, then those for every product
-    between other pairs of units."""
+    """[(conversion, own)] that hold for `product` and lead from or to its base unit (directly
+    or through other units): its own conversions, then those for every product between other
+    pairs of units."""
     own = list(UnitConversion.objects.filter(product=product).select_related("from_unit", "to_unit"))
     pairs = {frozenset((c.from_unit_id, c.to_unit_id)) for c in own}
     shared = [
         c for c in UnitConversion.objects.filter(product__isnull=True).select_related("from_unit", "to_unit")
         if frozenset((c.from_unit_id, c.to_unit_id)) not in pairs
     ]
-    return [(c, True) for c in own] + [(c, False) for c in shared]
+    rows = [(c, True) for c in own] + [(c, False) for c in shared]
+    reachable = _component(_edges([(c.from_unit_id, c.to_unit_id, c.factor) for c, _own in rows]), product.base_unit_id)
+    return [(c, mine) for c, mine in rows if c.from_unit_id in reachable]
 
 
 # ---- images ------------------------------------------------------------------------------------

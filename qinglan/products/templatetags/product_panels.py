@@ -1,6 +1,8 @@
 """What the product and category pages' panels show, each restricted to what the member may
 see (the panels are rendered with the record and the member, see core.detail)."""
 
+from decimal import Decimal
+
 from django import template
 from django.conf import settings
 from django.urls import reverse
@@ -28,6 +30,24 @@ def product_attributes(record):
         "rows": services.attribute_rows(record),
         "per_variant": [attribute for attribute in services.attributes_for(record.category, for_variants=True)],
     }
+
+
+def _amount(value):
+    """A Decimal as people write it: thousands grouped, no trailing zeros (36,900; 0.0325)."""
+    if value is None:
+        return None
+    text = format(value.normalize(), "f")
+    whole, dot, fraction = text.partition(".")
+    return f"{int(whole):,}" + (f".{fraction}" if fraction else "") if whole.lstrip("-").isdigit() else text
+
+
+@register.simple_tag
+def product_prices(record):
+    """List price, cost and, when both are in the same currency, the gross margin on the price."""
+    margin = None
+    if record.list_price and record.cost is not None and record.price_currency_id == record.cost_currency_id:
+        margin = ((record.list_price - record.cost) / record.list_price * 100).quantize(Decimal("0.1"))
+    return {"price": _amount(record.list_price), "cost": _amount(record.cost), "margin": margin, "weight": _amount(record.weight)}
 
 
 @register.simple_tag
