@@ -65,7 +65,7 @@ class SearchAPIView(APIView):
     @extend_schema(
         summary="Full-text search over every record the caller may view",
         parameters=[
-            OpenApiParameter("q", OpenApiTypes.STR, description='Words (all must match), "phrases", -exclusions, type:name.'),
+            OpenApiParameter("q", OpenApiTypes.STR, description='Words (all must match), "phrases", -exclusions, type:name, field:value (the fields the type filters or searches by).'),
             OpenApiParameter("type", OpenApiTypes.STR, many=True, description="Only these types, e.g. customers.customer."),
             OpenApiParameter("page", OpenApiTypes.INT, description="Page of the results of one type."),
             OpenApiParameter("prefix", OpenApiTypes.BOOL, description="Match the last word as a prefix (search as you type)."),

@@ -1,6 +1,8 @@
 """The two query backends: SQLite FTS5 (bm25 with column weights) and PostgreSQL (tsvector,
 ts_rank_cd with weights A–D). Both take the parsed Terms and an SQL condition that already
 limits the rows to what the member may view, and return ranked rows and counts per type.
+Ranks get a gentle boost for recently updated records (RECENCY_BOOST); a query of field
+filters alone (no words) lists the rows they allow, most recently updated first.
 
 Nothing the user typed reaches the SQL text: the match expression is built from tokens
 (letters and digits only), quoted, and passed as a parameter."""
@@ -11,6 +13,10 @@ from django.db import connection
 SQLITE_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
 POSTGRES_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 ENTRY = "search_searchentry"
+# Recency: a rank is multiplied by 1 + RECENCY_BOOST / (1 + age / RECENCY_DAYS), so a record
+# updated today gains 20 %, one updated 90 days ago 10 %, a year ago 4 %: relevance first.
+RECENCY_BOOST = 0.2
+RECENCY_DAYS = 90.0
 
 
 def _quote_fts(token):
@@ -55,29 +61,51 @@ def tsquery(query):
 
 
 class SQLiteBackend:
+    # 1 + RECENCY_BOOST / (1 + age in days / RECENCY_DAYS): ×1.2 today, ×1.1 at 90 days.
+    recency = f"(1.0 + {RECENCY_BOOST} / (1.0 + max(julianday('now') - julianday(e.updated), 0) / {RECENCY_DAYS}))"
+
     def _base(self, query, allowed_sql, allowed_params):
+        if query.empty:  # only field filters: every row they allow, but the excluded words
+            sql, params = f"FROM {ENTRY} e WHERE ({allowed_sql})", [*allowed_params]
+            if query.exclude:
+                sql += " AND e.id NOT IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)"
+                params.append(" OR ".join(fts5_expression(term) for term in query.exclude))
+            return sql, params
         sql = (
             f"FROM search_fts JOIN {ENTRY} e ON e.id = search_fts.rowid "
             f"WHERE search_fts MATCH %s AND ({allowed_sql})"
         )
         return sql, [fts5_match(query), *allowed_params]
 
-    def rank_sql(self):
-        return "bm25(search_fts, {})".format(", ".join(str(weight) for weight in SQLITE_WEIGHTS))
+    def rank_sql(self, query):
+        if query.empty:
+            return f"-{self.recency}"
+        weights = ", ".join(str(weight) for weight in SQLITE_WEIGHTS)
+        return f"bm25(search_fts, {weights}) * {self.recency}"  # bm25 is negative: more negative is better
 
     rank_order = "ASC"  # bm25: lower is better
 
 
 class PostgresBackend:
+    recency = f"(1.0 + {RECENCY_BOOST} / (1.0 + greatest(extract(epoch from (now() - e.updated)), 0) / {RECENCY_DAYS * 86400}))"
+
     def _base(self, query, allowed_sql, allowed_params):
+        if query.empty:
+            sql, params = f"FROM {ENTRY} e WHERE ({allowed_sql})", [*allowed_params]
+            if query.exclude:
+                sql += " AND NOT (e.vector @@ to_tsquery('simple', %s))"
+                params.append(" | ".join(tsquery_expression(term) for term in query.exclude))
+            return sql, params
         sql = (
             f"FROM {ENTRY} e, to_tsquery('simple', %s) q "
             f"WHERE e.vector @@ q AND ({allowed_sql})"
         )
         return sql, [tsquery(query), *allowed_params]
 
-    def rank_sql(self):
-        return f"ts_rank_cd('{POSTGRES_WEIGHTS}', e.vector, q)"
+    def rank_sql(self, query):
+        if query.empty:
+            return self.recency
+        return f"ts_rank_cd('{POSTGRES_WEIGHTS}', e.vector, q) * {self.recency}"
 
     rank_order = "DESC"
 
@@ -100,8 +128,8 @@ class Backend:
         order = self.impl.rank_order
         sql = (
             "SELECT content_type_id, object_id, title, body, score FROM ("
-            f"SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.content_type_id ORDER BY t.score {order}, t.id) AS n FROM ("
-            f"SELECT e.id, e.content_type_id, e.object_id, e.title, e.body, {self.impl.rank_sql()} AS score {base}"
+            f"SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.content_type_id ORDER BY t.score {order}, t.updated DESC, t.id) AS n FROM ("
+            f"SELECT e.id, e.content_type_id, e.object_id, e.title, e.body, e.updated, {self.impl.rank_sql(query)} AS score {base}"
             f") t) u WHERE n <= %s ORDER BY content_type_id, n"
         )
         with connection.cursor() as cursor:
@@ -111,7 +139,7 @@ class Backend:
     def page(self, query, allowed_sql, allowed_params, offset, limit):
         base, params = self.impl._base(query, allowed_sql, allowed_params)
         sql = (
-            f"SELECT e.content_type_id, e.object_id, e.title, e.body, {self.impl.rank_sql()} AS score {base} "
+            f"SELECT e.content_type_id, e.object_id, e.title, e.body, {self.impl.rank_sql(query)} AS score {base} "
             f"ORDER BY score {self.impl.rank_order}, e.updated DESC, e.id LIMIT %s OFFSET %s"
         )
         with connection.cursor() as cursor:

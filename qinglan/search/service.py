@@ -19,11 +19,12 @@ from django.utils.translation import gettext as _
 from qinglan.core.permissions import has_permission
 from qinglan.core.registry import registry
 
+from . import fields as search_fields
 from . import fuzzy
 from .backends import Backend
 from .index import searchable_resources
 from .models import DocumentText
-from .text import fold, highlight_spans, parse_query, pinyin_spans
+from .text import as_text, fold, highlight_spans, parse_query, pinyin_spans
 
 PAGE_SIZE = 20
 PER_TYPE = 5
@@ -164,7 +165,8 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
         if resource not in selected:
             selected.append(resource)
     results.types = [resource.label for resource in selected]
-    if query.empty:
+    filters = _field_filters(query, concrete_resources)
+    if query.empty and filters is None:
         results.message = _("Type a word to search for.")
         return results
     allowed = _allowed(user, viewers)
@@ -172,6 +174,11 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
         return results
     type_ids = {ContentType.objects.get_for_model(resource.model).pk: resource for resource in concrete_resources}
     type_ids = {type_id: resource for type_id, resource in type_ids.items() if type_id in allowed}
+    if filters is not None:
+        type_ids = {type_id: resource for type_id, resource in type_ids.items() if resource in filters}
+        allowed = _with_filters(allowed, type_ids, filters)
+        if not type_ids:
+            return results
     backend = Backend()
     condition, params = _combine(allowed, type_ids)
     counts = backend.counts(query, condition, params)
@@ -184,7 +191,7 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
         scope_ids = selected_ids or list(type_ids)
         found = sum(counts.get(type_id, 0) for type_id in scope_ids)
         if found < FEW_RESULTS and scope_ids:
-            corrected = _correction(text, backend, *_combine(allowed, scope_ids), better_than=found)
+            corrected = _correction(text, backend, *_combine(allowed, scope_ids), concrete_resources, better_than=found)
             if corrected and not found:
                 fixed = search(user, corrected, types, page, per_type=per_type, page_size=page_size, correct=False)
                 fixed.corrected_from = text
@@ -221,9 +228,50 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
     return results
 
 
-def _correction(text, backend, condition, params, *, better_than):
+def _field_filters(query, resources):
+    """{resource: [(Q, negated)]} of the field:value filters of `query` for the types that
+    offer every filtered field, or None without such filters. A name no type offers is only
+    text: its words go back into `query`."""
+    known, by_resource = [], {}
+    for filter_ in query.fields:
+        matched = {resource: field for resource in resources if (field := search_fields.resolve(resource, filter_.name))}
+        if not matched:
+            as_text(query, filter_)
+            continue
+        known.append(filter_)
+        for resource, field in matched.items():
+            by_resource.setdefault(resource, []).append((search_fields.condition(field, filter_.value), filter_.negated))
+    if not known:
+        return None
+    return {resource: conditions for resource, conditions in by_resource.items() if len(conditions) == len(known)}
+
+
+def _with_filters(allowed, type_ids, filters):
+    """The allowed conditions of `type_ids` narrowed by the field filters of their type."""
+    narrowed = {}
+    for type_id, resource in type_ids.items():
+        condition, params = allowed[type_id]
+        parts, extra = [condition], []
+        model = resource.model._meta.concrete_model
+        for match, negated in filters[resource]:
+            try:
+                sql, sub_params = model._default_manager.filter(match).values("pk").query.sql_with_params()
+            except EmptyResultSet:
+                if negated:
+                    continue
+                sql, sub_params = None, ()
+            if sql is None:
+                parts.append("1 = 0")
+            else:
+                parts.append(f"e.object_id {'NOT IN' if negated else 'IN'} ({sql})")
+                extra.extend(sub_params)
+        narrowed[type_id] = ("(" + " AND ".join(parts) + ")", [*params, *extra])
+    return narrowed
+
+
+def _correction(text, backend, condition, params, resources, *, better_than):
     """`text` with its unknown Latin words corrected, if that finds more than `better_than`
-    records under `condition` (the member's scope); else None."""
+    records under `condition` (the member's scope and field filters); else None."""
     options, changed = [], False
     for chunk in text.split():
         word = fold(chunk)
@@ -239,6 +287,7 @@ def _correction(text, backend, condition, params, *, better_than):
     for combination in islice(product(*options), MAX_CORRECTIONS_TRIED):
         candidate = " ".join(combination)
         query = parse_query(candidate)
+        _field_filters(query, resources)  # names no type offers are words
         if not query.empty and sum(backend.counts(query, condition, params).values()) > better_than:
             return candidate
     return None

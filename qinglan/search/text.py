@@ -38,6 +38,7 @@ from qinglan.customers.normalize import fold
 MAX_QUERY_LENGTH = 200
 MAX_TOKEN_LENGTH = 60
 MAX_TERMS = 24
+MAX_FIELDS = 5
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0003134f"
 _RUN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
@@ -217,10 +218,24 @@ class Query:
     exclude: list = field(default_factory=list)  # no term may match
     types: list = field(default_factory=list)  # the values of type:… filters
     highlight: list = field(default_factory=list)  # folded strings to mark in snippets
+    fields: list = field(default_factory=list)  # FieldFilters of name:value parts
 
     @property
     def empty(self):
         return not self.include
+
+
+@dataclass
+class FieldFilter:
+    """``name:value`` (``-name:value`` negated). The search service applies it to the types
+    whose resource declares the field filterable or searchable; a name no type knows is only
+    text, and `terms` are the word terms it stands for then."""
+
+    name: str
+    value: str
+    negated: bool = False
+    terms: list = field(default_factory=list)
+    highlight: list = field(default_factory=list)
 
 
 def _cjk_word_term(word):
@@ -259,19 +274,21 @@ def _phrase_term(text):
     return Term("token", (tokens[0],)) if len(tokens) == 1 else Term("phrase", tuple(tokens))
 
 
-_QUERY_PART = re.compile(r'(-?)"([^"]*)"|(\S+)')
+_QUERY_PART = re.compile(r'(-?)"([^"]*)"|(-?[^\W\d_]\w{0,49}[:：]"[^"]*"?)|(\S+)')
 _TYPE = re.compile(r"^(?:type|類型|类型)[:：](.+)$", re.IGNORECASE)
+_FIELD = re.compile(r'^(-?)([^\W\d_]\w{0,49})[:：]"?([^"]*)"?$')
 
 
 def parse_query(text, *, prefix_last=False):
-    """Words (all must match), "phrases", -exclusions and type:… filters. Anything else
-    typed (FTS operators, quotes, SQL) is only text: it ends up as quoted tokens or nothing."""
+    """Words (all must match), "phrases", -exclusions, type:… filters and field:value (or
+    field:"two words", -field:value) filters. Anything else typed (FTS operators, quotes,
+    SQL) is only text: it ends up as quoted tokens or nothing."""
     text = (text or "")[:MAX_QUERY_LENGTH]
     query = Query(text=text.strip())
     ends_open = bool(text) and not text[-1].isspace() and not text.rstrip().endswith('"')
     parts = list(_QUERY_PART.finditer(text))
     for position, match in enumerate(parts):
-        negated, phrase, word = match.group(1), match.group(2), match.group(3)
+        negated, phrase, word = match.group(1), match.group(2), match.group(3) or match.group(4)
         if phrase is not None:
             term = _phrase_term(phrase)
             if term is not None:
@@ -282,6 +299,19 @@ def parse_query(text, *, prefix_last=False):
         type_match = _TYPE.match(word)
         if type_match:
             query.types.append(type_match.group(1).strip())
+            continue
+        field_match = _FIELD.match(word)
+        if field_match and field_match.group(3).strip():
+            field_negated, name, value = field_match.groups()
+            value = value.strip()
+            if field_negated:
+                term = _phrase_term(f"{name} {value}")
+                fallback = [term] if term is not None else []
+            else:
+                fallback = _word_terms(f"{name} {value}", prefix_last=False)
+            query.fields.append(
+                FieldFilter(name, value, bool(field_negated), fallback, [] if field_negated else runs(fold(f"{name} {value}")))
+            )
             continue
         if word.startswith("-") and len(word) > 1:
             term = _phrase_term(word[1:])
@@ -294,7 +324,17 @@ def parse_query(text, *, prefix_last=False):
         query.highlight.extend(runs(fold(word)))
     query.include = _dedupe(query.include)[:MAX_TERMS]
     query.exclude = _dedupe(query.exclude)[:MAX_TERMS]
+    query.fields = query.fields[:MAX_FIELDS]
     return query
+
+
+def as_text(query, filter_):
+    """A field filter no type knows: its words become terms of `query` again."""
+    if filter_.negated:
+        query.exclude = _dedupe(query.exclude + filter_.terms)[:MAX_TERMS]
+    else:
+        query.include = _dedupe(query.include + filter_.terms)[:MAX_TERMS]
+        query.highlight.extend(filter_.highlight)
 
 
 def _dedupe(terms):
