@@ -8,7 +8,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .service import search
+from .service import count_limit, search
+
 
 class SearchHitSerializer(serializers.Serializer):
     type = serializers.CharField()
@@ -23,7 +24,8 @@ class SearchHitSerializer(serializers.Serializer):
 class SearchFacetSerializer(serializers.Serializer):
     type = serializers.CharField()
     label = serializers.CharField()
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(help_text="Exact up to 1,000; with count_capped, more than that.")
+    count_capped = serializers.BooleanField()
 
 
 class SearchGroupSerializer(SearchFacetSerializer):
@@ -32,7 +34,8 @@ class SearchGroupSerializer(SearchFacetSerializer):
 
 class SearchResultsSerializer(serializers.Serializer):
     q = serializers.CharField()
-    total = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="The sum of the facets' counts; with total_capped, at least that.")
+    total_capped = serializers.BooleanField()
     message = serializers.CharField()
     corrected_from = serializers.CharField(help_text="What was typed, when the results are those of a corrected query (q).")
     suggestion = serializers.CharField(help_text="A corrected query that finds more, offered when there are few results.")
@@ -44,7 +47,12 @@ class SearchResultsSerializer(serializers.Serializer):
 
 
 def _facet(group):
-    return {"type": group.key, "label": str(group.resource.verbose_name_plural), "count": group.count}
+    return {
+        "type": group.key,
+        "label": str(group.resource.verbose_name_plural),
+        "count": min(group.count, count_limit()),
+        "count_capped": group.capped,
+    }
 
 
 def _hit(hit):
@@ -80,7 +88,8 @@ class SearchAPIView(APIView):
         return Response(
             {
                 "q": results.text,
-                "total": results.total,
+                "total": sum(min(group.count, count_limit()) for group in results.facets),
+                "total_capped": results.total_capped,
                 "message": results.message,
                 "corrected_from": results.corrected_from,
                 "suggestion": results.suggestion,

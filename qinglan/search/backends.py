@@ -116,11 +116,27 @@ class Backend:
     def __init__(self):
         self.impl = PostgresBackend() if connection.vendor == "postgresql" else SQLiteBackend()
 
-    def counts(self, query, allowed_sql, allowed_params):
+    def counts(self, query, conditions, limit):
+        """{content_type_id: matching rows} for {content_type_id: (SQL condition, params)},
+        each counted up to `limit` + 1 only (more than `limit` means "over the limit"): the
+        counts cost at most limit + 1 rows per type, however common the words."""
+        parts, params = [], []
+        for number, (type_id, (condition, condition_params)) in enumerate(conditions.items()):
+            base, base_params = self.impl._base(query, condition, condition_params)
+            parts.append(f"SELECT {int(type_id)} AS type_id, COUNT(*) AS n FROM (SELECT 1 AS one {base} LIMIT %s) c{number}")
+            params.extend([*base_params, limit + 1])
+        if not parts:
+            return {}
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            return {type_id: count for type_id, count in cursor.fetchall() if count}
+
+    def count_up_to(self, query, allowed_sql, allowed_params, limit):
+        """How many rows match, counting no further than `limit`."""
         base, params = self.impl._base(query, allowed_sql, allowed_params)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT e.content_type_id, COUNT(*) {base} GROUP BY e.content_type_id", params)
-            return dict(cursor.fetchall())
+            cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 AS one {base} LIMIT %s) c", [*params, limit])
+            return cursor.fetchone()[0]
 
     def top_per_type(self, query, allowed_sql, allowed_params, per_type):
         """The best `per_type` rows of each type: (content_type_id, object_id, title, body, rank)."""

@@ -9,6 +9,7 @@ and the public pool) allows the records any of them shows."""
 from dataclasses import dataclass, field
 from itertools import islice, product
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import EmptyResultSet
 from django.urls import NoReverseMatch
@@ -29,7 +30,14 @@ from .text import as_text, fold, highlight_spans, parse_query, pinyin_spans
 PAGE_SIZE = 20
 PER_TYPE = 5
 FEW_RESULTS = 3
+
+
 MAX_CORRECTIONS_TRIED = 6
+
+
+def count_limit():
+    """Counts are exact up to this (the house-wide QINGLAN_COUNT_LIMIT, 1,000), then "1,000+"."""
+    return max(1, int(settings.QINGLAN_COUNT_LIMIT))
 MAX_PAGE = 50
 SNIPPET_LENGTH = 140
 
@@ -49,12 +57,25 @@ class Hit:
 @dataclass
 class Group:
     resource: object
-    count: int
+    count: int  # exact up to count_limit(); one more means "more than the limit"
     hits: list = field(default_factory=list)
 
     @property
     def key(self):
         return self.resource.label
+
+    @property
+    def capped(self):
+        return self.count > count_limit()
+
+    @property
+    def shown_count(self):
+        """The count as shown: "1,000+" past the limit."""
+        return f"{count_limit():,}+" if self.capped else f"{self.count:,}"
+
+    @property
+    def limit_shown(self):
+        return f"{count_limit():,}"
 
     @property
     def more(self):
@@ -75,7 +96,18 @@ class Results:
 
     @property
     def total(self):
+        """The sum of the facets' counts, each at most count_limit() + 1."""
         return sum(group.count for group in self.facets)
+
+    @property
+    def total_capped(self):
+        return any(group.capped for group in self.facets)
+
+    @property
+    def shown_total(self):
+        if self.total_capped:
+            return f"{sum(min(group.count, count_limit()) for group in self.facets):,}+"
+        return f"{self.total:,}"
 
 
 def _viewers(user):
@@ -180,8 +212,7 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
         if not type_ids:
             return results
     backend = Backend()
-    condition, params = _combine(allowed, type_ids)
-    counts = backend.counts(query, condition, params)
+    counts = backend.counts(query, {type_id: allowed[type_id] for type_id in type_ids}, count_limit())
     results.facets = sorted(
         (Group(resource=type_ids[type_id], count=count) for type_id, count in counts.items() if type_id in type_ids),
         key=lambda group: (-group.count, str(group.resource.verbose_name_plural)),
@@ -288,7 +319,7 @@ def _correction(text, backend, condition, params, resources, *, better_than):
         candidate = " ".join(combination)
         query = parse_query(candidate)
         _field_filters(query, resources)  # names no type offers are words
-        if not query.empty and sum(backend.counts(query, condition, params).values()) > better_than:
+        if not query.empty and backend.count_up_to(query, condition, params, better_than + 1) > better_than:
             return candidate
     return None
 
