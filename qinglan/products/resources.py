@@ -30,16 +30,35 @@ class CategorySubtreeFilter(django_filters.ModelMultipleChoiceFilter):
         return qs.filter(services.subtree_q(chosen, self.field_name))
 
 
-class SelectionField(forms.Field):
-    """Repeated ``code=value`` texts (kept as hidden inputs by the filter panel)."""
+class SelectionInput(forms.TextInput):
+    """``code=value`` pairs in one box, separated by semicolons; read from repeated ``attr``
+    parameters too (the find page's links)."""
 
-    widget = forms.MultipleHiddenInput
+    def value_from_datadict(self, data, files, name):
+        if hasattr(data, "getlist"):
+            return data.getlist(name)
+        value = data.get(name)
+        return value if isinstance(value, list) else ([value] if value else [])
+
+    def format_value(self, value):
+        if isinstance(value, (list, tuple)):
+            return "; ".join(str(item) for item in value if item)
+        return super().format_value(value)
+
+
+class SelectionField(forms.Field):
+    widget = SelectionInput
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("placeholder", _("code=value; code=value"))
 
     def to_python(self, value):
         if value in (None, ""):
             return []
         items = value if isinstance(value, (list, tuple)) else [value]
-        return [str(item)[:200] for item in items if str(item).strip()][:50]
+        pairs = [part.strip() for item in items for part in str(item).replace("；", ";").split(";")]
+        return [pair[:200] for pair in pairs if pair][:50]
 
 
 class AttributeSelectionFilter(django_filters.Filter):
@@ -97,6 +116,9 @@ class ProductResource(Resource):
 
     def after_create_many(self, records, *, user):
         services.index_attributes(products=records)
+
+    def after_delete(self, record, *, user):
+        services.forget_image_files(product_id=record.pk)
 
     @cached_property
     def form_class(self):

@@ -507,6 +507,22 @@ def remove_image(*, image, user):
     queue_event(event_name(product, "updated"), record=product, user=user)
 
 
+def forget_image_files(*, product_id):
+    """Once a deleted product's rows are gone for good (on commit), remove its image files."""
+    from django.core.files.storage import default_storage
+
+    def remove():
+        folder = f"products/{product_id}"
+        try:
+            _folders, files = default_storage.listdir(folder)
+        except (FileNotFoundError, NotImplementedError):
+            return
+        for name in files:
+            default_storage.delete(f"{folder}/{name}")
+
+    transaction.on_commit(remove)
+
+
 @transaction.atomic
 def make_first_image(*, image, user):
     """Show `image` first (the product's main picture); the others keep their order."""

@@ -146,3 +146,15 @@ def test_attribute_inputs_follow_the_chosen_category(catalogue):
     assert "attributes__grade" not in html  # set per variant
     html = client.get("/products/attribute-inputs/", {"kind": "variant", "product": catalogue["li"].pk}).content.decode()
     assert 'name="attributes__grade"' in html and "attributes__origin" not in html
+
+
+def test_list_filter_box_takes_typed_pairs(catalogue):
+    client, _member = viewer_client()
+    url = registry.get(Product).list_url
+    response = client.get(url, {"attr": "origin=阿里山；roasted=1"})
+    assert testing.list_pks(response) == {catalogue["ali2"].pk}
+    assert 'value="origin=阿里山；roasted=1"' in response.content.decode()  # kept as typed
+    repeated = client.get(url, {"attr": ["origin=阿里山", "roasted=1"]})  # as the find page links
+    assert testing.list_pks(repeated) == {catalogue["ali2"].pk}
+    assert 'value="origin=阿里山; roasted=1"' in repeated.content.decode()
+    assert testing.list_pks(client.get(url, {"attr": "origin=不存在"})) == set()

@@ -118,3 +118,16 @@ def test_api_lists_the_images(setup):
     _token, key = APIToken.issue(user=owner, name="t")
     data = client.get(f"/api/products/products/{product.pk}/", HTTP_AUTHORIZATION=f"Token {key}").json()
     assert len(data["images"]) == 1 and data["images"][0]["url"].endswith(f"/products/image/{data['images'][0]['id']}/")
+
+
+def test_deleting_a_product_removes_its_image_files(setup, settings):
+    client, owner, product = setup
+    upload(client, product, picture())
+    assert list(settings.MEDIA_ROOT.rglob("*.png"))
+    testing.grant(owner, Product, ["delete"], scope=Scope.OWN)
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert client.post(f"/products/product/{product.pk}/delete/").status_code == 302
+    assert not Product.objects.filter(pk=product.pk).exists()
+    assert not list(settings.MEDIA_ROOT.rglob("*.png"))
