@@ -18,6 +18,7 @@ from .choices import AttributeType
 from .models import Attribute, AttributeValue
 
 FACET_COUNT_LIMIT = 1000
+MAX_FACET_VALUES = 50  # values counted per attribute (one bounded count each)
 FACETED_TYPES = (AttributeType.CHOICE, AttributeType.BOOLEAN)
 
 
@@ -108,7 +109,7 @@ def facets(base, attributes, selection):
             scoped = filter_products(base, others, attributes)
             options = [(option, option) for option in attribute.options or []] if attribute.type == AttributeType.CHOICE else [("1", values.display(attribute, True)), ("0", values.display(attribute, False))]
             rows = []
-            for value, label in options:
+            for value, label in options[:MAX_FACET_VALUES]:
                 key = values.index_key(attribute, values.clean_value(attribute, value))[0]
                 count, exact = bounded(scoped.filter(pk__in=AttributeValue.objects.filter(attribute=attribute, key=key).values("product_id")))
                 is_chosen = value in chosen or (attribute.type == AttributeType.CHOICE and any(fold(value) == fold(text) for text in chosen))

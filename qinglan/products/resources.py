@@ -157,6 +157,10 @@ class ProductVariantResource(Resource):
         (_("Attributes"), ("attributes",)),
         (_("Cost and price"), ("cost", "list_price")),
     )
+    panels = (
+        Panel(_("Product variant"), ("product", "code", "name", "barcode", "active")),
+        Panel(_("Attributes"), template="products/variant_panel.html"),
+    )
     import_lookups = {"product": "code"}
     scope_through = "product"
     select_related = ("product",)

@@ -51,6 +51,18 @@ def product_prices(record):
 
 
 @register.simple_tag
+def variant_details(record):
+    """A variant's attribute values and its price and cost (its own, or the product's)."""
+    return {
+        "rows": services.attribute_rows(record),
+        "price": _amount(record.effective_list_price),
+        "own_price": record.list_price is not None,
+        "cost": _amount(record.effective_cost),
+        "own_cost": record.cost is not None,
+    }
+
+
+@register.simple_tag
 def product_variants(record, user):
     if not has_permission(user, ProductVariant, "view"):
         return {"visible": False}

@@ -35,6 +35,30 @@ class ProductTests(testing.ResourceTestCase):
         self.post_form(self.resource.url("edit", product), {**self.form_data, "attributes": "", "attributes__screen_size": "6.7"})
         self.assertEqual(list(AttributeValue.objects.filter(product=product).values_list("key", flat=True)), ["6.7"])
 
+    def test_exported_file_imports_again(self):
+        """The attribute values are exported as JSON and read back by the import (update by id)."""
+        import csv
+        import io
+        import json
+
+        self.grant("view", "add", "change", "export", "import")
+        record = self.create_record()
+        response = self.client.get(self.resource.url("export") + "?format=csv")
+        rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+        header = next(name for name in rows[0] if name.endswith("[attributes]"))  # "屬性 [attributes]"
+        self.assertEqual(json.loads(rows[0][header]), {"screen_size": "6.1", "os": "iOS"})
+        rows[0][header] = rows[0][header].replace("6.1", "6.7")
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=["id", "代碼 [code]", "名稱 [name]", header], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        job_url = self._import(out.getvalue())
+        self.assertContains(self.client.get(job_url), 'data-testid="import-ok"')
+        self.client.post(job_url, {"_confirm": "1"})
+        record.refresh_from_db()
+        self.assertEqual(record.attributes["screen_size"], "6.7")
+        self.assertEqual(AttributeValue.objects.get(product=record, attribute__code="screen_size").key, "6.7")
+
     def test_import_writes_the_attribute_index(self):
         self.grant("view", "add", "import")
         job_url = self._import(self.csv_data)
@@ -62,6 +86,14 @@ class ProductVariantTests(testing.ResourceTestCase):
     def test_variant_is_named_by_its_values(self):
         variant = self.create_record()
         self.assertEqual(variant.name, "黑色")
+
+    def test_variant_page_shows_its_values_and_the_products_price(self):
+        self.grant("view")
+        Product.objects.filter(pk=self.product.pk).update(list_price="2990")
+        page = self.client.get(self.resource.url("detail", self.create_record())).content.decode()
+        self.assertIn("顏色", page)
+        self.assertIn("2,990", page)
+        self.assertIn("產品的定價", page)
 
 
 class CategoryTests(testing.ResourceTestCase):
