@@ -52,7 +52,7 @@ class ProductTests(testing.ResourceTestCase):
         writer = csv.DictWriter(out, fieldnames=["id", "代碼 [code]", "名稱 [name]", header], extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-        job_url = self._import(out.getvalue())
+        job_url = self._import(out.getvalue(), mapping={"代碼 [code]": "code", "名稱 [name]": "name", header: "attributes"})
         self.assertContains(self.client.get(job_url), 'data-testid="import-ok"')
         self.client.post(job_url, {"_confirm": "1"})
         record.refresh_from_db()
