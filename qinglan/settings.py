@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "qinglan.search",
     "qinglan.workflow",
     "qinglan.products",
+    "qinglan.sales",
 ]
 
 MIDDLEWARE = [

@@ -28,4 +28,5 @@ urlpatterns = [
     path("extras/", include("qinglan.extras.urls")),
     path("workflow/", include("qinglan.workflow.urls")),
     path("products/", include("qinglan.products.urls")),
+    path("sales/", include("qinglan.sales.urls")),
 ]

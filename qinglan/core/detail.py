@@ -32,6 +32,13 @@ class DetailPanels(list):
         return [panel for panel in self if panel["side"]]
 
 
+def decimal_text(value, places):
+    """A decimal as people read it: digits grouped by thousands; money (two places or fewer)
+    with its places, finer quantities and rates without trailing zeros (10.0000 → 10)."""
+    text = f"{value:,.{places}f}"
+    return text.rstrip("0").rstrip(".") if places > 2 and "." in text else text
+
+
 def field_value_html(record, field, user):
     value = getattr(record, field.name, None)
     if isinstance(field, models.ManyToManyField):
@@ -58,6 +65,8 @@ def field_value_html(record, field, user):
         return format_html('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', value, value)
     if isinstance(field, models.EmailField):
         return format_html('<a href="mailto:{}">{}</a>', value, value)
+    if isinstance(field, models.DecimalField):
+        return decimal_text(value, field.decimal_places)
     return str(value)
 
 

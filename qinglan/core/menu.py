@@ -19,10 +19,16 @@ MENU_GROUPS = [
 ]
 
 
+# The administrators' groups stay at the end of the menu, after every module's own group.
+ADMIN_GROUPS = ("org", "settings")
+
+
 def register_menu_group(key, label, icon):
-    """A module's own menu group (e.g. approvals), after the groups registered before it."""
+    """A module's own menu group (e.g. approvals), after the module groups registered before
+    it and before the administrators' groups."""
     if all(group_key != key for group_key, _label, _icon in MENU_GROUPS):
-        MENU_GROUPS.append((key, label, icon))
+        place = next((i for i, (group_key, _label, _icon) in enumerate(MENU_GROUPS) if group_key in ADMIN_GROUPS), len(MENU_GROUPS))
+        MENU_GROUPS.insert(place, (key, label, icon))
 
 
 @dataclass(frozen=True)

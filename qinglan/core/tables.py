@@ -16,6 +16,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from .detail import decimal_text
 
 _library_signature = django_tables2.utils.signature
 _signatures = {}
@@ -73,6 +74,17 @@ class DateTimeColumn(PythonDateFormat, tables.DateTimeColumn):
 
 class DateColumn(PythonDateFormat, tables.DateColumn):
     pass
+
+
+class DecimalColumn(tables.Column):
+    """Amounts and quantities grouped by thousands, right-aligned (core.detail.decimal_text)."""
+
+    def __init__(self, *, places, **kwargs):
+        super().__init__(attrs={"td": {"class": "text-end text-nowrap"}, "th": {"class": "text-end"}}, **kwargs)
+        self.places = places
+
+    def render(self, value):
+        return decimal_text(value, self.places)
 
 
 class SelectColumn(tables.CheckBoxColumn):
@@ -167,6 +179,8 @@ def resource_table_factory(resource):
             attrs[name] = DateTimeColumn(verbose_name=verbose, orderable=orderable, format="Y-m-d H:i")
         elif isinstance(field, models.DateField):
             attrs[name] = DateColumn(verbose_name=verbose, orderable=orderable, format="Y-m-d")
+        elif isinstance(field, models.DecimalField):
+            attrs[name] = DecimalColumn(verbose_name=verbose, orderable=orderable, places=field.decimal_places)
         else:
             attrs[name] = tables.Column(verbose_name=verbose, orderable=orderable)
     meta = type("Meta", (ResourceTable.Meta,), {"model": resource.model, "fields": ("select", *candidates)})

@@ -50,6 +50,18 @@ def refresh_value(*, customer, rules=None):
 
 
 @transaction.atomic
+def refresh_potential(*, customer_ids):
+    """Potential value and grade of customers whose sources changed (e.g. an opportunity was
+    saved, moved or deleted); written only where they differ."""
+    rules = current_rules()
+    for customer in Customer.objects.select_for_update().filter(pk__in=list(customer_ids)).order_by("pk"):
+        before = (customer.potential_value, customer.value_grade)
+        refresh_value(customer=customer, rules=rules)
+        if (customer.potential_value, customer.value_grade) != before:
+            Customer.objects.filter(pk=customer.pk).update(potential_value=customer.potential_value, value_grade=customer.value_grade)
+
+
+@transaction.atomic
 def regrade_all():
     """Every customer's grade from the current rules, in one UPDATE (run after the rules
     change; at a million customers this is a job, not a request)."""

@@ -2,8 +2,11 @@
 positions, members and roles. Loaded once (skipped when a company profile exists); then each
 business app's ``demo.load_demo()`` adds its own records."""
 
+from decimal import Decimal
+
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.utils import timezone
 
 from qinglan.core.permissions import ACTIONS, Scope
 from qinglan.core.registry import registry
@@ -12,6 +15,7 @@ from .models import (
     CompanyProfile,
     Currency,
     Department,
+    ExchangeRate,
     Group,
     NumberSequence,
     Position,
@@ -76,8 +80,11 @@ def _load_organisation():
     if CompanyProfile.objects.exists():
         return False
     twd = Currency.objects.create(code="TWD", name="新臺幣", symbol="NT$", decimal_places=0)
-    Currency.objects.create(code="CNY", name="人民幣", symbol="¥")
-    Currency.objects.create(code="USD", name="US Dollar", symbol="$")
+    cny = Currency.objects.create(code="CNY", name="人民幣", symbol="¥")
+    usd = Currency.objects.create(code="USD", name="US Dollar", symbol="$")
+    first_of_year = timezone.localdate().replace(month=1, day=1)
+    ExchangeRate.objects.create(currency=cny, date=first_of_year, rate=Decimal("4.45"))
+    ExchangeRate.objects.create(currency=usd, date=first_of_year, rate=Decimal("32.20"))
     CompanyProfile.objects.create(
         name="青藍貿易股份有限公司", short_name="青藍貿易", tax_id="24567890", address="臺北市中山區南京東路二段100號",
         phone="02-2501-0000", email="service@qinglan.example", base_currency=twd,

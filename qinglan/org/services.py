@@ -1,4 +1,6 @@
-"""Organisation services: profile updates and gap-free document numbers."""
+"""Organisation services: profile updates, gap-free document numbers, amounts in the base currency."""
+
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -8,7 +10,7 @@ from django.utils.translation import gettext as _
 from qinglan.core.changelog import log_change, snapshot
 from qinglan.core.models import ObjectChange
 
-from .models import NumberSequence
+from .models import CompanyProfile, ExchangeRate, NumberSequence
 
 
 @transaction.atomic
@@ -44,3 +46,25 @@ def next_numbers(*, code, count, when=None):
     sequence.save(update_fields=["period", "next_value", "last_updated"])
     prefix = sequence.prefix.format(code=sequence.code.upper(), year=when.year, month=f"{when.month:02d}")
     return [f"{prefix}{value:0{sequence.padding}d}" for value in range(first, first + count)]
+
+
+def base_currency():
+    """The company's base currency (None before the company profile names one)."""
+    profile = CompanyProfile.objects.select_related("base_currency").first()
+    return profile.base_currency if profile else None
+
+
+def to_base(amount, currency, *, on=None, base=None):
+    """`amount` of `currency` in the base currency at the latest rate valid on `on` (today by
+    default), rounded to cents; the amount itself when `currency` is the base currency or none;
+    None when no rate is known. `base`: the base currency, when the caller has it."""
+    if amount is None:
+        return None
+    base = base_currency() if base is None else base
+    if currency is None or base is None or currency.pk == base.pk:
+        return amount
+    on = on or timezone.localdate()
+    rate = ExchangeRate.objects.filter(currency=currency, date__lte=on).order_by("-date").values_list("rate", flat=True).first()
+    if rate is None:
+        return None
+    return (amount * rate).quantize(Decimal("0.01"))

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SalesConfig(AppConfig):
+    name = "qinglan.sales"
+    label = "sales"
+    verbose_name = _("Sales")
+
+    def ready(self):
+        from . import resources  # noqa: F401  (registers the resources, panels and menu pages)

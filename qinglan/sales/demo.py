@@ -1,0 +1,85 @@
+"""Demo opportunities for `qinglan demo`: about thirty deals of the sales team across the
+pipeline (some won and lost this month), with competitors, product lines and the sales
+roles' permissions on them."""
+
+import datetime
+import random
+from decimal import Decimal
+
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+
+from qinglan.core.permissions import Scope
+from qinglan.customers.models import Customer
+from qinglan.org.models import Currency, Role, RolePermission
+
+from . import services
+from .choices import StageKind
+from .models import Competitor, LossReason, Opportunity, OpportunityLine, OpportunityStage
+
+DEALS = [
+    "年度設備採購案", "廠區網路升級", "門市 POS 系統導入", "倉儲自動化規劃", "ERP 授權續約", "產線感測器更新",
+    "辦公室筆電汰換", "冷鏈物流合作", "新品包材合同", "資安健檢專案", "客服中心擴建", "會議室視訊設備",
+]
+COMPETITORS = [
+    ("宏觀系統", "https://hongguan.example", "價格低、交期快", "售後服務據點少"),
+    ("全球資訊", "https://globalinfo.example", "品牌知名度高", "報價偏高、客製彈性低"),
+    ("東方科技", "", "在地關係深", "產品線較窄"),
+]
+
+
+def _grant(role_name, models, actions, scope):
+    role = Role.objects.get(name=role_name)
+    for model in models:
+        RolePermission.objects.update_or_create(
+            role=role, content_type=ContentType.objects.get_for_model(model), defaults={"actions": actions, "scope": scope}
+        )
+
+
+def load_demo():
+    services.ensure_defaults()
+    rng = random.Random(2027)
+    competitors = [Competitor.objects.create(name=name, website=site, strengths=strong, weaknesses=weak) for name, site, strong, weak in COMPETITORS]
+    stages = list(OpportunityStage.objects.filter(active=True))
+    open_stages = [stage for stage in stages if stage.kind == StageKind.OPEN]
+    won = next(stage for stage in stages if stage.kind == StageKind.WON)
+    lost = next(stage for stage in stages if stage.kind == StageKind.LOST)
+    reasons = list(LossReason.objects.all())
+    usd = Currency.objects.filter(code="USD").first()
+    today = timezone.localdate()
+    customers = list(Customer.objects.filter(owner__isnull=False).select_related("owner").order_by("pk")[:30])
+    try:
+        from qinglan.products.models import Product
+
+        products = list(Product.objects.filter(list_price__isnull=False).order_by("pk")[:20])
+    except ImportError:  # the products app is not installed
+        products = []
+    for index, customer in enumerate(customers):
+        stage = won if index % 10 == 3 else lost if index % 10 == 7 else open_stages[index % len(open_stages)]
+        opportunity = Opportunity(
+            name=f"{customer.short_name or customer.name} {DEALS[index % len(DEALS)]}", customer=customer, owner=customer.owner,
+            stage=stage, amount=Decimal(rng.choice([80_000, 150_000, 320_000, 560_000, 1_200_000, 2_800_000])),
+            currency=usd if index % 9 == 5 and usd else None,
+            expected_close_date=today + datetime.timedelta(days=rng.randint(-20, 150)),
+            loss_reason=rng.choice(reasons) if stage == lost else None,
+            close_note="客戶選擇報價較低的方案" if stage == lost else "",
+            description="客戶希望分兩期導入，第一期先上線總公司。" if index % 4 == 0 else "",
+        )
+        if opportunity.currency_id:
+            opportunity.amount = (opportunity.amount / 30).quantize(Decimal(1))
+        services.prepare_opportunity(opportunity=opportunity, created=True)
+        opportunity.save()
+        opportunity.competitors.set(rng.sample(competitors, rng.randint(0, 2)))
+        if products and index % 3 == 0:
+            for product in rng.sample(products, min(2, len(products))):
+                OpportunityLine.objects.create(
+                    opportunity=opportunity, product=product, description=product.name,
+                    quantity=Decimal(rng.choice([1, 5, 10, 20])), unit_price=product.list_price, discount=Decimal(rng.choice([0, 5, 10])),
+                )
+        services.opportunity_saved(opportunity=opportunity, user=None, stage_before=None, status_before=StageKind.OPEN, customer_before=None)
+    records = [Opportunity]
+    _grant("業務員", records, ["view", "add", "change", "export"], Scope.OWN)
+    _grant("業務主管", records, ["view", "add", "change", "delete", "export", "import"], Scope.SUBTREE)
+    lookups = [OpportunityStage, LossReason, Competitor]
+    _grant("業務員", lookups, ["view"], Scope.ALL)
+    _grant("業務主管", lookups, ["view"], Scope.ALL)

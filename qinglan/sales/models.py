@@ -1,0 +1,184 @@
+"""Opportunities (銷售機會) and their pipeline: stages with a probability, lines of products,
+competitors, win/loss reasons and the history of stage moves the forecast and the pipeline
+reports read."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from qinglan.core.models import BaseModel, ChildModel, OrganizationalModel, OwnedModel
+
+from .choices import StageKind
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+PERCENT = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(0), MaxValueValidator(100)]}
+
+
+class OpportunityStage(BaseModel):
+    """A step of the sales pipeline, in `order`; its probability is the default of the
+    opportunities that reach it, its kind says whether they are still open, won or lost."""
+
+    choices_for_everyone = True
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    probability = models.DecimalField(_("probability (%)"), **PERCENT)
+    kind = models.CharField(_("kind"), max_length=4, choices=StageKind.choices, default=StageKind.OPEN)
+    active = models.BooleanField(_("active"), default=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ("order", "id")
+        verbose_name = _("opportunity stage")
+        verbose_name_plural = _("opportunity stages")
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.kind == StageKind.WON and self.probability is not None and self.probability != 100:
+            raise ValidationError({"probability": _("A won stage has a probability of 100 %.")})
+        if self.kind == StageKind.LOST and self.probability is not None and self.probability != 0:
+            raise ValidationError({"probability": _("A lost stage has a probability of 0 %.")})
+
+
+class LossReason(OrganizationalModel):
+    choices_for_everyone = True
+
+    class Meta(OrganizationalModel.Meta):
+        verbose_name = _("loss reason")
+        verbose_name_plural = _("loss reasons")
+
+
+class Competitor(OrganizationalModel):
+    choices_for_everyone = True
+    website = models.URLField(_("website"), blank=True)
+    strengths = models.TextField(_("strengths"), blank=True)
+    weaknesses = models.TextField(_("weaknesses"), blank=True)
+
+    class Meta(OrganizationalModel.Meta):
+        verbose_name = _("competitor")
+        verbose_name_plural = _("competitors")
+
+
+class Opportunity(OwnedModel):
+    code = models.CharField(_("code"), max_length=30, unique=True, blank=True, help_text=_("Leave empty to number automatically."))
+    name = models.CharField(_("name"), max_length=200)
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="opportunities"
+    )
+    contact = models.ForeignKey(
+        "customers.Contact", verbose_name=_("contact"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    stage = models.ForeignKey(OpportunityStage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="opportunities")
+    status = models.CharField(_("status"), max_length=4, choices=StageKind.choices, default=StageKind.OPEN, editable=False)
+    probability = models.DecimalField(
+        _("probability (%)"), null=True, blank=True, help_text=_("Left empty: the stage's probability."), **PERCENT
+    )
+    amount = models.DecimalField(
+        _("expected amount"), default=Decimal(0), validators=[MinValueValidator(0)],
+        help_text=_("With product lines, their total."), **MONEY,
+    )
+    currency = models.ForeignKey(
+        "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text=_("Left empty: the company's base currency."),
+    )
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    competitors = models.ManyToManyField(Competitor, verbose_name=_("competitors"), blank=True, related_name="opportunities")
+    loss_reason = models.ForeignKey(
+        LossReason, verbose_name=_("loss reason"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    close_note = models.TextField(_("win/loss notes"), blank=True)
+    description = models.TextField(_("description"), blank=True)
+    # Kept by the services: the forecast sums them in the base currency, the department scope
+    # is one indexed column (as for customers).
+    weighted_amount = models.DecimalField(_("weighted amount"), default=Decimal(0), editable=False, **MONEY)
+    amount_base = models.DecimalField(_("amount in base currency"), null=True, blank=True, editable=False, **MONEY)
+    weighted_base = models.DecimalField(_("weighted amount in base currency"), null=True, blank=True, editable=False, **MONEY)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True, editable=False)
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("department"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", editable=False,
+    )
+
+    class Meta:
+        ordering = ("-id",)
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        indexes = [
+            models.Index(fields=("status", "expected_close_date"), name="opportunity_status_close"),
+            models.Index(fields=("stage", "id"), name="opportunity_stage_id"),
+            models.Index(fields=("department", "id"), name="opportunity_department_id"),
+            models.Index(fields=("owner", "id"), name="opportunity_owner_id"),
+            models.Index(fields=("customer", "id"), name="opportunity_customer_id"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if self.contact_id and self.customer_id and self.contact.customer_id != self.customer_id:
+            errors["contact"] = _("This contact belongs to another customer.")
+        stage = self.stage if self.stage_id else None
+        if stage is not None and stage.kind == StageKind.LOST and not self.loss_reason_id:
+            errors["loss_reason"] = _("Say why the opportunity was lost.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def effective_probability(self):
+        return self.probability if self.probability is not None else self.stage.probability
+
+
+class OpportunityLine(ChildModel):
+    opportunity = models.ForeignKey(Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(
+        "products.Product", verbose_name=_("product"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=18, decimal_places=4, default=Decimal(1), validators=[MinValueValidator(Decimal("0.0001"))])
+    unit_price = models.DecimalField(_("unit price"), validators=[MinValueValidator(0)], **MONEY)
+    discount = models.DecimalField(_("discount (%)"), default=Decimal(0), **PERCENT)
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = _("opportunity line")
+        verbose_name_plural = _("product lines")
+
+    def __str__(self):
+        return self.description or str(self.product or "")
+
+    def clean(self):
+        if not self.product_id and not self.description:
+            raise ValidationError(_("Name a product or describe the line."))
+
+    @property
+    def total(self):
+        discount = (self.discount or Decimal(0)) / 100
+        return ((self.quantity or 0) * (self.unit_price or 0) * (1 - discount)).quantize(Decimal("0.01"))
+
+
+class StageChange(models.Model):
+    """One move of an opportunity between stages: the pipeline's history."""
+
+    opportunity = models.ForeignKey(Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(
+        OpportunityStage, verbose_name=_("from stage"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_stage = models.ForeignKey(OpportunityStage, verbose_name=_("to stage"), on_delete=models.PROTECT, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+    amount = models.DecimalField(_("expected amount"), **MONEY)
+    probability = models.DecimalField(_("probability (%)"), **PERCENT)
+
+    class Meta:
+        ordering = ("-changed_at", "-id")
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        indexes = [models.Index(fields=("opportunity", "-changed_at"), name="stage_change_opportunity")]

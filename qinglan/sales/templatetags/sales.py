@@ -1,0 +1,35 @@
+from decimal import Decimal
+
+from django import template
+from django.db.models import Case, Value, When
+
+register = template.Library()
+
+
+@register.filter
+def money(value, places=2):
+    """1234567.5 → "1,234,567.50" (`places` decimals; a currency's own number, e.g. 0 for TWD)."""
+    if value in (None, ""):
+        return ""
+    places = 2 if places in (None, "") else int(places)
+    return f"{Decimal(value):,.{places}f}"
+
+
+@register.simple_tag
+def customer_opportunities(customer, user, limit=10):
+    """The customer's opportunities the member may view: open ones first, then the latest
+    closed; (opportunities, how many there are in all)."""
+    from ..choices import StageKind
+    from ..models import Opportunity
+
+    visible = Opportunity.objects.restrict(user, "view").filter(customer=customer)
+    rows = list(
+        visible.select_related("stage", "currency", "owner")
+        .order_by(Case(When(status=StageKind.OPEN, then=Value(0)), default=Value(1)), "-expected_close_date", "-id")[:limit]
+    )
+    return rows, visible.count()
+
+
+@register.simple_tag
+def stage_history(opportunity, limit=20):
+    return list(opportunity.stage_changes.select_related("from_stage", "to_stage", "changed_by")[:limit])

@@ -1,0 +1,47 @@
+"""Sample records per resource for the permission matrix (see testing.sample_factory)."""
+
+from decimal import Decimal
+
+from qinglan.core.testing import sample_factory
+from qinglan.customers.tests.factories import make_customer
+from qinglan.sales import services
+from qinglan.sales.choices import StageKind
+from qinglan.sales.models import Competitor, LossReason, Opportunity, OpportunityStage
+
+
+def stage(kind=StageKind.OPEN, **values):
+    """A stage of the kind the migration made (Qualification… / Won / Lost)."""
+    services.ensure_defaults()  # a transactional test's flush removed them
+    return OpportunityStage.objects.filter(kind=kind, active=True, **values).order_by("order").first()
+
+
+def make_opportunity(owner, name, *, customer=None, user=None, **extra):
+    """An opportunity saved as the services save one."""
+    opportunity = Opportunity(
+        owner=owner, name=name, customer=customer or make_customer(owner, f"{name}客戶"), stage=extra.pop("stage", None) or stage(),
+        amount=extra.pop("amount", Decimal("100000")), **extra,
+    )
+    services.prepare_opportunity(opportunity=opportunity, created=True)
+    opportunity.save()
+    services.opportunity_saved(opportunity=opportunity, user=user, stage_before=None, status_before=None, customer_before=None)
+    return opportunity
+
+
+@sample_factory(Opportunity)
+def opportunity(owner, serial):
+    return make_opportunity(owner, f"矩陣商機{serial} matrix"), owner, owner.department
+
+
+@sample_factory(OpportunityStage)
+def opportunity_stage(owner, serial):
+    return OpportunityStage.objects.create(name=f"矩陣階段{serial}", order=100 + serial, probability=Decimal(30)), None, None
+
+
+@sample_factory(LossReason)
+def loss_reason(owner, serial):
+    return LossReason.objects.create(name=f"矩陣原因{serial}"), None, None
+
+
+@sample_factory(Competitor)
+def competitor(owner, serial):
+    return Competitor.objects.create(name=f"矩陣對手{serial}"), None, None

@@ -1,0 +1,53 @@
+"""Conformance tests of the sales resources (ResourceTestCase drives UI and API)."""
+
+from qinglan.core import testing
+from qinglan.customers.models import Customer
+from qinglan.customers.tests.factories import make_customer
+from qinglan.sales.models import Competitor, LossReason, Opportunity, OpportunityStage
+
+from .factories import stage
+
+
+class OpportunityTests(testing.ResourceTestCase):
+    model = Opportunity
+    bulk_edit_data = {"expected_close_date": "2027-03-31"}
+
+    def setUp(self):
+        super().setUp()
+        testing.grant(self.member, Customer, ["view"])  # to pick the customer
+        self.customer = make_customer(self.member, "商機測試客戶")
+        first = stage()
+        self.form_data = {"name": "年度設備採購", "customer": str(self.customer.pk), "stage": str(first.pk), "amount": "250000", "expected_close_date": "2027-01-31"}
+        self.update_data = {**self.form_data, "amount": "300000"}
+        self.csv_data = f"name,customer,stage,amount\n網路升級,{self.customer.code},{first.name},120000\n門市系統,{self.customer.code},{first.name},80000\n"
+
+    def test_new_opportunity_is_numbered_weighted_and_in_the_owners_department(self):
+        record = self.create_record()
+        self.assertRegex(record.code, r"^OP\d{4}-\d{5}$")
+        self.assertEqual(record.weighted_amount, record.amount * record.stage.probability / 100)
+        self.assertEqual(record.department_id, self.member.department_id)
+        self.assertEqual(record.status, "open")
+
+
+class OpportunityStageTests(testing.ResourceTestCase):
+    model = OpportunityStage
+    form_data = {"name": "技術評估", "order": "25", "probability": "30", "kind": "open", "active": "on"}
+    update_data = {**form_data, "probability": "35"}
+    csv_data = "name,order,probability,kind\n簽約中,70,90,open\n試用中,35,40,open\n"
+    bulk_edit_data = {"probability": "20"}
+
+
+class LossReasonTests(testing.ResourceTestCase):
+    model = LossReason
+    form_data = {"name": "交期太長"}
+    update_data = {"name": "交期太長", "description": "客戶需要兩週內到貨"}
+    csv_data = "name\n付款條件不符\n服務據點不足\n"
+    bulk_edit_data = {"description": "整理中"}
+
+
+class CompetitorTests(testing.ResourceTestCase):
+    model = Competitor
+    form_data = {"name": "宏觀系統", "website": "https://hongguan.example"}
+    update_data = {"name": "宏觀系統", "strengths": "價格低"}
+    csv_data = "name,website\n全球資訊,https://globalinfo.example\n東方科技,\n"
+    bulk_edit_data = {"description": "主要對手"}

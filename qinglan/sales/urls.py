@@ -1,0 +1,13 @@
+from django.urls import path
+
+from qinglan.core.urls import app_resource_urls
+
+from . import views
+
+app_name = "sales"
+urlpatterns = [
+    *app_resource_urls("sales"),
+    path("pipeline/", views.PipelineView.as_view(), name="pipeline"),
+    path("pipeline/move/", views.PipelineMoveView.as_view(), name="pipeline_move"),
+    path("forecast/", views.ForecastView.as_view(), name="forecast"),
+]

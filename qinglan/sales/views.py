@@ -1,0 +1,216 @@
+"""The sales pipeline (a kanban board of open opportunities by stage, moved by drag and drop
+or the card's menu) and the forecast (expected and weighted amounts by month and owner or
+stage). Both show only the opportunities the member may view."""
+
+import datetime
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, F, Q, Sum, Window
+from django.db.models.functions import RowNumber, TruncMonth
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import View
+
+from qinglan.core.permissions import has_permission
+from qinglan.org.models import User
+from qinglan.org.services import base_currency
+
+from . import services
+from .choices import StageKind
+from .models import LossReason, Opportunity, OpportunityStage
+
+CARDS_PER_STAGE = 30
+RECENTLY_CLOSED_DAYS = 30
+FORECAST_MONTHS = (3, 6, 12)
+
+
+def _error_text(error):
+    return " ".join(getattr(error, "messages", None) or [str(error)])
+
+
+class OpportunityPageMixin:
+    def dispatch(self, request, *args, **kwargs):
+        if not has_permission(request.user, Opportunity, "view"):
+            raise PermissionDenied(_("You have no permission to do this."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def visible(self, request):
+        """The opportunities the member may view, narrowed by the page's owner choice."""
+        queryset = Opportunity.objects.restrict(request.user, "view")
+        mine = request.GET.get("owner") == "me"
+        return (queryset.filter(owner=request.user) if mine else queryset), mine
+
+
+class PipelineView(OpportunityPageMixin, View):
+    template_name = "sales/pipeline.html"
+
+    def get(self, request, error=None):
+        return render(request, self.template_name, self.context(request, error))
+
+    def context(self, request, error=None):
+        queryset, mine = self.visible(request)
+        today = timezone.localdate()
+        shown = queryset.filter(Q(status=StageKind.OPEN) | Q(closed_on__gte=today - datetime.timedelta(days=RECENTLY_CLOSED_DAYS)))
+        stages = list(OpportunityStage.objects.filter(active=True))
+        totals = {
+            row["stage_id"]: row
+            for row in shown.values("stage_id").annotate(count=Count("id"), amount=Sum("amount_base"), weighted=Sum("weighted_base"))
+        }
+        # The first cards of every stage in one query: soonest expected close first.
+        ranked = shown.annotate(
+            place=Window(RowNumber(), partition_by=F("stage_id"), order_by=[F("expected_close_date").asc(nulls_last=True), F("id").desc()])
+        ).filter(place__lte=CARDS_PER_STAGE).select_related("customer", "owner", "currency")
+        cards = {}
+        for opportunity in ranked.order_by("place"):
+            cards.setdefault(opportunity.stage_id, []).append(opportunity)
+        movable = set(
+            Opportunity.objects.restrict(request.user, "change").filter(pk__in=[o.pk for group in cards.values() for o in group]).values_list("pk", flat=True)
+        )
+        columns = []
+        for stage in stages:
+            total = totals.get(stage.pk, {})
+            columns.append({
+                "stage": stage,
+                "cards": [{"opportunity": o, "movable": o.pk in movable, "overdue": o.status == StageKind.OPEN and o.expected_close_date and o.expected_close_date < today}
+                          for o in cards.get(stage.pk, [])],
+                "count": total.get("count", 0),
+                "amount": total.get("amount") or Decimal(0),
+                "weighted": total.get("weighted") or Decimal(0),
+            })
+        return {
+            "columns": columns,
+            "mine": mine,
+            "base": base_currency(),
+            "loss_reasons": LossReason.objects.all(),
+            "cards_per_stage": CARDS_PER_STAGE,
+            "recently_closed_days": RECENTLY_CLOSED_DAYS,
+            "can_add": has_permission(request.user, Opportunity, "add"),
+            "error": error,
+            "owner_query": "owner=me" if mine else "",
+        }
+
+
+class PipelineMoveView(PipelineView):
+    """POST opportunity, stage (and loss_reason, note for a lost stage): move_stage. htmx gets
+    the board again; a plain form post goes back to the board."""
+
+    def get(self, request):
+        return redirect("sales:pipeline")
+
+    def post(self, request):
+        opportunity = get_object_or_404(Opportunity.objects.restrict(request.user, "view"), pk=_int(request.POST.get("opportunity")))
+        stage = get_object_or_404(OpportunityStage, pk=_int(request.POST.get("stage")))
+        reason_pk = _int(request.POST.get("loss_reason"))
+        reason = LossReason.objects.filter(pk=reason_pk).first() if reason_pk else None
+        error = None
+        try:
+            services.move_stage(opportunity=opportunity, stage=stage, user=request.user, loss_reason=reason, note=(request.POST.get("note") or "")[:1000])
+        except (ValidationError, PermissionDenied) as failure:
+            error = _("“%(name)s” was not moved: %(reason)s") % {"name": opportunity.name, "reason": _error_text(failure)}
+        if request.headers.get("HX-Request"):
+            return render(request, self.template_name + "#board", self.context(request, error))
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, _("“%(name)s” moved to “%(stage)s”.") % {"name": opportunity.name, "stage": stage.name})
+        return redirect(reverse("sales:pipeline") + ("?owner=me" if request.GET.get("owner") == "me" else ""))
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class ForecastView(OpportunityPageMixin, View):
+    template_name = "sales/forecast.html"
+
+    def get(self, request):
+        queryset, mine = self.visible(request)
+        today = timezone.localdate()
+        months = _int(request.GET.get("months"))
+        months = months if months in FORECAST_MONTHS else 6
+        by = request.GET.get("by") if request.GET.get("by") in ("owner", "stage") else "owner"
+        first = today.replace(day=1)
+        starts = [_add_months(first, n) for n in range(months)]
+        end = _add_months(first, months)
+        open_ = queryset.filter(status=StageKind.OPEN)
+        key = "owner_id" if by == "owner" else "stage_id"
+        cells = {}
+        for row in (
+            open_.filter(expected_close_date__gte=first, expected_close_date__lt=end)
+            .annotate(month=TruncMonth("expected_close_date"))
+            .values(key, "month").annotate(count=Count("id"), amount=Sum("amount_base"), weighted=Sum("weighted_base"))
+        ):
+            cells[(row[key], _month_start(row["month"]))] = row
+        earlier = {
+            row[key]: row
+            for row in open_.filter(expected_close_date__lt=first).values(key).annotate(count=Count("id"), amount=Sum("amount_base"), weighted=Sum("weighted_base"))
+        }
+        undated = {
+            row[key]: row
+            for row in open_.filter(expected_close_date__isnull=True).values(key).annotate(count=Count("id"), amount=Sum("amount_base"), weighted=Sum("weighted_base"))
+        }
+        won = {
+            _month_start(row["month"]): row["amount"] or Decimal(0)
+            for row in queryset.filter(status=StageKind.WON, closed_on__gte=first, closed_on__lt=end)
+            .annotate(month=TruncMonth("closed_on")).values("month").annotate(amount=Sum("amount_base"))
+        }
+        keys = {k for k, _month in cells} | set(earlier) | set(undated)
+        if by == "owner":
+            names = {member.pk: member for member in User.objects.filter(pk__in=[k for k in keys if k])}
+            label = lambda k: str(names[k]) if k in names else _("(no owner)")  # noqa: E731
+            order = sorted(keys, key=lambda k: (k is None, label(k)))
+        else:
+            stages = {stage.pk: stage for stage in OpportunityStage.objects.filter(pk__in=keys)}
+            label = lambda k: stages[k].name  # noqa: E731
+            order = sorted(keys, key=lambda k: (stages[k].order, k))
+        rows = []
+        column_totals = [{"amount": Decimal(0), "weighted": Decimal(0), "count": 0} for _start in starts]
+        for k in order:
+            row_cells = []
+            for index, start in enumerate(starts):
+                cell = cells.get((k, start), {})
+                values = {"count": cell.get("count", 0), "amount": cell.get("amount") or Decimal(0), "weighted": cell.get("weighted") or Decimal(0)}
+                for name in values:
+                    column_totals[index][name] += values[name]
+                row_cells.append(values)
+            rows.append({
+                "label": label(k),
+                "earlier": _figures(earlier.get(k)),
+                "cells": row_cells,
+                "undated": _figures(undated.get(k)),
+                "weighted": sum((c["weighted"] for c in row_cells), Decimal(0)),
+                "amount": sum((c["amount"] for c in row_cells), Decimal(0)),
+            })
+        peak = max([c["weighted"] for c in column_totals] + [Decimal(1)])
+        context = {
+            "by": by, "months": months, "month_choices": FORECAST_MONTHS, "mine": mine, "base": base_currency(),
+            "starts": starts, "rows": rows,
+            "totals": [{**total, "bar": int(total["weighted"] * 100 / peak)} for total in column_totals],
+            "won": [won.get(start, Decimal(0)) for start in starts],
+            "total_weighted": sum((t["weighted"] for t in column_totals), Decimal(0)),
+            "total_amount": sum((t["amount"] for t in column_totals), Decimal(0)),
+            "unconverted": open_.filter(amount_base__isnull=True).count(),
+        }
+        return render(request, self.template_name, context)
+
+
+def _figures(row):
+    row = row or {}
+    return {"count": row.get("count", 0), "amount": row.get("amount") or Decimal(0), "weighted": row.get("weighted") or Decimal(0)}
+
+
+def _month_start(value):
+    """TruncMonth gives a date (or, on some backends, a datetime) of the month's first day."""
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def _add_months(day, count):
+    month = day.month - 1 + count
+    return day.replace(year=day.year + month // 12, month=month % 12 + 1, day=1)
