@@ -9,7 +9,7 @@ ANDed; ``code=min..max`` (either end may be left out) is a range of a number att
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from qinglan.customers.normalize import fold
 
@@ -18,7 +18,10 @@ from .choices import AttributeType
 from .models import Attribute, AttributeValue
 
 FACET_COUNT_LIMIT = 1000
-MAX_FACET_VALUES = 50  # values counted per attribute (one bounded count each)
+MAX_FACET_VALUES = 50  # values offered per attribute
+# The values of an attribute are counted among at most this many products in one grouped
+# query; beyond it the counts are those of the first FACET_SAMPLE products, shown as "n+".
+FACET_SAMPLE = 5000
 FACETED_TYPES = (AttributeType.CHOICE, AttributeType.BOOLEAN)
 
 
@@ -91,8 +94,21 @@ def filter_products(queryset, selection, attributes=None):
 
 def bounded(queryset, limit=FACET_COUNT_LIMIT):
     """(count, exact): the rows of `queryset` counted up to `limit`."""
-    count = queryset.values("pk")[: limit + 1].count()
+    count = queryset.order_by().values("pk")[: limit + 1].count()
     return min(count, limit), count <= limit
+
+
+def value_counts(products, attribute):
+    """({key: number of products}, exact) of `attribute`'s values among `products`: one
+    grouped query over the index rows of at most FACET_SAMPLE products (a product counts once
+    per value, however many of its variants have it)."""
+    candidates = products.order_by().values("pk")
+    exact = candidates[: FACET_SAMPLE + 1].count() <= FACET_SAMPLE
+    rows = (
+        AttributeValue.objects.filter(attribute=attribute, product_id__in=candidates[:FACET_SAMPLE])
+        .values("key").annotate(products=Count("product_id", distinct=True)).order_by()
+    )
+    return {row["key"]: row["products"] for row in rows}, exact
 
 
 def facets(base, attributes, selection):
@@ -106,12 +122,12 @@ def facets(base, attributes, selection):
         others = {code: wanted for code, wanted in selection.items() if code != attribute.code}
         chosen = selection.get(attribute.code, [])
         if attribute.type in FACETED_TYPES:
-            scoped = filter_products(base, others, attributes)
+            counts, exact = value_counts(filter_products(base, others, attributes), attribute)
             options = [(option, option) for option in attribute.options or []] if attribute.type == AttributeType.CHOICE else [("1", values.display(attribute, True)), ("0", values.display(attribute, False))]
             rows = []
             for value, label in options[:MAX_FACET_VALUES]:
                 key = values.index_key(attribute, values.clean_value(attribute, value))[0]
-                count, exact = bounded(scoped.filter(pk__in=AttributeValue.objects.filter(attribute=attribute, key=key).values("product_id")))
+                count = counts.get(key, 0)
                 is_chosen = value in chosen or (attribute.type == AttributeType.CHOICE and any(fold(value) == fold(text) for text in chosen))
                 if count or is_chosen:
                     rows.append({"value": value, "label": label, "count": count, "exact": exact, "chosen": is_chosen})

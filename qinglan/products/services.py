@@ -161,11 +161,15 @@ def check_category_move(*, category, new_parent):
 
 
 def subtree_q(categories, field="category"):
-    """Records in any of `categories` or in a category below them."""
+    """Records in any of `categories` or in a category below them: the reference IN the ids of
+    those categories, found by path prefix through the path index (``__keyprefix``), so the
+    records are then read through their own index on the reference."""
     condition = Q(pk__in=[])
     for category in categories:
-        condition |= Q(**{f"{field}__path__startswith": category.path})
-    return condition
+        path = Category.objects.filter(pk=category.pk).values_list("path", flat=True).first()
+        if path:
+            condition |= Q(path__keyprefix=path)
+    return Q(**{f"{field}__in": Category.objects.filter(condition).values("pk")})
 
 
 # ---- products and variants -------------------------------------------------------------------

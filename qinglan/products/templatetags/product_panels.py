@@ -123,7 +123,7 @@ def category_attributes(record, user):
 def category_products(record, user):
     if not has_permission(user, Product, "view"):
         return {"visible": False}
-    products = Product.objects.restrict(user, "view").filter(category__path__startswith=record.path)
+    products = Product.objects.restrict(user, "view").filter(services.subtree_q([record]))
     count, exact = facets.bounded(products)
     resource = registry.get(Product)
     return {

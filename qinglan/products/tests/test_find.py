@@ -158,3 +158,17 @@ def test_list_filter_box_takes_typed_pairs(catalogue):
     assert testing.list_pks(repeated) == {catalogue["ali2"].pk}
     assert 'value="origin=阿里山; roasted=1"' in repeated.content.decode()
     assert testing.list_pks(client.get(url, {"attr": "origin=不存在"})) == set()
+
+
+def test_facet_counts_stop_at_the_sample_and_say_so(catalogue, monkeypatch):
+    from qinglan.products.services import attributes_for
+
+    monkeypatch.setattr(facets, "FACET_SAMPLE", 2)
+    base = Product.objects.filter(category__path__startswith=catalogue["tea"].path)
+    result = {facet["attribute"].code: facet for facet in facets.facets(base, attributes_for(catalogue["tea"]), {})}
+    rows = result["origin"]["values"]
+    assert sum(row["count"] for row in rows) == 2  # the first two teas only
+    assert all(not row["exact"] for row in rows)
+    monkeypatch.setattr(facets, "FACET_SAMPLE", 4)
+    result = {facet["attribute"].code: facet for facet in facets.facets(base, attributes_for(catalogue["tea"]), {})}
+    assert {row["value"]: (row["count"], row["exact"]) for row in result["origin"]["values"]} == {"阿里山": (2, True), "梨山": (1, True), "凍頂": (1, True)}
