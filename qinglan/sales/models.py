@@ -133,6 +133,11 @@ class Opportunity(OwnedModel):
     def effective_probability(self):
         return self.probability if self.probability is not None else self.stage.probability
 
+    @property
+    def money_places(self):
+        """Decimals its amounts are shown with: the currency's (0 for TWD), else cents."""
+        return self.currency.decimal_places if self.currency_id else 2
+
 
 class OpportunityLine(ChildModel):
     opportunity = models.ForeignKey(Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, related_name="lines")

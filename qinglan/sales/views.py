@@ -81,10 +81,12 @@ class PipelineView(OpportunityPageMixin, View):
                 "amount": total.get("amount") or Decimal(0),
                 "weighted": total.get("weighted") or Decimal(0),
             })
+        base = base_currency()
         return {
             "columns": columns,
             "mine": mine,
-            "base": base_currency(),
+            "base": base,
+            "places": base.decimal_places if base else 2,
             "loss_reasons": LossReason.objects.all(),
             "cards_per_stage": CARDS_PER_STAGE,
             "recently_closed_days": RECENTLY_CLOSED_DAYS,
@@ -189,8 +191,10 @@ class ForecastView(OpportunityPageMixin, View):
                 "amount": sum((c["amount"] for c in row_cells), Decimal(0)),
             })
         peak = max([c["weighted"] for c in column_totals] + [Decimal(1)])
+        base = base_currency()
         context = {
-            "by": by, "months": months, "month_choices": FORECAST_MONTHS, "mine": mine, "base": base_currency(),
+            "by": by, "months": months, "month_choices": FORECAST_MONTHS, "mine": mine, "base": base,
+            "places": base.decimal_places if base else 2,
             "starts": starts, "rows": rows,
             "totals": [{**total, "bar": int(total["weighted"] * 100 / peak)} for total in column_totals],
             "won": [won.get(start, Decimal(0)) for start in starts],

@@ -11,7 +11,10 @@ def money(value, places=2):
     """1234567.5 → "1,234,567.50" (`places` decimals; a currency's own number, e.g. 0 for TWD)."""
     if value in (None, ""):
         return ""
-    places = 2 if places in (None, "") else int(places)
+    try:
+        places = int(places)
+    except (TypeError, ValueError):  # no currency (e.g. no base currency set yet): cents
+        places = 2
     return f"{Decimal(value):,.{places}f}"
 
 
