@@ -9,4 +9,6 @@ class SearchConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import subscribers  # noqa: F401  (registers the event subscribers)
+        from . import panels, subscribers  # noqa: F401  (registers the event subscribers)
+
+        panels.connect()  # the "Similar records" panel, once every app has registered its resources

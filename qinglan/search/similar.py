@@ -1,0 +1,177 @@
+"""More like this: the records most similar to one record, among those the member may view.
+
+Similarity is the cosine of TF-IDF vectors over the record's index tokens (its title, fields,
+pinyin and attachments, as ``index.document`` wrote them; single CJK characters left out,
+the bigrams and words carry the meaning). To stay fast at any size it works like Lucene's
+MoreLikeThis:
+
+1. the record's tokens are counted sublinearly (1 + ln count) and weighted by column (A 2,
+   B 1.5, C 1.2, D 1) and the ``MAX_TERMS`` most frequent become candidates for the query;
+2. their document frequencies are counted on the full-text index, each no further than
+   ``DF_LIMIT`` (a common token's IDF is low either way), and the ``QUERY_TERMS`` tokens
+   with the highest TF-IDF are the "interesting terms";
+3. one full-text query (any of the interesting terms) limited to the member's types and
+   scope, like every search, gives ``CANDIDATES`` ranked rows;
+4. those are re-ranked by the cosine of their TF-IDF vectors with the record's (the record
+   as its ``MAX_TERMS`` most frequent tokens, a candidate as all its tokens, an uncounted
+   token taken as fairly rare), and the best ``LIMIT`` above ``MIN_SIMILARITY`` are shown.
+
+Only the first ``TOKEN_CHARS`` characters of a column are read, so a record with a large
+attachment costs no more than one with a short one."""
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.urls import NoReverseMatch
+
+from .backends import ENTRY, Backend
+from .index import searchable_resources
+from .text import Query, Term, is_cjk
+
+# Softer than the search's bm25 weights (10/4/2/1): a shared document should count for more
+# than a shared word of the names.
+COLUMN_WEIGHTS = {"tokens_a": 2.0, "tokens_b": 1.5, "tokens_c": 1.2, "tokens_d": 1.0}
+TOKEN_CHARS = 20000
+MAX_TERMS = 40
+QUERY_TERMS = 15
+DF_LIMIT = 10000
+CANDIDATES = 40
+LIMIT = 5
+MIN_SIMILARITY = 0.05
+
+
+@dataclass
+class Similar:
+    resource: object
+    object_id: int
+    title: str
+    url: str | None
+    similarity: float
+
+    @property
+    def percent(self):
+        return round(self.similarity * 100)
+
+
+def _vector(columns):
+    """{token: term frequency} of an entry's token columns: per column 1 + ln(count) (a word
+    said ten times is not ten times the topic), times the column's weight."""
+    vector = Counter()
+    for name, text in columns.items():
+        counts = Counter(token for token in (text or "").split() if not (len(token) == 1 and is_cjk(token)))
+        for token, count in counts.items():
+            vector[token] += COLUMN_WEIGHTS[name] * (1 + math.log(count))
+    return vector
+
+
+def _entries(where, params):
+    columns = ", ".join(f"substr({name}, 1, {TOKEN_CHARS})" for name in COLUMN_WEIGHTS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT e.content_type_id, e.object_id, e.title, {columns} FROM {ENTRY} e WHERE {where}", params)
+        return [(row[0], row[1], row[2], _vector(dict(zip(COLUMN_WEIGHTS, row[3:])))) for row in cursor.fetchall()]
+
+
+def _document_frequencies(backend, tokens):
+    """{token: documents containing it, counted up to DF_LIMIT + 1}, 20 tokens a query."""
+    numbered = list(enumerate(tokens))
+    counted = {}
+    for start in range(0, len(numbered), 20):
+        counted.update(_count_tokens(backend, numbered[start : start + 20]))
+    return {token: counted.get(number, 0) for number, token in numbered}
+
+
+def _count_tokens(backend, numbered_tokens):
+    parts, params = [], []
+    for number, token in numbered_tokens:
+        base, base_params = backend.impl._base(Query(include=[Term("token", (token,))]), "1 = 1", [])
+        parts.append(f"SELECT {int(number)} AS n, COUNT(*) AS c FROM (SELECT 1 AS one {base} LIMIT %s) d{int(number)}")
+        params.extend([*base_params, DF_LIMIT + 1])
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return dict(cursor.fetchall())
+
+
+def _total_entries():
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [ENTRY])
+            row = cursor.fetchone()
+            if row and row[0] and row[0] > 0:
+                return row[0]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {ENTRY} LIMIT 10000000) n")
+        return cursor.fetchone()[0]
+
+
+def _cosine(source, candidate, idf, default_idf):
+    """Cosine of the TF-IDF vectors; tokens whose document frequency was not counted get
+    `default_idf`."""
+    dot = sum(weight * idf[token] * candidate.get(token, 0) * idf[token] for token, weight in source.items())
+    norm_source = math.sqrt(sum((weight * idf[token]) ** 2 for token, weight in source.items()))
+    norm_candidate = math.sqrt(sum((weight * idf.get(token, default_idf)) ** 2 for token, weight in candidate.items()))
+    if not dot or not norm_source or not norm_candidate:
+        return 0.0
+    return min(dot / (norm_source * norm_candidate), 1.0)
+
+
+def similar_records(user, record, limit=LIMIT):
+    """[Similar] records of types the member may view, in their scope, most similar first."""
+    from .service import _allowed, _combine, _link_resources, _viewers
+
+    concrete = type(record)._meta.concrete_model
+    if concrete not in searchable_resources():
+        return []
+    content_type = ContentType.objects.get_for_model(concrete)
+    source = _entries("e.content_type_id = %s AND e.object_id = %s", [content_type.pk, record.pk])
+    if not source:
+        return []
+    vector = source[0][3]
+    if not vector:
+        return []
+    viewers = _viewers(user)
+    allowed = _allowed(user, viewers)
+    if not allowed:
+        return []
+    backend = Backend()
+    frequent = [token for token, _count in sorted(vector.items(), key=lambda item: (-item[1], -len(item[0]), item[0]))[:MAX_TERMS]]
+    total = max(_total_entries(), 1)
+    frequencies = _document_frequencies(backend, frequent)
+    idf = {token: math.log(1 + total / (1 + frequencies.get(token, 0))) for token in frequent}
+    interesting = sorted(frequent, key=lambda token: (-vector[token] * idf[token], token))[:QUERY_TERMS]
+    interesting = [token for token in interesting if frequencies.get(token, 0) > 1]  # shared with another record
+    if not interesting:
+        return []
+    query = Query(include=[Term("any", parts=tuple(Term("token", (token,)) for token in interesting))])
+    condition, params = _combine(allowed, list(allowed))
+    condition = f"({condition}) AND NOT (e.content_type_id = %s AND e.object_id = %s)"
+    rows = backend.page(query, condition, [*params, content_type.pk, record.pk], 0, CANDIDATES)
+    if not rows:
+        return []
+    keys = [(row[0], row[1]) for row in rows]
+    where = " OR ".join("(e.content_type_id = %s AND e.object_id = %s)" for _key in keys)
+    candidates = _entries(where, [value for key in keys for value in key])
+    # The record is represented by its MAX_TERMS most frequent tokens; a candidate by all its
+    # tokens, those not counted taken as fairly rare (half the records do not have them).
+    source_vector = {token: vector[token] for token in frequent}
+    default_idf = math.log(1 + total / (1 + total / 2))
+    scored = sorted(
+        ((_cosine(source_vector, candidate, idf, default_idf), type_id, object_id, title) for type_id, object_id, title, candidate in candidates),
+        key=lambda item: (-item[0], item[3]),
+    )
+    resources = {ContentType.objects.get_for_model(model).pk: resource for model, resource in searchable_resources().items()}
+    chosen = [item for item in scored if item[0] >= MIN_SIMILARITY][:limit]
+    links = _link_resources([(type_id, object_id) for _score, type_id, object_id, _title in chosen], resources, viewers, user)
+    found = []
+    for score, type_id, object_id, title in chosen:
+        resource = resources.get(type_id)
+        if resource is None:
+            continue
+        try:
+            url = links.get((type_id, object_id), resource).url("detail", pk=object_id)
+        except NoReverseMatch:
+            url = None
+        found.append(Similar(resource=resource, object_id=object_id, title=title, url=url, similarity=score))
+    return found
