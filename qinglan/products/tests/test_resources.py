@@ -1,5 +1,7 @@
 """Conformance tests of the catalogue's resources (ResourceTestCase drives UI and API)."""
 
+from django.test import TestCase
+
 from qinglan.core import testing
 from qinglan.products.models import Attribute, AttributeValue, Brand, Category, Product, ProductVariant, Unit, UnitConversion
 
@@ -155,3 +157,31 @@ class UnitConversionTests(testing.ResourceTestCase):
         self.assertContains(response, 'data-testid="import-errors"')
         self.assertContains(response, "循環")
         self.assertEqual(UnitConversion.objects.count(), 0)
+
+
+class ProductExtrasTests(TestCase):
+    """Custom fields and tags come with the registration, on the form, the page and the API."""
+
+    def test_custom_field_and_tag(self):
+        from django.contrib.contenttypes.models import ContentType
+
+        from qinglan.core.models import APIToken
+        from qinglan.extras.models import FieldDef, Tag
+
+        FieldDef.objects.create(content_type=ContentType.objects.get_for_model(Product), name="warranty_months", label="保固月數", type="integer")
+        tag = Tag.objects.create(name="新品", slug="new")
+        member = testing.make_member("pm")
+        testing.grant(member, Product, ["view", "add"])
+        self.client.force_login(member)
+        data = {
+            "code": "AC-1", "name": "充電線", "category": make_category("配件").pk, "base_unit": make_unit("pcs").pk,
+            "cf_warranty_months": "12", "tags": [tag.pk],
+        }
+        self.assertEqual(self.client.post("/products/product/add/", data).status_code, 302)
+        product = Product.objects.get(code="AC-1")
+        self.assertEqual(product.custom_field_data, {"warranty_months": 12})
+        self.assertEqual([item.slug for item in product.tag_list], ["new"])
+        self.assertIn("保固月數", self.client.get(product.get_absolute_url()).content.decode())
+        _token, key = APIToken.issue(user=member, name="t")
+        data = self.client.get(f"/api/products/products/{product.pk}/", HTTP_AUTHORIZATION=f"Token {key}").json()
+        self.assertEqual((data["custom_fields"], data["tags"]), ({"warranty_months": 12}, ["new"]))
