@@ -48,6 +48,7 @@ class Similar:
     resource: object
     object_id: int
     title: str
+    detail: str  # the start of its indexed fields, to tell records of the same name apart
     url: str | None
     similarity: float
 
@@ -68,10 +69,11 @@ def _vector(columns):
 
 
 def _entries(where, params):
+    """[(content_type_id, object_id, title, body's start, token vector)] of index rows."""
     columns = ", ".join(f"substr({name}, 1, {TOKEN_CHARS})" for name in COLUMN_WEIGHTS)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT e.content_type_id, e.object_id, e.title, {columns} FROM {ENTRY} e WHERE {where}", params)
-        return [(row[0], row[1], row[2], _vector(dict(zip(COLUMN_WEIGHTS, row[3:])))) for row in cursor.fetchall()]
+        cursor.execute(f"SELECT e.content_type_id, e.object_id, e.title, substr(e.body, 1, 80), {columns} FROM {ENTRY} e WHERE {where}", params)
+        return [(*row[:4], _vector(dict(zip(COLUMN_WEIGHTS, row[4:])))) for row in cursor.fetchall()]
 
 
 def _document_frequencies(backend, tokens):
@@ -128,7 +130,7 @@ def similar_records(user, record, limit=LIMIT):
     source = _entries("e.content_type_id = %s AND e.object_id = %s", [content_type.pk, record.pk])
     if not source:
         return []
-    vector = source[0][3]
+    vector = source[0][4]
     if not vector:
         return []
     viewers = _viewers(user)
@@ -158,14 +160,17 @@ def similar_records(user, record, limit=LIMIT):
     source_vector = {token: vector[token] for token in frequent}
     default_idf = math.log(1 + total / (1 + total / 2))
     scored = sorted(
-        ((_cosine(source_vector, candidate, idf, default_idf), type_id, object_id, title) for type_id, object_id, title, candidate in candidates),
-        key=lambda item: (-item[0], item[3]),
+        (
+            (_cosine(source_vector, candidate, idf, default_idf), type_id, object_id, title, body)
+            for type_id, object_id, title, body, candidate in candidates
+        ),
+        key=lambda item: (-item[0], item[3], item[2]),
     )
     resources = {ContentType.objects.get_for_model(model).pk: resource for model, resource in searchable_resources().items()}
     chosen = [item for item in scored if item[0] >= MIN_SIMILARITY][:limit]
-    links = _link_resources([(type_id, object_id) for _score, type_id, object_id, _title in chosen], resources, viewers, user)
+    links = _link_resources([(type_id, object_id) for _score, type_id, object_id, *_rest in chosen], resources, viewers, user)
     found = []
-    for score, type_id, object_id, title in chosen:
+    for score, type_id, object_id, title, body in chosen:
         resource = resources.get(type_id)
         if resource is None:
             continue
@@ -173,5 +178,5 @@ def similar_records(user, record, limit=LIMIT):
             url = links.get((type_id, object_id), resource).url("detail", pk=object_id)
         except NoReverseMatch:
             url = None
-        found.append(Similar(resource=resource, object_id=object_id, title=title, url=url, similarity=score))
+        found.append(Similar(resource=resource, object_id=object_id, title=title, detail=body or "", url=url, similarity=score))
     return found

@@ -18,9 +18,9 @@ that both sides always agree.
      「簽訂合同」 above 合同 across a word boundary as in 「結合同時」.
 4. A Latin run is one token, stemmed with the Snowball English stemmer (companies → compani).
 5. A record's title also gives pinyin tokens (``pinyin_tokens``): the initials and the full
-   pinyin of each CJK run, of each jieba word in it and of the run up to the end of each word
-   (中山公司 → zsgs, zhongshangongsi, zs, zhongshan, gs, gongsi), so a name is found by what
-   people type on a Latin keyboard.
+   pinyin of each CJK run, of each jieba word in it and of the run up to the end of each word,
+   and the initials of the run up to each character (中山公司 → zsgs, zhongshangongsi, zs,
+   zhongshan, gs, gongsi, zsg), so a name is found by what people type on a Latin keyboard.
 
 Tokens are letters and digits only, so they can be quoted safely in an FTS5 MATCH expression
 or a PostgreSQL tsquery, and the SQLite ``unicode61`` tokenizer and PostgreSQL's parser with
@@ -159,7 +159,8 @@ def pinyin_tokens(title):
         if number == 0 and simplified[0] in SURNAME_READINGS and SURNAME_READINGS[simplified[0]] != syllables[0]:
             tokens.extend(_pinyin_pair([SURNAME_READINGS[simplified[0]], *syllables[1:]]))
         # Each word, and the run up to the end of each word (people type a name from its
-        # start: 重慶銀行股份有限公司 is also cq, cqyh, chongqingyinhang, …).
+        # start: 重慶銀行股份有限公司 is also cq, cqyh, chongqingyinhang, …); the initials
+        # also up to every character (台灣精密機械 is twjm too, 精密機械 being one word).
         position = 0
         for word in jieba_words(run, search_mode=False):
             if 2 <= len(word) < len(run):
@@ -167,6 +168,7 @@ def pinyin_tokens(title):
             position += len(word)
             if 0 < position < len(run):
                 tokens.extend(_pinyin_pair(syllables[:position]))
+        tokens.extend("".join(syllable[0] for syllable in syllables[:end]) for end in range(2, len(run)))
     return list(dict.fromkeys(token[:MAX_TOKEN_LENGTH] for token in tokens if len(token) >= 2))
 
 

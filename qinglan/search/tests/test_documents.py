@@ -180,3 +180,18 @@ class AttachmentScopeTests(AttachmentTestCase):
         self.assertNotIn("bob的報價.pdf", html)
         self.assertNotIn("條款", html)
         self.assertEqual(self.client.get("/api/search/", {"q": "獨家代理"}).json()["total"], 0)
+
+
+class DemoDocumentsTests(AttachmentTestCase):
+    def test_demo_attaches_documents_and_indexes_after_commit(self):
+        from qinglan.customers.tests.factories import make_customer
+        from qinglan.search import demo
+
+        make_customer(self.alice, "台灣精密機械股份有限公司", short_name="台灣精密機械")
+        make_customer(self.alice, "太平洋航運有限公司", short_name="太平洋航運")
+        SearchEntry.objects.all().delete()
+        with self.captureOnCommitCallbacks(execute=True):
+            demo.load_demo()
+        self.assertEqual([hit.attachment for hit in self.hits(self.alice, "主軸更換")], ["年度設備維護合約.pdf"])
+        self.assertEqual([hit.title for hit in self.hits(self.alice, "零下十八度")], ["太平洋航運有限公司"])
+        self.assertEqual(DocumentText.objects.filter(status="ok").count(), 2)  # 藍海餐飲 is not in this database

@@ -58,7 +58,8 @@ def test_highlight_spans_map_folded_matches_back():
 
 
 def test_pinyin_of_names():
-    assert pinyin_tokens("中山公司") == ["zsgs", "zhongshangongsi", "zs", "zhongshan", "gs", "gongsi"]
+    assert pinyin_tokens("中山公司") == ["zsgs", "zhongshangongsi", "zs", "zhongshan", "gs", "gongsi", "zsg"]
+    assert "twjm" in pinyin_tokens("台灣精密機械股份有限公司")  # 精密機械 is one word: initials up to any character
     # Words are read from the phrase dictionary on the Simplified form: 銀行 is yínháng, not yínxíng.
     assert {"cqyh", "chongqingyinhang", "yinhang"} <= set(pinyin_tokens("重慶銀行"))
     # A surname read differently from its common reading: both.
