@@ -71,3 +71,16 @@ class LeaveType(models.TextChoices):
     SICK = "sick", _("sick leave")
     PERSONAL = "personal", _("personal leave")
     OTHER = "other", _("other leave")
+
+
+# The names of the shipped processes and their steps are English in the BPMN files and shown
+# in the member's language; names written by administrators are shown as written.
+SHIPPED_NAMES = {
+    "Leave request": _("Leave request"),
+    "Manager approval": _("Manager approval"),
+    "Department head approval": _("Department head approval"),
+}
+
+
+def shown_name(name):
+    return SHIPPED_NAMES.get(name, name)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from qinglan.core.models import BaseModel
 from qinglan.core.permissions import RestrictedQuerySet
 
-from .choices import EventKind, InstanceStatus, Outcome, ProcessKind, TaskKind, TaskStatus
+from .choices import EventKind, InstanceStatus, Outcome, ProcessKind, TaskKind, TaskStatus, shown_name
 
 
 class ProcessDefinition(BaseModel):
@@ -40,7 +40,7 @@ class ProcessDefinition(BaseModel):
         constraints = [models.UniqueConstraint(fields=("key", "version"), name="workflow_unique_key_version")]
 
     def __str__(self):
-        return f"{self.name} v{self.version}" if self.version else self.name
+        return f"{shown_name(self.name)} v{self.version}" if self.version else str(shown_name(self.name))
 
 
 class ProcessInstance(BaseModel):
@@ -145,7 +145,12 @@ class WorkTask(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        return str(self.label)
+
+    @property
+    def label(self):
+        """The step's name, in the member's language for the shipped processes."""
+        return shown_name(self.name)
 
     @property
     def is_overdue(self):

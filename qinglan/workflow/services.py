@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import assignees, engine
-from .choices import EventKind, InstanceStatus, Outcome, ProcessKind, TaskKind, TaskStatus
+from .choices import CountersignMode, EventKind, InstanceStatus, Outcome, ProcessKind, TaskKind, TaskStatus, shown_name
 from .expressions import ExpressionError
 from .models import ProcessDefinition, ProcessInstance, TaskEvent, WorkTask
 
@@ -124,13 +124,20 @@ def _engine_failure(error):
     return ValidationError(engine.engine_error_message(error))
 
 
-def _notify(member, title, body, instance, event):
+def _notify(member, title, body, instance, event, *, mail=False):
+    """An in-app notification in the member's language; with `mail`, also a mail (sent by the
+    worker once the transaction has committed) when the member has an address."""
     from qinglan.extras.services import notify
 
     if member is None or not member.is_active:
         return
     with translation.override(member.language or settings.LANGUAGE_CODE):
-        notify(user=member, title=str(title())[:200], body=str(body() if callable(body) else body), url=instance.get_page_url(), event=event)
+        title_text, body_text = str(title())[:200], str(body() if callable(body) else body)
+        notify(user=member, title=title_text, body=body_text, url=instance.get_page_url(), event=event)
+        if mail and member.email:
+            from . import tasks
+
+            transaction.on_commit(lambda: tasks.send_mail(member.email, title_text, body_text))
 
 
 class _Rules:
@@ -501,7 +508,7 @@ def return_task(*, task, user, to="previous", comment=""):
             engine.return_to(workflow, UUID(previous.spiff_task_id))
         except (SpiffWorkflowException, ExpressionError) as error:
             raise _engine_failure(error) from None
-        label = _("Returned to the step “%(step)s”: %(comment)s") % {"step": previous.name, "comment": comment}
+        label = _("Returned to the step “%(step)s”: %(comment)s") % {"step": previous.label, "comment": comment}
     else:
         first = instance.tasks.filter(kind=TaskKind.STEP).order_by("created", "id").first()
         first_id = UUID(first.spiff_task_id)
@@ -572,7 +579,7 @@ def delegate(*, task, user, to, comment=""):
     task.save(update_fields=("assignee", "delegated_from", "candidate_role", "candidate_department", "candidate_position", "for_administrators"))
     _event(instance, EventKind.DELEGATED, actor=user, task=task, comment=_("%(from)s → %(to)s. %(comment)s") % {"from": before, "to": to, "comment": comment})
     _notify(
-        to, lambda: _("Delegated to you: %(step)s — %(title)s") % {"step": task.name, "title": instance.title},
+        to, lambda: _("Delegated to you: %(step)s — %(title)s") % {"step": task.label, "title": instance.title},
         lambda: _("%(member)s delegated this task to you. %(comment)s") % {"member": user, "comment": comment}, instance, "workflow.delegated",
     )
     _bump(instance)
@@ -609,7 +616,7 @@ def ask_assist(*, task, user, member, comment=""):
     )
     _event(instance, EventKind.ASSIST_ASKED, actor=user, task=assist, comment=_("%(member)s: %(comment)s") % {"member": member, "comment": comment})
     _notify(
-        member, lambda: _("Please assist: %(step)s — %(title)s") % {"step": task.name, "title": instance.title},
+        member, lambda: _("Please assist: %(step)s — %(title)s") % {"step": task.label, "title": instance.title},
         lambda: _("%(member)s asks for your opinion. %(comment)s") % {"member": user, "comment": comment}, instance, "workflow.assist",
     )
     _bump(instance)
@@ -709,9 +716,9 @@ def urge(*, instance, user, comment=""):
                 continue
             notified.append(member)
             _notify(
-                member, lambda task=task: _("Reminder: %(step)s — %(title)s waits for you") % {"step": task.name, "title": instance.title},
+                member, lambda task=task: _("Reminder: %(step)s — %(title)s waits for you") % {"step": task.label, "title": instance.title},
                 lambda: _("%(member)s urges: %(comment)s") % {"member": user, "comment": comment} if comment else _("%(member)s asks you to act on it soon.") % {"member": user},
-                instance, "workflow.urged",
+                instance, "workflow.urged", mail=True,
             )
         task.last_urged = now
         task.save(update_fields=("last_urged",))
@@ -771,7 +778,27 @@ def event_attachments(events):
 
 def jump_targets(instance):
     """(step ID, name) of the steps of the instance's own process an administrator may jump to."""
-    return [(bpmn_id, rule.get("name") or bpmn_id) for bpmn_id, rule in instance.definition.task_rules.items()]
+    return [(bpmn_id, shown_name(rule.get("name") or bpmn_id)) for bpmn_id, rule in instance.definition.task_rules.items()]
+
+
+def _step_rule(instance, bpmn_id):
+    """The rule of a step by its ID, in the instance's process or a process it calls."""
+    if bpmn_id in instance.definition.task_rules:
+        return instance.definition.task_rules[bpmn_id]
+    for definition in ProcessDefinition.objects.filter(pk__in=list(instance.called.values())):
+        if bpmn_id in definition.task_rules:
+            return definition.task_rules[bpmn_id]
+    return {}
+
+
+def countersign_summary(task):
+    """How a countersign step stands: the mode, approvals needed, and the signatures so far."""
+    countersign = _step_rule(task.instance, task.bpmn_id).get("countersign")
+    if not task.countersign or countersign is None:
+        return None
+    tally = countersign_tally(task)
+    return {**tally, "needed": engine.quorum_needed(countersign, tally["signers"]), "mode": CountersignMode(countersign["mode"]).label,
+            "sequential": countersign["sequential"]}
 
 
 @transaction.atomic
@@ -855,11 +882,11 @@ def escalate_overdue(*, now=None, batch_size=ESCALATION_BATCH_SIZE):
                 for member in targets:
                     _notify(
                         member,
-                        lambda task=task: _("Overdue: %(step)s — %(title)s") % {"step": task.name, "title": task.instance.title},
+                        lambda task=task: _("Overdue: %(step)s — %(title)s") % {"step": task.label, "title": task.instance.title},
                         lambda task=task, late=late: _("%(assignee)s has not acted on it; it was due %(due)s.") % {
                             "assignee": task.assignee or _("nobody yet"), "due": late,
                         },
-                        task.instance, "workflow.overdue",
+                        task.instance, "workflow.overdue", mail=True,
                     )
                 escalated += 1
 

@@ -2,7 +2,7 @@
 timers that are due move their instances on, and overdue steps are escalated."""
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 
 @db_periodic_task(crontab(minute="*"))
@@ -19,3 +19,11 @@ def escalate_overdue_tasks():
     from .services import escalate_overdue
 
     return escalate_overdue()
+
+
+@db_task()
+def send_mail(recipient, subject, body):
+    """A reminder by mail, sent by the worker so that a slow mail server holds up nobody."""
+    from django.core.mail import send_mail as send
+
+    send(subject, body, None, [recipient])

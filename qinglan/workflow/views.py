@@ -63,8 +63,8 @@ class InboxView(View):
 
 class LeaveRequestForm(StyledFormMixin, forms.Form):
     leave_type = forms.ChoiceField(label=gettext_lazy("type of leave"), choices=LeaveType.choices)
-    date_from = forms.DateField(label=gettext_lazy("from"), widget=forms.DateInput)
-    date_to = forms.DateField(label=gettext_lazy("to"), widget=forms.DateInput)
+    date_from = forms.DateField(label=gettext_lazy("first day"), widget=forms.DateInput)
+    date_to = forms.DateField(label=gettext_lazy("last day"), widget=forms.DateInput)
     days = forms.DecimalField(label=gettext_lazy("days"), min_value=Decimal("0.5"), max_value=Decimal("365"), decimal_places=1, max_digits=4)
     reason = forms.CharField(label=gettext_lazy("reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=1000)
 
@@ -109,9 +109,12 @@ class StartLeaveView(View):
 
 
 LEAVE_LABELS = {
+    "item": gettext_lazy("item"),
+    "amount": gettext_lazy("amount"),
+    "record_owner": gettext_lazy("record owner"),
     "leave_type": gettext_lazy("type of leave"),
-    "date_from": gettext_lazy("from"),
-    "date_to": gettext_lazy("to"),
+    "date_from": gettext_lazy("first day"),
+    "date_to": gettext_lazy("last day"),
     "days": gettext_lazy("days"),
     "reason": gettext_lazy("reason"),
 }
@@ -137,6 +140,14 @@ def find_member(value):
     return member
 
 
+def _shown_value(name, value, leave_types):
+    if name == "leave_type":
+        return leave_types.get(value, value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:,}"  # grouped by thousands, as amounts are written in Chinese too
+    return value
+
+
 class InstanceView(View):
     template_name = "workflow/instance.html"
 
@@ -156,15 +167,14 @@ class InstanceView(View):
         actionable = [task for task in tasks if task.status == TaskStatus.OPEN and assignees.may_act(task, user)]
         running = instance.status == InstanceStatus.RUNNING
         leave_types = dict(LeaveType.choices)
-        data = [
-            (LEAVE_LABELS.get(name, name), leave_types.get(value, value) if name == "leave_type" else value)
-            for name, value in instance.data.items()
-        ]
+        data = [(LEAVE_LABELS.get(name, name), _shown_value(name, value, leave_types)) for name, value in instance.data.items()]
         events = list(instance.events.select_related("actor", "task"))
         attachments = services.event_attachments(events)
         for event in events:
             event.attachments = attachments.get(event.pk, [])
         is_admin = services.is_administrator(user)
+        for task in actionable:
+            task.summary = services.countersign_summary(task) if task.countersign else None
         context = {
             "instance": instance,
             "tasks": [task for task in tasks if task.kind != TaskKind.RESUBMIT or task.status != TaskStatus.CANCELLED],

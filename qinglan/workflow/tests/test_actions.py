@@ -238,12 +238,17 @@ def test_signers_are_added_to_countersign_steps_only(org):
 # ---- urge ------------------------------------------------------------------------------------
 
 
-def test_urge_notifies_the_assignees_once_an_hour(org):
+def test_urge_notifies_the_assignees_once_an_hour(org, mailoutbox, django_capture_on_commit_callbacks):
+    org["lead"].email = "lead@example.com"
+    org["lead"].save()
     instance = leave(org["applicant"])
     with pytest.raises(PermissionDenied):
         services.urge(instance=instance, user=org["other"])
-    notified = services.urge(instance=instance, user=org["applicant"], comment="下週就要出發")
+    with django_capture_on_commit_callbacks(execute=True):
+        notified = services.urge(instance=instance, user=org["applicant"], comment="下週就要出發")
     assert notified == [org["lead"]]
+    (mail,) = mailoutbox  # and by mail, in the member's language
+    assert mail.to == ["lead@example.com"] and "催辦" in mail.subject and "下週就要出發" in mail.body
     note = Notification.objects.get(user=org["lead"], event="workflow.urged")
     assert "下週就要出發" in note.body and note.url == instance.get_page_url()
     with pytest.raises(ValidationError) as error:

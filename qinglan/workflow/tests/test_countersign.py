@@ -26,7 +26,7 @@ def board_process(**attributes):
 @pytest.fixture
 def board():
     """Four directors holding the role 董事; the applicant reports to `lead`."""
-    directors = [make_member(f"director{n}") for n in range(1, 5)]
+    directors = [make_member(f"director{n}", language="en") for n in range(1, 5)]
     role = Role.objects.create(name="董事")
     role.members.add(*directors)
     lead = make_member("lead")
@@ -259,3 +259,17 @@ def test_a_field_naming_nobody_falls_back():
     services.deploy(xml=bpmn("relative_assignees.bpmn").replace("department:FIN", "field:reviewer"))
     instance = services.start(definition_key="more_assignees", initiator=make_member("applicant"), data={"reviewer": "no-such-member"})
     assert WorkTask.objects.get(instance=instance, status=TaskStatus.OPEN).for_administrators
+
+
+def test_a_signer_sees_how_the_countersign_stands_on_the_page(board):
+    from django.test import Client
+    from django.urls import reverse
+
+    instance = start(board, countersign="quorum", quorum="50%")
+    services.complete(task=rows(instance)[0], user=board["directors"][0], outcome="approve")
+    client = Client()
+    client.force_login(board["directors"][1])
+    page = client.get(reverse("workflow:instance", args=[instance.pk])).content.decode()
+    assert 'data-testid="countersign-summary"' in page
+    assert "2 of 4 approvals decide it; so far 1 approved, 0 rejected, 3 to sign" in " ".join(page.split())
+    assert 'data-testid="add-signer-form"' in page

@@ -43,12 +43,17 @@ def test_the_step_gets_its_deadline(people):
     assert not task.is_overdue
 
 
-def test_overdue_steps_are_escalated_to_the_managers_once(people):
+def test_overdue_steps_are_escalated_to_the_managers_once(people, mailoutbox, django_capture_on_commit_callbacks):
+    people["boss"].email = "boss@example.com"
+    people["boss"].save()
     instance = start(people)
     task = WorkTask.objects.get(instance=instance)
     assert services.escalate_overdue(now=timezone.now() + datetime.timedelta(hours=3)) == 0
     later = timezone.now() + datetime.timedelta(hours=5)
-    assert services.escalate_overdue(now=later) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.escalate_overdue(now=later) == 1
+    (mail,) = mailoutbox
+    assert mail.to == ["boss@example.com"] and mail.subject.startswith("Overdue: Review within 4 hours")
     note = Notification.objects.get(user=people["boss"], event="workflow.overdue")
     assert "Review within 4 hours" in note.title and "clerk" in note.body and note.url == instance.get_page_url()
     event = TaskEvent.objects.get(task=task, kind="escalated")
