@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 RELATIVE_RULES = ("manager", "department_head", "parent_department_head", "previous_approver_manager", "record_owner", "initiator")
 PREFIXES = ("member", "role", "department", "position", "field")
 GROUP_PREFIXES = ("role", "department", "position")  # rules that may find several members
+ABSOLUTE_FORMS = "member:<username>, role:<role name>, department:<ID or code>, position:<name>, field:<form field>"  # syntax, not translated
 
 
 @dataclass
@@ -76,8 +77,8 @@ def _check_one(rule):
     if prefix in PREFIXES and value:
         return
     raise ValueError(
-        _("unknown assignee rule “%(rule)s”; use member:<username>, role:<role name>, department:<ID or code>, position:<name>, field:<form field> or %(relative)s.")
-        % {"rule": rule, "relative": ", ".join(RELATIVE_RULES)}
+        _("unknown assignee rule “%(rule)s”; use %(absolute)s or %(relative)s.")
+        % {"rule": rule, "absolute": ABSOLUTE_FORMS, "relative": ", ".join(RELATIVE_RULES)}
     )
 
 
