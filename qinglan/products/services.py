@@ -56,7 +56,7 @@ def clean_attribute_values(*, category, data, for_variants):
         raise ValidationError(_("Attribute values must be an object of attribute code → value."))
     known = {attribute.code: attribute for attribute in attributes_for(category)}
     wanted = {code: attribute for code, attribute in known.items() if attribute.for_variants == for_variants}
-    problems, result = [], {}
+    problems, result, refused = [], {}, set()
     for code, raw in data.items():
         attribute = wanted.get(code)
         if attribute is None:
@@ -73,11 +73,12 @@ def clean_attribute_values(*, category, data, for_variants):
             cleaned = values.clean_value(attribute, raw)
         except ValidationError as error:
             problems.extend(error.messages)
+            refused.add(code)
             continue
         if cleaned is not None:
             result[code] = cleaned
     for code, attribute in wanted.items():
-        if attribute.required and code not in result and not any(attribute.name in problem for problem in problems):
+        if attribute.required and code not in result and code not in refused:
             problems.append(_("“%(name)s” is required.") % {"name": attribute.name})
     if problems:
         raise ValidationError(problems)
