@@ -120,6 +120,19 @@ def _event(instance, kind, *, actor=None, task=None, comment=""):
     return TaskEvent.objects.create(instance=instance, kind=kind, actor=actor, task=task, comment=comment)
 
 
+def _domain_event(instance, verb, *, user=None):
+    """``workflow.processinstance.started|finished|withdrawn`` for the modules whose records
+    go through approval: the data names the process, the outcome and the business record, so a
+    subscriber moves its record's status through its own services."""
+    from qinglan.core.events import queue_event
+
+    record_type = f"{instance.content_type.app_label}.{instance.content_type.model}" if instance.content_type_id else ""
+    queue_event(
+        f"workflow.processinstance.{verb}", record=instance, user=user,
+        data={"definition": instance.definition.key, "status": instance.status, "record_type": record_type, "record_id": instance.object_id},
+    )
+
+
 def _engine_failure(error):
     return ValidationError(engine.engine_error_message(error))
 
@@ -247,6 +260,7 @@ def _sync_tasks(instance, workflow, *, actor=None, reason=""):
         instance.status = InstanceStatus.REJECTED if rejected else InstanceStatus.APPROVED
         instance.finished = now
         _event(instance, EventKind.FINISHED, actor=actor, comment=instance.get_status_display())
+        _domain_event(instance, "finished", user=actor)
 
 
 def _save_state(instance, workflow, *, expected_revision):
@@ -296,6 +310,7 @@ def start(*, definition_key, initiator, record=None, data=None, title=""):
     except (SpiffWorkflowException, ExpressionError, engine.DefinitionError) as error:
         raise _engine_failure(error) from None
     _event(instance, EventKind.STARTED, actor=initiator)
+    _domain_event(instance, "started", user=initiator)
     _sync_tasks(instance, workflow, actor=initiator)
     _save_state(instance, workflow, expected_revision=0)
     return instance
@@ -450,6 +465,7 @@ def withdraw(*, instance, user, comment=""):
     instance.status = InstanceStatus.WITHDRAWN
     instance.finished = now
     _event(instance, EventKind.WITHDRAWN, actor=user, comment=comment)
+    _domain_event(instance, "withdrawn", user=user)
     _save_state(instance, workflow, expected_revision=expected_revision)
     return instance
 

@@ -273,3 +273,28 @@ def test_a_signer_sees_how_the_countersign_stands_on_the_page(board):
     assert 'data-testid="countersign-summary"' in page
     assert "2 of 4 approvals decide it; so far 1 approved, 0 rejected, 3 to sign" in " ".join(page.split())
     assert 'data-testid="add-signer-form"' in page
+
+
+def test_modules_hear_when_the_approval_of_their_record_ends(board, django_capture_on_commit_callbacks):
+    """A module binds its record to a process by subscribing to the instance's domain events."""
+    from qinglan.core import events
+    from qinglan.customers.models import Customer
+
+    heard = []
+    handler = events.subscribe("workflow.processinstance.*")(heard.append)
+    try:
+        customer = Customer.objects.create(name="青藍貿易", owner=board["lead"])
+        services.deploy(xml=board_process(countersign="any"))
+        with django_capture_on_commit_callbacks(execute=True):
+            instance = services.start(definition_key="board_approval", initiator=board["applicant"], record=customer)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.complete(task=rows(instance)[0], user=board["directors"][0], outcome="reject")
+            services.complete(task=rows(instance)[1], user=board["directors"][1], outcome="reject")
+            for row, member in zip(rows(instance)[2:], board["directors"][2:]):
+                services.complete(task=row, user=member, outcome="reject")
+    finally:
+        events._subscribers.remove(("workflow.processinstance.*", handler))
+    assert [event["event"] for event in heard] == ["workflow.processinstance.started", "workflow.processinstance.finished"]
+    finished = heard[-1]
+    assert finished["data"] == {"definition": "board_approval", "status": "rejected", "record_type": "customers.customer", "record_id": str(customer.pk)}
+    assert finished["object_id"] == instance.pk
