@@ -400,3 +400,18 @@ def test_urge_and_jump_through_the_page(org):
     assert 'data-testid="jump-form"' in root.get(page_url).content.decode()
     post_from_page(root, page_url, reverse("workflow:instance_action", args=[instance.pk, "jump"]), {"step": "head_approval", "reason": "主管休假"})
     assert open_step(instance).bpmn_id == "head_approval"
+
+
+def test_return_to_a_countersign_step_asks_every_signer_again(org):
+    instance, directors = countersign(org, countersign="all")
+    for row, member in zip(signers(instance), directors):
+        services.complete(task=row, user=member, outcome="approve")
+    after = WorkTask.objects.get(instance=instance, bpmn_id="after", status=TaskStatus.OPEN)
+    services.return_task(task=after, user=after.assignee, to="previous", comment="請再確認金額")
+    fresh = list(instance.tasks.filter(bpmn_id="board", status=TaskStatus.OPEN).order_by("signer_order"))
+    assert [row.assignee for row in fresh] == directors
+    assert len({row.activation for row in fresh}) == 1 and fresh[0].activation != signers(instance)[0].activation
+    services.complete(task=fresh[0], user=directors[0], outcome="approve")
+    assert not instance.tasks.filter(bpmn_id="after", status=TaskStatus.OPEN).exists()  # the earlier signatures do not count
+    services.complete(task=fresh[1], user=directors[1], outcome="approve")
+    assert instance.tasks.filter(bpmn_id="after", status=TaskStatus.OPEN).exists()

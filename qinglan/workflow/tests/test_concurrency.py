@@ -154,3 +154,27 @@ def test_two_urges_at_once_notify_once():
     results = at_once(lambda: services.urge(instance=instance.pk, user=starter), lambda: services.urge(instance=instance.pk, user=root))
     assert results.count("won") == 1 and "urge again" in [r for r in results if r != "won"][0]
     assert Notification.objects.filter(event="workflow.urged").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL (SQLite serialises every writer)")
+def test_two_workers_escalating_at_once_escalate_each_task_once():
+    import datetime
+
+    from django.utils import timezone
+
+    from qinglan.extras.models import Notification
+
+    boss = make_member("boss")
+    make_member("clerk", manager=boss)
+    make_member("observer")
+    services.deploy(xml=bpmn("deadline.bpmn"))
+    starter = make_member("starter")
+    for _n in range(6):
+        services.start(definition_key="deadline", initiator=starter)
+    later = timezone.now() + datetime.timedelta(hours=5)
+    counts = []
+    results = at_once(*(lambda: counts.append(services.escalate_overdue(now=later, batch_size=2)) for _worker in range(2)))
+    assert results == ["won", "won"] and sum(counts) == 6, counts
+    assert Notification.objects.filter(user=boss, event="workflow.overdue").count() == 6
+    assert TaskEvent.objects.filter(kind="escalated").count() == 6
