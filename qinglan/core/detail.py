@@ -101,7 +101,8 @@ def detail_panels(resource, record, user):
             panels.append({"title": _("Custom fields"), "rows": rows, "side": False})
     for name, child in resource.children.items():
         lines = list(getattr(record, name).all()[:500])
-        headers = [child.model._meta.get_field(f).verbose_name for f in child.fields]
-        body = [[field_value_html(line, child.model._meta.get_field(f), user) for f in child.fields] for line in lines]
+        names = child.columns or child.fields
+        headers = [child.model._meta.get_field(f).verbose_name for f in names]
+        body = [[field_value_html(line, child.model._meta.get_field(f), user) for f in names] for line in lines]
         panels.append({"title": child.label or child.model._meta.verbose_name_plural, "headers": headers, "lines": body, "side": False})
     return panels

@@ -184,7 +184,10 @@ class ChildFormSetBase(forms.BaseInlineFormSet):
 
     def _prepare(self, form):
         if self.user is not None:
-            prepare_reference_fields(form.fields, self.user)
+            # Not the line's own id: it picks one of the parent's lines, which the formset
+            # already limits to that record (and lines have no grants of their own).
+            pk_name = self.model._meta.pk.name
+            prepare_reference_fields({name: field for name, field in form.fields.items() if name != pk_name}, self.user)
         for field in form.fields.values():
             style_field(field)
         return form

@@ -41,6 +41,9 @@ class Child:
     label: str | None = None
     min_num: int = 0
     form: type | None = None
+    # The columns of its table on the record's page (default: `fields`); may name fields the
+    # services keep, such as a line's total.
+    columns: tuple | None = None
 
 
 @dataclass
@@ -358,6 +361,13 @@ class Resource:
 
     def after_delete(self, record, *, user):
         """Called inside the deleting transaction once the record is gone (its pk still set)."""
+
+    def edit_lock(self, record, action):
+        """Why `record` may not be changed (`action` "change") or deleted ("delete") now — a
+        translated sentence (e.g. an order waiting for approval, or completed) — or None. The
+        update, bulk edit and delete services refuse with it (so the form, the API, bulk edit
+        and imports all do), and the record's page offers no Edit or Delete while it holds."""
+        return None
 
     # ---- the same for many new records at once (services.create_many: imports) ------------
     def before_create_many(self, records, *, user):

@@ -34,6 +34,14 @@ def _resource(record):
     return registry.get(type(record))
 
 
+def _check_unlocked(record, action):
+    """Refuse to change or delete a record its resource has locked (Resource.edit_lock)."""
+    resource = _resource(record)
+    reason = resource.edit_lock(record, action) if resource is not None else None
+    if reason:
+        raise ValidationError(reason)
+
+
 def _save_form(form, formsets, user):
     record = form.save(commit=False)
     created = record.pk is None
@@ -143,6 +151,7 @@ def update_record(*, form, formsets=None, user):
     model = type(form.instance)
     # Lock the row and take the 'before' snapshot from the database, not from the form.
     current = model._default_manager.select_for_update().get(pk=form.instance.pk)
+    _check_unlocked(current, "change")
     before = snapshot(current, formsets)
     record = _save_form(form, formsets, user)
     _check_in_scope(record, user, "change")
@@ -187,6 +196,7 @@ def _delete_record_links(record):
 def delete_record(*, record, user):
     if not type(record)._default_manager.restrict(user, "delete").filter(pk=record.pk).exists():
         raise PermissionDenied(_("You may not delete this record."))
+    _check_unlocked(record, "delete")
     before = snapshot(record)
     pk = record.pk
     try:
@@ -212,6 +222,7 @@ def bulk_update(*, resource, queryset, changes, user):
     definitions = {f"cf_{d.name}": d for d in field_defs_for(resource.model)} if changes else {}
     count = 0
     for record in queryset.restrict(user, "change").select_related(None).select_for_update():
+        _check_unlocked(record, "change")
         before = snapshot(record)
         for name, value in changes.items():
             if name in definitions:

@@ -2,6 +2,7 @@
 addresses and follow-up activities, regions and levels, and the log of pool transfers."""
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -117,6 +118,10 @@ class Customer(OwnedModel):
     last_order_date = models.DateField(_("last order"), null=True, blank=True, editable=False)
     paid_total = models.DecimalField(_("paid"), default=0, editable=False, **MONEY)
     potential_estimate = models.DecimalField(_("estimated potential"), null=True, blank=True, **MONEY)
+    credit_limit = models.DecimalField(
+        _("credit limit"), null=True, blank=True, validators=[MinValueValidator(0)],
+        help_text=_("In the base currency; empty: no limit. Orders beyond it are blocked or need approval (see the company profile)."), **MONEY,
+    )
     potential_value = models.DecimalField(_("potential value"), default=0, editable=False, **MONEY)
     model_value = models.DecimalField(_("predicted lifetime value"), null=True, blank=True, editable=False, **MONEY)
     value_grade = models.CharField(_("value grade"), max_length=1, choices=ValueGrade.choices, blank=True, editable=False)

@@ -33,7 +33,7 @@ class CustomerResource(Resource):
     search_prefix = {"name_key": normalize.name_key, "phone_key": normalize.phone_key, "code": None}
     fieldsets = (
         (_("Customer"), ("kind", "name", "name_latin", "short_name", "code", "tax_id", "status", "is_customer", "is_supplier", "is_partner")),
-        (_("Classification"), ("level", "industry", "source", "region", "owner", "potential_estimate")),
+        (_("Classification"), ("level", "industry", "source", "region", "owner", "potential_estimate", "credit_limit")),
         (_("Reach"), ("phone", "mobile", "fax", "email", "website", "address", "notes")),
     )
     children = {"addresses": Child(CustomerAddress, fields=("kind", "country", "city", "line", "postcode"), label=_("addresses"), extra=0)}
@@ -49,7 +49,7 @@ class CustomerResource(Resource):
         Panel(
             _("Value"),
             ("lifetime_revenue", "gross_margin", "order_count", "first_order_date", "last_order_date", "paid_total",
-             "potential_estimate", "potential_value", "model_value", "value_grade"),
+             "potential_estimate", "potential_value", "model_value", "value_grade", "credit_limit"),
             side=True,
         ),
     )

@@ -171,6 +171,10 @@ class CompanyProfile(BaseModel):
         "org.Currency", verbose_name=_("base currency"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     logo = models.ImageField(_("logo"), upload_to="company/", blank=True, validators=[MaxFileSize(2)])
+    credit_control = models.CharField(
+        _("orders beyond a customer's credit limit"), max_length=10, default="block",
+        choices=[("block", _("are refused")), ("approval", _("need approval"))],
+    )
 
     class Meta:
         verbose_name = _("company profile")

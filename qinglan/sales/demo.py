@@ -6,8 +6,9 @@ import datetime
 import random
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from qinglan.core.permissions import Scope
 from qinglan.customers.models import Customer
@@ -15,7 +16,7 @@ from qinglan.org.models import Currency, Role, RolePermission
 
 from . import services
 from .choices import StageKind
-from .models import Competitor, LossReason, Opportunity, OpportunityLine, OpportunityStage
+from .models import Competitor, LossReason, Opportunity, OpportunityLine, OpportunityStage, PaymentTerm, SalesOrder, SalesOrderLine, TaxRate
 
 DEALS = [
     "年度設備採購案", "廠區網路升級", "門市 POS 系統導入", "倉儲自動化規劃", "ERP 授權續約", "產線感測器更新",
@@ -37,6 +38,12 @@ def _grant(role_name, models, actions, scope):
 
 
 def load_demo():
+    # The sentences services store (why an order waits for approval) in the installation's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        _load_demo()
+
+
+def _load_demo():
     services.ensure_defaults()
     rng = random.Random(2027)
     competitors = [Competitor.objects.create(name=name, website=site, strengths=strong, weaknesses=weak) for name, site, strong, weak in COMPETITORS]
@@ -77,9 +84,61 @@ def load_demo():
                     quantity=Decimal(rng.choice([1, 5, 10, 20])), unit_price=product.list_price, discount=Decimal(rng.choice([0, 5, 10])),
                 )
         services.opportunity_saved(opportunity=opportunity, user=None, stage_before=None, status_before=StageKind.OPEN, customer_before=None)
-    records = [Opportunity]
-    _grant("業務員", records, ["view", "add", "change", "export"], Scope.OWN)
-    _grant("業務主管", records, ["view", "add", "change", "delete", "export", "import"], Scope.SUBTREE)
-    lookups = [OpportunityStage, LossReason, Competitor]
+    _grant("業務員", [Opportunity, SalesOrder], ["view", "add", "change", "export"], Scope.OWN)
+    _grant("業務主管", [Opportunity], ["view", "add", "change", "delete", "export", "import"], Scope.SUBTREE)
+    _grant("業務主管", [SalesOrder], ["view", "add", "change", "delete", "export", "import", "approve"], Scope.SUBTREE)
+    lookups = [OpportunityStage, LossReason, Competitor, TaxRate, PaymentTerm]
     _grant("業務員", lookups, ["view"], Scope.ALL)
     _grant("業務主管", lookups, ["view"], Scope.ALL)
+    _demo_orders(customers, products, rng)
+
+
+def _demo_orders(customers, products, rng):
+    """A dozen orders at every step: drafts, approved and running ones, one changed after
+    approval (two versions), one supplementary, one waiting for the manager's approval because
+    it goes beyond its customer's credit limit."""
+    from qinglan.org.models import CompanyProfile
+
+    CompanyProfile.objects.update(credit_control="approval")
+    terms = list(PaymentTerm.objects.all())
+    items = products or [None]
+    orders = []
+    for index, customer in enumerate(customers[:12]):
+        order = SalesOrder(
+            customer=customer, owner=customer.owner, payment_term=terms[index % len(terms)] if terms else None,
+            order_date=timezone.localdate() - datetime.timedelta(days=rng.randint(0, 40)),
+            delivery_date=timezone.localdate() + datetime.timedelta(days=rng.randint(5, 40)), notes="請於上午送達" if index % 4 == 0 else "",
+        )
+        services.prepare_order(order=order, created=True)
+        order.save()
+        for product in rng.sample(items, min(len(items), rng.randint(1, 3))):
+            SalesOrderLine.objects.create(
+                order=order, product=product, description=product.name if product else "安裝與教育訓練",
+                quantity=Decimal(rng.choice([1, 2, 5, 10])), unit=getattr(product, "base_unit", None),
+                unit_price=product.list_price if product else Decimal(30000), discount=Decimal(rng.choice([0, 0, 5])),
+            )
+        services.order_saved(order=order, user=None)
+        orders.append(order)
+    manager = orders[0].owner.manager if orders and orders[0].owner and orders[0].owner.manager_id else None
+    for index, order in enumerate(orders):
+        if index % 6 == 0:
+            continue  # stays a draft
+        if index == 1:  # beyond the customer's credit limit: waits for approval
+            order.customer.credit_limit = order.total_base / 2
+            order.customer.save(update_fields=["credit_limit"])
+        services.submit_order(record=order, user=order.owner)
+        order.refresh_from_db()
+        if order.status != "approved":
+            continue
+        if index % 3 == 0:
+            services.start_fulfilment(record=order, user=order.owner)
+        if index == 5:
+            services.start_fulfilment(record=order, user=order.owner)
+            services.complete_order(record=order, user=order.owner)
+            services.add_supplementary_order(record=order, user=order.owner)
+        if index == 4:  # a change after approval: a second version
+            previous = services.order_snapshot(order.pk)
+            line = order.lines.first()
+            line.quantity += 2
+            line.save(update_fields=["quantity"])
+            services.order_saved(order=order, user=manager or order.owner, previous=previous)

@@ -8,11 +8,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from qinglan.core.models import BaseModel, ChildModel, OrganizationalModel, OwnedModel
 
-from .choices import StageKind
+from .choices import OrderStatus, StageKind
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(0), MaxValueValidator(100)]}
@@ -187,3 +189,155 @@ class StageChange(models.Model):
         verbose_name = _("stage change")
         verbose_name_plural = _("stage changes")
         indexes = [models.Index(fields=("opportunity", "-changed_at"), name="stage_change_opportunity")]
+
+
+# ---- sales orders --------------------------------------------------------------------------
+
+
+class TaxRate(BaseModel):
+    """A tax rate lines are taxed at; `inclusive` prices already contain the tax (as shops in
+    Taiwan quote), exclusive ones have it added."""
+
+    choices_for_everyone = True
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    rate = models.DecimalField(_("rate (%)"), max_digits=6, decimal_places=3, validators=[MinValueValidator(0), MaxValueValidator(100)])
+    inclusive = models.BooleanField(_("prices include the tax"), default=False)
+    is_default = models.BooleanField(_("default for new lines"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = _("tax rate")
+        verbose_name_plural = _("tax rates")
+
+    def __str__(self):
+        return self.name
+
+
+class PaymentTerm(BaseModel):
+    choices_for_everyone = True
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    days = models.PositiveSmallIntegerField(_("days to pay"), default=30)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ("days", "name")
+        verbose_name = _("payment term")
+        verbose_name_plural = _("payment terms")
+
+    def __str__(self):
+        return self.name
+
+
+class SalesOrder(OwnedModel):
+    code = models.CharField(_("code"), max_length=30, unique=True, blank=True, help_text=_("Leave empty to number automatically."))
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="sales_orders")
+    contact = models.ForeignKey(
+        "customers.Contact", verbose_name=_("contact"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    opportunity = models.ForeignKey(
+        Opportunity, verbose_name=_("opportunity"), on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
+    )
+    original = models.ForeignKey(
+        "self", verbose_name=_("supplements order"), on_delete=models.PROTECT, null=True, blank=True, related_name="supplements",
+        help_text=_("For a supplementary order: the order it adds to."),
+    )
+    order_date = models.DateField(_("order date"), default=timezone.localdate)
+    delivery_date = models.DateField(_("requested delivery date"), null=True, blank=True)
+    currency = models.ForeignKey(
+        "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text=_("Left empty: the company's base currency."),
+    )
+    payment_term = models.ForeignKey(PaymentTerm, verbose_name=_("payment term"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    notes = models.TextField(_("notes"), blank=True)
+    # Kept by the services.
+    status = models.CharField(_("status"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.DRAFT, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    subtotal = models.DecimalField(_("net amount"), default=Decimal(0), editable=False, **MONEY)
+    tax_total = models.DecimalField(_("tax"), default=Decimal(0), editable=False, **MONEY)
+    total = models.DecimalField(_("total"), default=Decimal(0), editable=False, **MONEY)
+    total_base = models.DecimalField(_("total in base currency"), null=True, blank=True, editable=False, **MONEY)
+    approval_reason = models.TextField(_("why it needs approval"), blank=True, editable=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("approved by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True, editable=False)
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("department"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False,
+    )
+
+    class Meta:
+        ordering = ("-id",)
+        verbose_name = _("sales order")
+        verbose_name_plural = _("sales orders")
+        indexes = [
+            models.Index(fields=("customer", "status"), name="order_customer_status"),
+            models.Index(fields=("status", "id"), name="order_status_id"),
+            models.Index(fields=("department", "id"), name="order_department_id"),
+            models.Index(fields=("owner", "id"), name="order_owner_id"),
+        ]
+
+    def __str__(self):
+        return self.code or gettext("new sales order")
+
+    def clean(self):
+        errors = {}
+        if self.contact_id and self.customer_id and self.contact.customer_id != self.customer_id:
+            errors["contact"] = _("This contact belongs to another customer.")
+        if self.original_id and self.customer_id and self.original.customer_id != self.customer_id:
+            errors["original"] = _("A supplementary order is for the customer of the order it adds to.")
+        if self.original_id and self.pk and self.original_id == self.pk:
+            errors["original"] = _("An order cannot supplement itself.")
+        if self.delivery_date and self.order_date and self.delivery_date < self.order_date:
+            errors["delivery_date"] = _("Delivery cannot be requested before the order date.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def money_places(self):
+        return self.currency.decimal_places if self.currency_id else 2
+
+
+class SalesOrderLine(ChildModel):
+    order = models.ForeignKey(SalesOrder, verbose_name=_("sales order"), on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("products.Product", verbose_name=_("product"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=18, decimal_places=4, default=Decimal(1), validators=[MinValueValidator(Decimal("0.0001"))])
+    unit = models.ForeignKey("products.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    unit_price = models.DecimalField(_("unit price"), validators=[MinValueValidator(0)], **MONEY)
+    discount = models.DecimalField(_("discount (%)"), default=Decimal(0), **PERCENT)
+    tax_rate = models.ForeignKey(TaxRate, verbose_name=_("tax rate"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Kept by the services.
+    net_amount = models.DecimalField(_("net amount"), default=Decimal(0), editable=False, **MONEY)
+    tax_amount = models.DecimalField(_("tax"), default=Decimal(0), editable=False, **MONEY)
+    line_total = models.DecimalField(_("total"), default=Decimal(0), editable=False, **MONEY)
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+
+    def __str__(self):
+        return self.description or str(self.product or "")
+
+    def clean(self):
+        if not self.product_id and not self.description:
+            raise ValidationError(_("Name a product or describe the line."))
+
+
+class SalesOrderVersion(models.Model):
+    """The order as it was before a change (變更單): header and lines, for the diff."""
+
+    order = models.ForeignKey(SalesOrder, verbose_name=_("sales order"), on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField(_("version"))
+    data = models.JSONField(_("content"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(_("saved at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ("-version",)
+        verbose_name = _("order version")
+        verbose_name_plural = _("order versions")
+        constraints = [models.UniqueConstraint(fields=("order", "version"), name="unique_order_version")]

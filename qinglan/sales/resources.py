@@ -3,12 +3,23 @@ from django.utils.translation import gettext_lazy as _
 from qinglan.core.detail import add_panel
 from qinglan.core.menu import register_menu_group, register_menu_page
 from qinglan.core.registry import register
-from qinglan.core.resources import Child, Panel, Resource
+from qinglan.core.resources import Action, Child, Panel, Resource
 from qinglan.customers.models import Customer
 from qinglan.customers.value import register_potential_source
 
 from . import services
-from .models import Competitor, LossReason, Opportunity, OpportunityLine, OpportunityStage
+from .choices import OrderStatus
+from .models import (
+    Competitor,
+    LossReason,
+    Opportunity,
+    OpportunityLine,
+    OpportunityStage,
+    PaymentTerm,
+    SalesOrder,
+    SalesOrderLine,
+    TaxRate,
+)
 
 register_menu_group("sales", _("Sales"), "bi-graph-up-arrow")
 register_potential_source(services.weighted_open)
@@ -97,3 +108,97 @@ register_menu_page(
 
 # The customer's page lists its opportunities (the customer 360° registry).
 add_panel(Customer, Panel(_("Opportunities"), template="sales/customer_opportunities_panel.html"))
+
+
+# ---- sales orders ----------------------------------------------------------------------------
+
+
+def _when(*statuses):
+    return lambda record, user: record.status in statuses
+
+
+@register(SalesOrder)
+class SalesOrderResource(Resource):
+    columns = ("code", "customer", "order_date", "status", "total", "currency", "owner")
+    filters = ("status", "customer", "owner", "order_date", "delivery_date", "currency", "payment_term")
+    search = {"code": 100, "customer__name": 200, "notes": 1000}
+    fieldsets = (
+        (_("Sales order"), ("customer", "contact", "opportunity", "original", "order_date", "delivery_date", "owner")),
+        (_("Terms"), ("currency", "payment_term", "notes")),
+    )
+    children = {
+        "lines": Child(
+            SalesOrderLine, fields=("product", "description", "quantity", "unit", "unit_price", "discount", "tax_rate"),
+            label=_("order lines"), extra=1,
+            columns=("product", "description", "quantity", "unit", "unit_price", "discount", "tax_rate", "net_amount", "tax_amount", "line_total"),
+        ),
+    }
+    panels = (
+        Panel(_("Sales order"), ("code", "customer", "contact", "opportunity", "original", "order_date", "delivery_date", "status", "version", "owner", "department")),
+        Panel(_("Terms"), ("currency", "payment_term", "notes")),
+        Panel(_("Amounts"), ("subtotal", "tax_total", "total", "total_base"), side=True),
+        Panel(_("Approval"), ("approval_reason", "approved_by", "approved_at"), side=True),
+        Panel(_("Versions"), template="sales/order_versions_panel.html"),
+        Panel(_("Supplementary orders"), template="sales/order_supplements_panel.html", side=True),
+    )
+    actions = {
+        "submit": Action(services.submit_order, _("Submit"), available=_when(OrderStatus.DRAFT)),
+        "approve": Action(services.approve_order, _("Approve"), permission="approve", style="success", available=_when(OrderStatus.SUBMITTED)),
+        "reject": Action(
+            services.reject_order, _("Reject"), permission="approve", style="outline-danger", available=_when(OrderStatus.SUBMITTED),
+            confirm=_("Send the order back to its owner as a draft?"),
+        ),
+        "fulfil": Action(services.start_fulfilment, _("Start fulfilment"), style="outline-primary", available=_when(OrderStatus.APPROVED)),
+        "complete": Action(services.complete_order, _("Complete"), style="outline-success", available=_when(OrderStatus.FULFILLING)),
+        "close": Action(
+            services.close_order, _("Close"), style="outline-secondary", available=_when(OrderStatus.APPROVED, OrderStatus.FULFILLING),
+            confirm=_("Close the order? What is not delivered yet will not be."),
+        ),
+        "cancel": Action(
+            services.cancel_order, _("Cancel order"), style="outline-danger", available=_when(OrderStatus.DRAFT, OrderStatus.SUBMITTED, OrderStatus.APPROVED),
+            confirm=_("Cancel this order?"),
+        ),
+        "supplement": Action(
+            services.add_supplementary_order, _("Add supplementary order"), permission="view", style="outline-secondary",
+            available=_when(OrderStatus.APPROVED, OrderStatus.FULFILLING, OrderStatus.COMPLETED),
+        ),
+    }
+    import_lookups = {"customer": "code", "owner": "username", "currency": "code", "payment_term": "name", "original": "code"}
+    department_field = "department"
+    menu_group = "sales"
+    menu_order = 40
+    icon = "bi-receipt"
+
+    def edit_lock(self, record, action):
+        return services.order_lock(record, action)
+
+    def before_save(self, record, *, user, created):
+        record._previous = None if created else services.order_snapshot(record.pk)
+        services.prepare_order(order=record, created=created)
+
+    def after_save(self, record, *, user, created):
+        services.order_saved(order=record, user=user, previous=getattr(record, "_previous", None))
+
+
+@register(TaxRate)
+class TaxRateResource(Resource):
+    columns = ("name", "rate", "inclusive", "is_default", "active")
+    filters = ("inclusive", "active")
+    search = {"name": 100}
+    fieldsets = ((_("Tax rate"), ("name", "rate", "inclusive", "is_default", "active")),)
+    menu_group = "sales"
+    menu_order = 90
+    icon = "bi-percent"
+
+
+@register(PaymentTerm)
+class PaymentTermResource(Resource):
+    columns = ("name", "days", "description")
+    search = {"name": 100}
+    fieldsets = ((_("Payment term"), ("name", "days", "description")),)
+    menu_group = "sales"
+    menu_order = 95
+    icon = "bi-calendar2-check"
+
+
+add_panel(Customer, Panel(_("Sales orders"), template="sales/customer_orders_panel.html"))

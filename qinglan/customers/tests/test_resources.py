@@ -129,3 +129,33 @@ def test_rekey_command_recomputes_stale_keys(db):
     assert customer.name_key == "青藍科技"
     assert (contact.phone_key, contact.email) == ("912345678", "chen@example.com")
     assert "customers: 1 updated" in output.getvalue()
+
+
+class CustomerLinesEditedByAMemberTests(TestCase):
+    """A member (no superuser) edits a customer's existing address lines: the lines' own ids
+    are not restricted like references (lines have no grants of their own)."""
+
+    def test_existing_lines_are_changed_and_deleted(self):
+        from django.test import Client
+
+        from qinglan.customers.models import CustomerAddress
+
+        member = testing.make_member("address-editor")
+        testing.grant(member, Customer, ["view", "change"])
+        client = Client()
+        client.force_login(member)
+        customer = make_customer(member, "地址測試客戶")
+        first = CustomerAddress.objects.create(customer=customer, kind="office", city="台北市", line="南京東路 1 號")
+        second = CustomerAddress.objects.create(customer=customer, kind="office", city="新竹市", line="光復路 2 號")
+        data = {
+            "kind": "company", "name": customer.name, "status": customer.status, "is_customer": "on",
+            "addresses-TOTAL_FORMS": "2", "addresses-INITIAL_FORMS": "2",
+            "addresses-0-id": str(first.pk), "addresses-0-kind": "office", "addresses-0-city": "台北市", "addresses-0-line": "南京東路 100 號",
+            "addresses-1-id": str(second.pk), "addresses-1-kind": "office", "addresses-1-city": "新竹市", "addresses-1-line": "光復路 2 號",
+            "addresses-1-DELETE": "on",
+        }
+        response = client.post(registry.get(Customer).url("edit", customer), data)
+        self.assertEqual(response.status_code, 302, response.content.decode()[-2000:])
+        first.refresh_from_db()
+        self.assertEqual(first.line, "南京東路 100 號")
+        self.assertFalse(CustomerAddress.objects.filter(pk=second.pk).exists())

@@ -8,10 +8,7 @@ from qinglan.sales.defaults import SEQUENCE, create_defaults
 
 
 def create(apps, schema_editor):
-    create_defaults(
-        apps.get_model("org", "NumberSequence"), apps.get_model("sales", "OpportunityStage"), apps.get_model("sales", "LossReason"),
-        settings.LANGUAGE_CODE,
-    )
+    create_defaults(apps.get_model, settings.LANGUAGE_CODE)
 
 
 def remove(apps, schema_editor):

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django import template
 from django.db.models import Case, Value, When
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
@@ -36,3 +37,63 @@ def customer_opportunities(customer, user, limit=10):
 @register.simple_tag
 def stage_history(opportunity, limit=20):
     return list(opportunity.stage_changes.select_related("from_stage", "to_stage", "changed_by")[:limit])
+
+
+@register.simple_tag
+def order_versions(order):
+    """Each earlier version of an order with what changed from it to the next one (or to the
+    order as it is now): [(version, [(label, before, after)], added, removed, changed lines)]."""
+    from ..services import order_snapshot
+
+    versions = list(order.versions.select_related("changed_by"))
+    if not versions:
+        return []
+    later = order_snapshot(order.pk)
+    result = []
+    for version in versions:  # newest first
+        result.append({"version": version, "changes": _diff(version.data, later)})
+        later = version.data
+    return result
+
+
+HEADER_LABELS = {
+    "contact": _("contact"), "order_date": _("order date"), "delivery_date": _("requested delivery date"), "currency": _("currency"),
+    "payment_term": _("payment term"), "notes": _("notes"), "subtotal": _("net amount"), "tax_total": _("tax"), "total": _("total"),
+}
+LINE_LABELS = {"item": _("item"), "quantity": _("quantity"), "unit_price": _("unit price"), "discount": _("discount (%)"), "tax_rate": _("tax rate"), "total": _("total")}
+
+
+def _diff(before, after):
+    header = [(HEADER_LABELS.get(key, key), value, after["header"].get(key)) for key, value in before["header"].items() if after["header"].get(key) != value]
+    old = {line["id"]: line for line in before["lines"]}
+    new = {line["id"]: line for line in after["lines"]}
+    added = [line for pk, line in new.items() if pk not in old]
+    removed = [line for pk, line in old.items() if pk not in new]
+    changed = []
+    for pk, line in new.items():
+        if pk in old:
+            fields = [(LINE_LABELS[key], old[pk].get(key), value) for key, value in line.items() if key in LINE_LABELS and old[pk].get(key) != value]
+            if fields:
+                changed.append({"item": line["item"], "fields": fields})
+    return {"header": header, "added": added, "removed": removed, "changed": changed}
+
+
+@register.simple_tag
+def order_supplements(order, user):
+    """The order's supplementary orders (and the one it supplements) the member may view."""
+    from ..models import SalesOrder
+
+    visible = SalesOrder.objects.restrict(user, "view")
+    return {
+        "original": visible.filter(pk=order.original_id).first() if order.original_id else None,
+        "supplements": list(visible.filter(original=order).order_by("pk")[:50]),
+    }
+
+
+@register.simple_tag
+def customer_orders(customer, user, limit=10):
+    """The customer's latest sales orders the member may view; (orders, how many in all)."""
+    from ..models import SalesOrder
+
+    visible = SalesOrder.objects.restrict(user, "view").filter(customer=customer)
+    return list(visible.select_related("currency", "owner").order_by("-order_date", "-id")[:limit]), visible.count()

@@ -6,7 +6,7 @@ from qinglan.core.testing import sample_factory
 from qinglan.customers.tests.factories import make_customer
 from qinglan.sales import services
 from qinglan.sales.choices import StageKind
-from qinglan.sales.models import Competitor, LossReason, Opportunity, OpportunityStage
+from qinglan.sales.models import Competitor, LossReason, Opportunity, OpportunityStage, PaymentTerm, SalesOrder, SalesOrderLine, TaxRate
 
 
 def stage(kind=StageKind.OPEN, **values):
@@ -45,3 +45,30 @@ def loss_reason(owner, serial):
 @sample_factory(Competitor)
 def competitor(owner, serial):
     return Competitor.objects.create(name=f"矩陣對手{serial}"), None, None
+
+
+def make_order(owner, *, customer=None, lines=((Decimal("2"), Decimal("1000")),), tax_rate=None, user=None, **extra):
+    """A draft order saved as the services save one; `lines`: (quantity, unit price) pairs."""
+    order = SalesOrder(owner=owner, customer=customer or make_customer(owner, "訂單客戶"), **extra)
+    services.prepare_order(order=order, created=True)
+    order.save()
+    for quantity, price in lines:
+        SalesOrderLine.objects.create(order=order, description="商品", quantity=quantity, unit_price=price, tax_rate=tax_rate)
+    services.order_saved(order=order, user=user)
+    order.refresh_from_db()
+    return order
+
+
+@sample_factory(SalesOrder)
+def sales_order(owner, serial):
+    return make_order(owner, customer=make_customer(owner, f"矩陣訂單客戶{serial} matrix")), owner, owner.department
+
+
+@sample_factory(TaxRate)
+def tax_rate(owner, serial):
+    return TaxRate.objects.create(name=f"矩陣稅率{serial}", rate=Decimal(serial)), None, None
+
+
+@sample_factory(PaymentTerm)
+def payment_term(owner, serial):
+    return PaymentTerm.objects.create(name=f"矩陣條件{serial}", days=serial * 10), None, None

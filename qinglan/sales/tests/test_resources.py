@@ -3,7 +3,7 @@
 from qinglan.core import testing
 from qinglan.customers.models import Customer
 from qinglan.customers.tests.factories import make_customer
-from qinglan.sales.models import Competitor, LossReason, Opportunity, OpportunityStage
+from qinglan.sales.models import Competitor, LossReason, Opportunity, OpportunityStage, PaymentTerm, SalesOrder, TaxRate
 
 from .factories import stage
 
@@ -51,3 +51,37 @@ class CompetitorTests(testing.ResourceTestCase):
     update_data = {"name": "宏觀系統", "strengths": "價格低"}
     csv_data = "name,website\n全球資訊,https://globalinfo.example\n東方科技,\n"
     bulk_edit_data = {"description": "主要對手"}
+
+
+class SalesOrderTests(testing.ResourceTestCase):
+    model = SalesOrder
+    bulk_edit_data = {"notes": "月底前出貨"}
+
+    def setUp(self):
+        super().setUp()
+        testing.grant(self.member, Customer, ["view"])  # to pick the customer
+        self.customer = make_customer(self.member, "訂單測試客戶")
+        self.form_data = {"customer": str(self.customer.pk), "order_date": "2026-11-20", "delivery_date": "2026-12-05"}
+        self.update_data = {**self.form_data, "notes": "請先電話聯絡"}
+        self.csv_data = f"customer,order_date,notes\n{self.customer.code},2026-11-21,第一張\n{self.customer.code},2026-11-22,第二張\n"
+
+    def test_new_order_is_a_numbered_draft_in_the_owners_department(self):
+        record = self.create_record()
+        self.assertRegex(record.code, r"^SO-\d{4}-\d{5}$")
+        self.assertEqual((record.status, record.version, record.department_id), ("draft", 1, self.member.department_id))
+
+
+class TaxRateTests(testing.ResourceTestCase):
+    model = TaxRate
+    form_data = {"name": "商品稅 8%", "rate": "8", "active": "on"}
+    update_data = {**form_data, "inclusive": "on"}
+    csv_data = "name,rate\n零稅率,0\n加值稅 13%,13\n"
+    bulk_edit_data = {"rate": "6"}
+
+
+class PaymentTermTests(testing.ResourceTestCase):
+    model = PaymentTerm
+    form_data = {"name": "月結 45 天", "days": "45"}
+    update_data = {"name": "月結 45 天", "days": "45", "description": "次月底付款"}
+    csv_data = "name,days\n預付,0\n月結 90 天,90\n"
+    bulk_edit_data = {"days": "15"}
