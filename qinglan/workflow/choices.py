@@ -79,6 +79,7 @@ SHIPPED_NAMES = {
     "Leave request": _("Leave request"),
     "Manager approval": _("Manager approval"),
     "Department head approval": _("Department head approval"),
+    "Revise and resubmit": _("Revise and resubmit"),  # the initiator's task when a request is returned to them
 }
 
 

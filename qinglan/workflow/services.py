@@ -292,9 +292,9 @@ def start(*, definition_key, initiator, record=None, data=None, title=""):
     if definition is None:
         raise ValidationError(_("There is no active process “%(key)s”.") % {"key": definition_key})
     data = dict(data or {})
-    owner = getattr(record, "owner", None) if record is not None else None
-    if owner is not None and "record_owner" not in data:
-        data["record_owner"] = owner.username
+    owner = getattr(getattr(record, "owner", None), "username", None) if record is not None else None
+    if owner and "record_owner" not in data:
+        data["record_owner"] = owner
     called = called_definitions(engine.called_processes(definition.xml))
     instance = ProcessInstance.objects.create(
         definition=definition, title=title or definition.name, initiator=initiator, data=data,
@@ -540,7 +540,7 @@ def return_task(*, task, user, to="previous", comment=""):
     _sync_tasks(instance, workflow, actor=user, reason=label)
     if to == "initiator":
         WorkTask.objects.create(
-            instance=instance, kind=TaskKind.RESUBMIT, spiff_task_id="", bpmn_id="", name=_("Revise and resubmit"),
+            instance=instance, kind=TaskKind.RESUBMIT, spiff_task_id="", bpmn_id="", name="Revise and resubmit",
             assignee=instance.initiator, activation=instance.revision,
         )
         _notify(
