@@ -99,13 +99,15 @@ def bounded(queryset, limit=FACET_COUNT_LIMIT):
 
 
 def value_counts(products, attribute):
-    """({key: number of products}, exact) of `attribute`'s values among `products`: one
-    grouped query over the index rows of at most FACET_SAMPLE products (a product counts once
-    per value, however many of its variants have it)."""
-    candidates = products.order_by().values("pk")
-    exact = candidates[: FACET_SAMPLE + 1].count() <= FACET_SAMPLE
+    """({key: number of products}, exact) of `attribute`'s values among `products`: the ids
+    of at most FACET_SAMPLE products, then one grouped query over their index rows, looked up
+    by product (a product counts once per value, however many of its variants have it)."""
+    ids = list(products.order_by().values_list("pk", flat=True)[: FACET_SAMPLE + 1])
+    exact = len(ids) <= FACET_SAMPLE
+    if not ids:
+        return {}, True
     rows = (
-        AttributeValue.objects.filter(attribute=attribute, product_id__in=candidates[:FACET_SAMPLE])
+        AttributeValue.objects.filter(attribute=attribute, product__id__anyof=ids[:FACET_SAMPLE])
         .values("key").annotate(products=Count("product_id", distinct=True)).order_by()
     )
     return {row["key"]: row["products"] for row in rows}, exact

@@ -303,5 +303,6 @@ class AttributeValue(models.Model):
         indexes = [
             models.Index(fields=("attribute", "key", "product"), name="product_attr_key"),
             models.Index(fields=("attribute", "number"), name="product_attr_number"),
-            models.Index(fields=("product", "variant"), name="product_attr_owner"),
+            # A product's values of one attribute: the facet counts look up a sample of products.
+            models.Index(fields=("product", "attribute", "key"), name="product_attr_product"),
         ]

@@ -27,7 +27,7 @@ class CategorySubtreeFilter(django_filters.ModelMultipleChoiceFilter):
         chosen = list(value or ())
         if not chosen:
             return qs
-        return qs.filter(services.subtree_q(chosen, self.field_name))
+        return qs.filter(services.subtree_q(chosen, self.field_name, fresh=True))  # just read by the form
 
 
 class SelectionInput(forms.TextInput):

@@ -161,15 +161,19 @@ def check_category_move(*, category, new_parent):
             )
 
 
-def subtree_q(categories, field="category"):
+def subtree_q(categories, field="category", *, fresh=False):
     """Records in any of `categories` or in a category below them: the reference IN the ids of
     those categories, found by path prefix through the path index (``__keyprefix``), so the
-    records are then read through their own index on the reference."""
+    records are then read through their own index on the reference. The paths are read again
+    unless the categories come `fresh` from the database (a sibling added since moves them)."""
+    categories = list(categories)
+    if fresh:
+        paths = [category.path for category in categories]
+    else:
+        paths = list(Category.objects.filter(pk__in=[category.pk for category in categories]).values_list("path", flat=True))
     condition = Q(pk__in=[])
-    for category in categories:
-        path = Category.objects.filter(pk=category.pk).values_list("path", flat=True).first()
-        if path:
-            condition |= Q(path__keyprefix=path)
+    for path in paths:
+        condition |= Q(path__keyprefix=path)
     return Q(**{f"{field}__in": Category.objects.filter(condition).values("pk")})
 
 

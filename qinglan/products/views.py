@@ -45,7 +45,7 @@ class FindProductsView(ProductView):
         selection = facets.parse_selection([*request.GET.getlist("attr"), *_ranges(request.GET)])
         base = products
         if category is not None:
-            base = base.filter(services.subtree_q([category]))
+            base = base.filter(services.subtree_q([category], fresh=True))
         if text:
             base = base.filter(self.resource.quick_search_q(text))
         attributes = [a for a in services.attributes_for(category) if a.filterable] if category else []
@@ -53,7 +53,7 @@ class FindProductsView(ProductView):
         children = list((category.children() if category else Category.objects.get_root_nodes())[: MAX_CHILD_CATEGORIES + 1])
         child_rows = []
         for child in children[:MAX_CHILD_CATEGORIES]:
-            count, exact = facets.bounded(found.filter(services.subtree_q([child])))
+            count, exact = facets.bounded(found.filter(services.subtree_q([child], fresh=True)))
             child_rows.append({"category": child, "count": count, "exact": exact})
         keys = sort_keys_for(self.resource, None)
         page = keyset_page(
