@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -193,13 +194,21 @@ class InstanceView(View):
         return render(request, self.template_name, context)
 
 
+class Refused(Exception):
+    def __init__(self, response):
+        self.response = response
+
+
 def _act(request, instance_pk, action, success):
-    """Run a service for a POST: a refusal of who may act answers 403 with its message, a
-    refusal of what is asked comes back to the page as a message."""
+    """Run a service for a POST: a refusal of who may act answers 403 with a page that says
+    why (raised as Refused), a refusal of what is asked comes back to the page as a message."""
     try:
         action()
     except PermissionDenied as error:
-        raise PermissionDenied(str(error)) from None
+        back = reverse("workflow:instance", args=[instance_pk])
+        if not services.may_view_instance(ProcessInstance.objects.get(pk=instance_pk), request.user):
+            back = reverse("workflow:inbox")
+        raise Refused(render(request, "workflow/refused.html", {"message": str(error), "back": back}, status=403)) from None
     except ValidationError as error:
         messages.error(request, _error_text(error))
         return False
@@ -207,11 +216,19 @@ def _act(request, instance_pk, action, success):
     return True
 
 
+class ActionView(View):
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except Refused as refused:
+            return refused.response
+
+
 def _comment(request):
     return request.POST.get("comment", "").strip()[:2000]
 
 
-class CompleteTaskView(View):
+class CompleteTaskView(ActionView):
     def post(self, request, pk):
         task = get_object_or_404(WorkTask, pk=pk)
         outcome = request.POST.get("outcome")
@@ -226,7 +243,7 @@ class CompleteTaskView(View):
         return redirect("workflow:inbox") if done else redirect("workflow:instance", task.instance_id)
 
 
-class TaskActionView(View):
+class TaskActionView(ActionView):
     """Return, delegate, ask to assist, answer a request for assistance, add a signer."""
 
     def post(self, request, pk, action):
@@ -254,7 +271,7 @@ class TaskActionView(View):
         return redirect("workflow:instance", task.instance_id)
 
 
-class InstanceActionView(View):
+class InstanceActionView(ActionView):
     """Withdraw, resubmit, urge, comment (with files) and an administrator's jump."""
 
     def post(self, request, pk, action):

@@ -415,3 +415,19 @@ def test_return_to_a_countersign_step_asks_every_signer_again(org):
     assert not instance.tasks.filter(bpmn_id="after", status=TaskStatus.OPEN).exists()  # the earlier signatures do not count
     services.complete(task=fresh[1], user=directors[1], outcome="approve")
     assert instance.tasks.filter(bpmn_id="after", status=TaskStatus.OPEN).exists()
+
+
+def test_a_refusal_of_who_may_act_says_why_in_the_members_language(org):
+    instance = leave(org["applicant"])
+    task = open_step(instance)
+    other = Client()
+    other.force_login(org["other"])  # a colleague without a language of their own: Traditional Chinese
+    response = other.post(reverse("workflow:task_action", args=[task.pk, "delegate"]), {"member": "boss"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "只有處理人或管理員可以委派這項任務" in page and 'href="/workflow/tasks/"' in page
+    applicant = Client()
+    applicant.force_login(org["applicant"])  # may see the request, may not return it
+    response = applicant.post(reverse("workflow:task_action", args=[task.pk, "return"]), {"to": "initiator", "comment": "x"})
+    assert response.status_code == 403 and "只有可處理這個步驟的人可以退回它" in response.content.decode()
+    assert f'href="{instance.get_page_url()}"' in response.content.decode()
