@@ -8,7 +8,7 @@ from qinglan.customers.models import Customer
 from qinglan.customers.value import register_potential_source
 
 from . import services
-from .choices import OrderStatus
+from .choices import OrderStatus, StageKind
 from .models import (
     Competitor,
     LossReason,
@@ -45,6 +45,12 @@ class OpportunityResource(Resource):
         Panel(_("Stage history"), template="sales/stage_history_panel.html", side=True),
     )
     import_lookups = {"customer": "code", "stage": "name", "owner": "username", "currency": "code", "loss_reason": "name"}
+    actions = {
+        "order": Action(
+            services.order_from_opportunity, _("Create sales order"), permission="view", style="outline-primary",
+            available=lambda record, user: record.status != StageKind.LOST,
+        ),
+    }
     department_field = "department"
     select_related = ("stage",)
     menu_group = "sales"

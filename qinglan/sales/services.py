@@ -443,3 +443,31 @@ def _may_add(user):
     from qinglan.core.permissions import has_permission
 
     return has_permission(user, SalesOrder, "add")
+
+
+@transaction.atomic
+def order_from_opportunity(*, record, user):
+    """A draft sales order for an opportunity's customer with its product lines (prices and
+    discounts as agreed there), linked to it; the order's page opens next."""
+    opportunity = Opportunity.objects.restrict(user, "view").select_for_update().filter(pk=record.pk).first()
+    if opportunity is None:
+        raise PermissionDenied(_("You may not do this with this opportunity."))
+    if opportunity.status == StageKind.LOST:
+        raise ValidationError(_("A lost opportunity gets no order."))
+    if not _may_add(user):
+        raise PermissionDenied(_("You may not add sales orders."))
+    order = SalesOrder(
+        customer=opportunity.customer, contact=opportunity.contact, opportunity=opportunity, currency=opportunity.currency,
+        owner=user if _member(user) else opportunity.owner,
+    )
+    prepare_order(order=order, created=True)
+    order.save()
+    for line in opportunity.lines.select_related("product"):
+        SalesOrderLine.objects.create(
+            order=order, product=line.product, description=line.description, quantity=line.quantity,
+            unit=line.product.base_unit if line.product_id else None, unit_price=line.unit_price, discount=line.discount,
+        )
+    order_saved(order=order, user=user)
+    log_change(record=order, action=ObjectChange.Action.CREATE, user=user, after=snapshot(order, ["lines"]))
+    _order_event(order, "created", user)
+    return order

@@ -233,3 +233,27 @@ def test_the_customer_page_lists_the_orders_the_member_may_see(team):
     theirs = make_order(colleague, customer=customer)
     page = client_for(seller).get(f"/customers/customer/{customer.pk}/").content.decode()
     assert f'data-order="{mine.pk}"' in page and f'data-order="{theirs.pk}"' not in page
+
+
+def test_an_opportunity_becomes_a_draft_order_with_its_lines(team):
+    from qinglan.sales.choices import StageKind
+    from qinglan.sales.models import LossReason, Opportunity, OpportunityLine
+
+    from .factories import make_opportunity, stage
+
+    seller, _boss = team
+    grant(seller, Opportunity, ["view", "change"], scope=Scope.OWN)
+    client = client_for(seller)
+    opportunity = make_opportunity(seller, "年度採購")
+    OpportunityLine.objects.create(opportunity=opportunity, description="筆記型電腦", quantity=Decimal("10"), unit_price=Decimal("35900"), discount=Decimal("10"))
+    response = client.post(f"/sales/opportunity/{opportunity.pk}/do/order/")
+    order = SalesOrder.objects.get(opportunity=opportunity)
+    assert response.url == f"/sales/salesorder/{order.pk}/"
+    assert (order.status, order.customer, order.owner) == (OrderStatus.DRAFT, opportunity.customer, seller)
+    line = order.lines.get()
+    assert (line.description, line.quantity, line.unit_price, line.discount) == ("筆記型電腦", Decimal("10"), Decimal("35900"), Decimal("10"))
+    assert order.subtotal == Decimal("323100.00")
+    lost = make_opportunity(seller, "沒成的案子")
+    services.move_stage(opportunity=lost, stage=stage(StageKind.LOST), user=seller, loss_reason=LossReason.objects.first())
+    response = client.post(f"/sales/opportunity/{lost.pk}/do/order/")
+    assert not SalesOrder.objects.filter(opportunity=lost).exists()
