@@ -203,6 +203,9 @@ class CategoryResource(Resource):
     def before_save(self, record, *, user, created):
         services.check_category_move(category=record, new_parent=getattr(record, "new_parent", "unchanged"))
 
+    def after_delete(self, record, *, user):
+        services.check_category_deleted(category=record)  # still in the deleting transaction
+
 
 @register(Attribute)
 class AttributeResource(Resource):

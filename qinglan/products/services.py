@@ -161,6 +161,14 @@ def check_category_move(*, category, new_parent):
             )
 
 
+def check_category_deleted(*, category):
+    """A category goes alone: deleting the node of a tree would take its sub-categories with
+    it unseen (no change log, no check), so a category that had any is kept (the error rolls
+    the deletion back)."""
+    if category.numchild:
+        raise ValidationError(_("%(category)s has sub-categories; delete or move them first.") % {"category": category})
+
+
 def subtree_q(categories, field="category", *, fresh=False):
     """Records in any of `categories` or in a category below them: the reference IN the ids of
     those categories, found by path prefix through the path index (``__keyprefix``), so the

@@ -237,3 +237,22 @@ def test_edit_of_a_conversion_is_not_its_own_cycle(units):
     conversion.full_clean()
     conversion.save()
     assert services.convert_quantity(product=None, quantity=1, from_unit=units["box"], to_unit=units["pcs"]) == 24
+
+
+def test_a_category_with_sub_categories_is_not_deleted(phones, client):
+    from qinglan.core import testing
+    from qinglan.products.models import Category
+
+    phones_category, smart = phones
+    parent = make_category("配件")
+    child = make_category("充電器", parent)
+    parent.refresh_from_db()
+    client.force_login(testing.make_member("admin", superuser=True))
+    response = client.post(f"/products/category/{parent.pk}/delete/", follow=True)
+    assert "配件 有子類別，請先刪除或移走它們。" in response.content.decode()
+    assert Category.objects.filter(pk__in=[parent.pk, child.pk]).count() == 2
+    client.post(f"/products/category/{phones_category.pk}/delete/")  # its attributes are in the way too
+    assert Category.objects.filter(pk__in=[phones_category.pk, smart.pk]).count() == 2
+    assert client.post(f"/products/category/{child.pk}/delete/").status_code == 302
+    assert client.post(f"/products/category/{parent.pk}/delete/").status_code == 302
+    assert not Category.objects.filter(pk__in=[parent.pk, child.pk]).exists()
