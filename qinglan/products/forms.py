@@ -143,6 +143,7 @@ def _use_inputs(form, attributes, *, source, kind, chosen):
         widget.attribute_list = attributes
         widget.source, widget.kind, widget.chosen = source, kind, chosen
         field.widget = widget
+        field.label = ""  # the inputs sit in their own "Attributes" card, each with its name
     else:
         field.widget = forms.Textarea(attrs={"rows": 3, "class": "form-control"})
         field.help_text = _("Attribute code → value, as a JSON object or as code=value; code=value.")
