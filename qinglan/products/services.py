@@ -144,7 +144,7 @@ def check_category_move(*, category, new_parent):
     if lost:
         used = (
             Attribute.objects.filter(pk__in=lost, values__product__category__path__startswith=category.path)
-            .values_list("name", flat=True).distinct()[:10]
+            .order_by("name").values_list("name", flat=True).distinct()[:10]
         )
         used = sorted(used)
         if used:

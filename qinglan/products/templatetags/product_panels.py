@@ -115,7 +115,7 @@ def category_attributes(record, user):
         "rows": rows,
         "may_view": has_permission(user, Attribute, "view"),
         "add_url": f"{resource.url('add')}?category={record.pk}" if has_permission(user, Attribute, "add") else None,
-        "below": list(Attribute.objects.filter(category__path__startswith=record.path).exclude(category=record).values_list("name", flat=True).distinct()[:20]),
+        "below": list(Attribute.objects.filter(category__path__startswith=record.path).exclude(category=record).order_by("name").values_list("name", flat=True).distinct()[:20]),
     }
 
 

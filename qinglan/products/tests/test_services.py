@@ -256,3 +256,17 @@ def test_a_category_with_sub_categories_is_not_deleted(phones, client):
     assert client.post(f"/products/category/{child.pk}/delete/").status_code == 302
     assert client.post(f"/products/category/{parent.pk}/delete/").status_code == 302
     assert not Category.objects.filter(pk__in=[parent.pk, child.pk]).exists()
+
+
+def test_category_page_lists_own_inherited_and_lower_attributes(phones, client):
+    from qinglan.core import testing
+
+    phones_category, smart = phones
+    make_attribute(make_category("折疊手機", phones_category), "colour", "顏色", "choice", options=["金色"], for_variants=True)
+    client.force_login(testing.make_member("admin", superuser=True))
+    page = client.get(f"/products/category/{phones_category.pk}/").content.decode()
+    assert page.count("子類別另有") == 1
+    below = page.split("子類別另有：", 1)[1].split("</p>", 1)[0]
+    assert below.count("顏色") == 1 and "電池容量" in below  # two sub-categories have a 顏色: named once
+    page = client.get(f"/products/category/{smart.pk}/").content.decode()
+    assert "螢幕尺寸" in page and "本類別" in page  # inherited from 手機, and its own
