@@ -71,8 +71,11 @@ class SQLiteBackend:
                 sql += " AND e.id NOT IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)"
                 params.append(" OR ".join(fts5_expression(term) for term in query.exclude))
             return sql, params
+        # CROSS JOIN: SQLite then always starts from the full-text match. With a plain JOIN
+        # and one type's condition (e.content_type_id = …) it may walk that type's rows and
+        # test the match row by row: seconds instead of milliseconds at 200,000 rows.
         sql = (
-            f"FROM search_fts JOIN {ENTRY} e ON e.id = search_fts.rowid "
+            f"FROM search_fts CROSS JOIN {ENTRY} e ON e.id = search_fts.rowid "
             f"WHERE search_fts MATCH %s AND ({allowed_sql})"
         )
         return sql, [fts5_match(query), *allowed_params]
@@ -110,6 +113,12 @@ class PostgresBackend:
     rank_order = "DESC"
 
 
+def scan_limit(limit):
+    """How many matching rows the first count pass reads at most (20,001 for the limit of
+    1,000): every match in all but the most common searches."""
+    return limit * 20 + 1
+
+
 class Backend:
     """Runs the ranked and counting queries for the current database."""
 
@@ -117,19 +126,38 @@ class Backend:
         self.impl = PostgresBackend() if connection.vendor == "postgresql" else SQLiteBackend()
 
     def counts(self, query, conditions, limit):
-        """{content_type_id: matching rows} for {content_type_id: (SQL condition, params)},
-        each counted up to `limit` + 1 only (more than `limit` means "over the limit"): the
-        counts cost at most limit + 1 rows per type, however common the words."""
-        parts, params = [], []
-        for number, (type_id, (condition, condition_params)) in enumerate(conditions.items()):
-            base, base_params = self.impl._base(query, condition, condition_params)
-            parts.append(f"SELECT {int(type_id)} AS type_id, COUNT(*) AS n FROM (SELECT 1 AS one {base} LIMIT %s) c{number}")
-            params.extend([*base_params, limit + 1])
-        if not parts:
+        """{content_type_id: matching rows, exact up to `limit`; `limit` + 1 means more} for
+        {content_type_id: (SQL condition, params)} — never a count of every match.
+
+        One pass reads at most `scan_limit(limit)` matching rows of all the types together:
+        for most searches that is every match, and the counts are exact. When the pass stops
+        early (a very common word), the types it did not see past `limit` are counted one by
+        one, each up to `limit` + 1 rows, the types with no index rows at all skipped."""
+        if not conditions:
             return {}
+        condition = " OR ".join(sql for sql, _params in conditions.values())
+        params = [param for _sql, condition_params in conditions.values() for param in condition_params]
+        base, base_params = self.impl._base(query, condition, params)
+        bound = scan_limit(limit)
+        sql = f"SELECT c.content_type_id, COUNT(*) FROM (SELECT e.content_type_id {base} LIMIT %s) c GROUP BY c.content_type_id"
         with connection.cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(parts), params)
-            return {type_id: count for type_id, count in cursor.fetchall() if count}
+            cursor.execute(sql, [*base_params, bound])
+            counts = {type_id: count for type_id, count in cursor.fetchall() if type_id in conditions}
+        if sum(counts.values()) < bound:
+            return counts
+        over = {type_id: count for type_id, count in counts.items() if count > limit}
+        rest = [type_id for type_id in conditions if type_id not in over]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                " UNION ALL ".join(f"SELECT {int(type_id)} WHERE EXISTS (SELECT 1 FROM {ENTRY} WHERE content_type_id = {int(type_id)})" for type_id in rest)
+                if rest else "SELECT 1 WHERE 1 = 0"
+            )
+            present = [row[0] for row in cursor.fetchall()]
+        for type_id in present:
+            count = self.count_up_to(query, *conditions[type_id], limit + 1)
+            if count:
+                over[type_id] = count
+        return over
 
     def count_up_to(self, query, allowed_sql, allowed_params, limit):
         """How many rows match, counting no further than `limit`."""

@@ -26,7 +26,7 @@ logger = logging.getLogger("qinglan.search")
 
 MAX_TEXT = 1_000_000  # characters of text kept per file
 MAX_PDF_PAGES = 2000
-MAX_UNPACKED = 200 * 1024 * 1024  # bytes an office file may unpack to
+MAX_UNPACKED = 100 * 1024 * 1024  # bytes an office file may unpack to (its XML is parsed in memory)
 MAX_ZIP_MEMBERS = 10_000
 
 OK = "ok"

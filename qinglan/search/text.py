@@ -127,14 +127,36 @@ def _pinyin():
     return pypinyin
 
 
-def _syllables(simplified):
-    """The common reading of each character of a Simplified CJK run (pypinyin, which reads
-    words from its phrase dictionary: 银行 yín háng, 重庆 chóng qìng)."""
+@lru_cache(maxsize=65536)
+def _word_syllables(word):
+    """The common reading of each character of one Simplified word (pypinyin, which reads
+    words from its phrase dictionary: 银行 yín háng, 重庆 chóng qìng); None if a character
+    has no reading. Names repeat their words (有限公司, 股份), hence the cache."""
     pypinyin = _pinyin()
-    syllables = pypinyin.lazy_pinyin(simplified, style=pypinyin.Style.NORMAL, errors=lambda chars: ["" for _ in chars])
-    if len(syllables) != len(simplified):  # a character pypinyin cannot read: give up on this run
+    syllables = pypinyin.lazy_pinyin(word, style=pypinyin.Style.NORMAL, errors=lambda chars: ["" for _ in chars])
+    if len(syllables) != len(word) or not all(syllable.isascii() and syllable.isalpha() for syllable in syllables):
         return None
-    return [syllable if syllable.isascii() and syllable.isalpha() else "" for syllable in syllables]
+    return tuple(syllables)
+
+
+def _segmented_syllables(simplified):
+    """([syllable per character], [(start, end) of each jieba word]) of a Simplified CJK run,
+    or None when a character has no reading."""
+    syllables, bounds = [], []
+    # Dictionary words only (no HMM guesses at unknown words): a name's unknown part is read
+    # character by character, and the cache above hits.
+    for word, start, end in _jieba().tokenize(simplified, HMM=False):
+        readings = _word_syllables(word)
+        if readings is None:
+            return None
+        syllables.extend(readings)
+        bounds.append((start, end))
+    return syllables, bounds
+
+
+def _syllables(simplified):
+    found = _segmented_syllables(simplified)
+    return found[0] if found else None
 
 
 def _pinyin_pair(syllables):
@@ -152,22 +174,21 @@ def pinyin_tokens(title):
         simplified = _to_simplified().convert(run)
         if len(simplified) != len(run):
             continue
-        syllables = _syllables(simplified)
-        if syllables is None:
+        found = _segmented_syllables(simplified)
+        if found is None:
             continue
+        syllables, bounds = found
         tokens.extend(_pinyin_pair(syllables))
         if number == 0 and simplified[0] in SURNAME_READINGS and SURNAME_READINGS[simplified[0]] != syllables[0]:
             tokens.extend(_pinyin_pair([SURNAME_READINGS[simplified[0]], *syllables[1:]]))
         # Each word, and the run up to the end of each word (people type a name from its
         # start: 重慶銀行股份有限公司 is also cq, cqyh, chongqingyinhang, …); the initials
         # also up to every character (台灣精密機械 is twjm too, 精密機械 being one word).
-        position = 0
-        for word in jieba_words(run, search_mode=False):
-            if 2 <= len(word) < len(run):
-                tokens.extend(_pinyin_pair(syllables[position : position + len(word)]))
-            position += len(word)
-            if 0 < position < len(run):
-                tokens.extend(_pinyin_pair(syllables[:position]))
+        for start, end in bounds:
+            if 2 <= end - start < len(run):
+                tokens.extend(_pinyin_pair(syllables[start:end]))
+            if 0 < end < len(run):
+                tokens.extend(_pinyin_pair(syllables[:end]))
         tokens.extend("".join(syllable[0] for syllable in syllables[:end]) for end in range(2, len(run)))
     return list(dict.fromkeys(token[:MAX_TOKEN_LENGTH] for token in tokens if len(token) >= 2))
 

@@ -45,7 +45,7 @@ def eml(subject, plain=None, html=None):
     return message.as_bytes()
 
 
-def zip_bomb(megabytes=210):
+def zip_bomb(megabytes=110):
     """A .docx-named ZIP whose one member unpacks to `megabytes` MB of zeros."""
     import zipfile
 

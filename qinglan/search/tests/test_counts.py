@@ -49,6 +49,19 @@ class BoundedCountTests(SearchTestCase):
         self.assertEqual((len(results.groups[0].hits), results.has_next, results.groups[0].shown_count), (20, True, "1,000+"))
 
     @override_settings(QINGLAN_COUNT_LIMIT=3)
+    def test_types_past_the_first_pass_are_counted_exactly(self):
+        # With a limit of 3 the first pass reads 61 matches, all customers (indexed first);
+        # the contacts, indexed after them, are counted on their own.
+        from qinglan.customers.tests.factories import make_contact
+
+        customer = Customer.objects.get(code="CNT0000")
+        make_contact(customer, "計數測試聯絡人甲")
+        make_contact(customer, "計數測試聯絡人乙")
+        index.rebuild(index.resource_for_label("customers.contact"))
+        counts = {facet.key: facet.shown_count for facet in search(self.admin, "計數測試").facets}
+        self.assertEqual(counts, {"customers.customer": "3+", "customers.contact": "2"})
+
+    @override_settings(QINGLAN_COUNT_LIMIT=3)
     def test_the_limit_is_a_setting(self):
         self.assertEqual(search(self.bob, "計數測試").facets[0].shown_count, "3")
         self.assertEqual(search(self.admin, "計數測試").facets[0].shown_count, "3+")
