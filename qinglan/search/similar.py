@@ -7,9 +7,10 @@ MoreLikeThis:
 
 1. the record's tokens are counted sublinearly (1 + ln count) and weighted by column (A 2,
    B 1.5, C 1.2, D 1) and the ``MAX_TERMS`` most frequent become candidates for the query;
-2. their document frequencies are counted on the full-text index, each no further than
-   ``DF_LIMIT`` (a common token's IDF is low either way), and the ``QUERY_TERMS`` tokens
-   with the highest TF-IDF are the "interesting terms";
+2. their document frequencies are counted on the full-text index alone, each no further
+   than ``DF_LIMIT`` (a common token's IDF is low either way), and the ``QUERY_TERMS`` tokens
+   with the highest TF-IDF are the "interesting terms" (leaving out tokens of more than
+   ``DF_LIMIT`` records, which say little and would make the query rank every row);
 3. one full-text query (any of the interesting terms) limited to the member's types and
    scope, like every search, gives ``CANDIDATES`` ranked rows;
 4. those are re-ranked by the cosine of their TF-IDF vectors with the record's (the record
@@ -27,7 +28,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.urls import NoReverseMatch
 
-from .backends import ENTRY, Backend
+from .backends import ENTRY, Backend, fts5_expression, tsquery_expression
 from .index import searchable_resources
 from .text import Query, Term, is_cjk
 
@@ -37,7 +38,7 @@ COLUMN_WEIGHTS = {"tokens_a": 2.0, "tokens_b": 1.5, "tokens_c": 1.2, "tokens_d":
 TOKEN_CHARS = 20000
 MAX_TERMS = 40
 QUERY_TERMS = 15
-DF_LIMIT = 10000
+DF_LIMIT = 2000
 CANDIDATES = 40
 LIMIT = 5
 MIN_SIMILARITY = 0.05
@@ -86,11 +87,17 @@ def _document_frequencies(backend, tokens):
 
 
 def _count_tokens(backend, numbered_tokens):
+    """{number: documents with the token, up to DF_LIMIT + 1}: the full-text index alone, no
+    join to the rows."""
     parts, params = [], []
     for number, token in numbered_tokens:
-        base, base_params = backend.impl._base(Query(include=[Term("token", (token,))]), "1 = 1", [])
-        parts.append(f"SELECT {int(number)} AS n, COUNT(*) AS c FROM (SELECT 1 AS one {base} LIMIT %s) d{int(number)}")
-        params.extend([*base_params, DF_LIMIT + 1])
+        if connection.vendor == "postgresql":
+            match = f"SELECT 1 FROM {ENTRY} e WHERE e.vector @@ to_tsquery('simple', %s) LIMIT %s"
+            params.extend([tsquery_expression(Term("token", (token,))), DF_LIMIT + 1])
+        else:
+            match = "SELECT 1 FROM search_fts WHERE search_fts MATCH %s LIMIT %s"
+            params.extend([fts5_expression(Term("token", (token,))), DF_LIMIT + 1])
+        parts.append(f"SELECT {int(number)} AS n, COUNT(*) AS c FROM ({match}) d{int(number)}")
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         return dict(cursor.fetchall())
@@ -139,7 +146,9 @@ def similar_records(user, record, limit=LIMIT):
     frequencies = _document_frequencies(backend, frequent)
     idf = {token: math.log(1 + total / (1 + frequencies.get(token, 0))) for token in frequent}
     interesting = sorted(frequent, key=lambda token: (-vector[token] * idf[token], token))[:QUERY_TERMS]
-    interesting = [token for token in interesting if frequencies.get(token, 0) > 1]  # shared with another record
+    # Shared with another record, and not so common that the query would rank every row
+    # (a token in more than DF_LIMIT records says little about what the record is about).
+    interesting = [token for token in interesting if 1 < frequencies.get(token, 0) <= DF_LIMIT]
     if not interesting:
         return []
     query = Query(include=[Term("any", parts=tuple(Term("token", (token,)) for token in interesting))])
