@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 
@@ -22,3 +23,17 @@ class OrderStatus(models.TextChoices):
     COMPLETED = "completed", pgettext_lazy("order status", "completed")
     CLOSED = "closed", pgettext_lazy("order status", "closed")
     CANCELLED = "cancelled", pgettext_lazy("order status", "cancelled")
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", pgettext_lazy("invoice status", "draft")
+    ISSUED = "issued", pgettext_lazy("invoice status", "issued")
+    PAID = "paid", pgettext_lazy("invoice status", "paid")
+    CANCELLED = "cancelled", pgettext_lazy("invoice status", "cancelled")
+
+
+class ReceiptMethod(models.TextChoices):
+    BANK = "bank", _("bank transfer")
+    CASH = "cash", _("cash")
+    CHECK = "check", _("check")
+    CARD = "card", _("card")

@@ -16,7 +16,20 @@ from qinglan.org.models import Currency, Role, RolePermission
 
 from . import services
 from .choices import StageKind
-from .models import Competitor, LossReason, Opportunity, OpportunityLine, OpportunityStage, PaymentTerm, SalesOrder, SalesOrderLine, TaxRate
+from .models import (
+    Competitor,
+    Invoice,
+    LossReason,
+    Opportunity,
+    OpportunityLine,
+    OpportunityStage,
+    PaymentTerm,
+    Receipt,
+    ReceiptAllocation,
+    SalesOrder,
+    SalesOrderLine,
+    TaxRate,
+)
 
 DEALS = [
     "年度設備採購案", "廠區網路升級", "門市 POS 系統導入", "倉儲自動化規劃", "ERP 授權續約", "產線感測器更新",
@@ -84,7 +97,8 @@ def _load_demo():
                     quantity=Decimal(rng.choice([1, 5, 10, 20])), unit_price=product.list_price, discount=Decimal(rng.choice([0, 5, 10])),
                 )
         services.opportunity_saved(opportunity=opportunity, user=None, stage_before=None, status_before=StageKind.OPEN, customer_before=None)
-    _grant("業務員", [Opportunity, SalesOrder], ["view", "add", "change", "export"], Scope.OWN)
+    _grant("業務員", [Opportunity, SalesOrder, Invoice, Receipt], ["view", "add", "change", "export"], Scope.OWN)
+    _grant("業務主管", [Invoice, Receipt], ["view", "add", "change", "delete", "export", "import"], Scope.SUBTREE)
     _grant("業務主管", [Opportunity], ["view", "add", "change", "delete", "export", "import"], Scope.SUBTREE)
     _grant("業務主管", [SalesOrder], ["view", "add", "change", "delete", "export", "import", "approve"], Scope.SUBTREE)
     lookups = [OpportunityStage, LossReason, Competitor, TaxRate, PaymentTerm]
@@ -142,3 +156,26 @@ def _demo_orders(customers, products, rng):
             line.quantity += 2
             line.save(update_fields=["quantity"])
             services.order_saved(order=order, user=manager or order.owner, previous=previous)
+    _demo_invoices(orders)
+
+
+def _demo_invoices(orders):
+    """Running and completed orders invoiced; some paid in full, one in part, one with a
+    prepayment left over, one overdue."""
+    today = timezone.localdate()
+    running = SalesOrder.objects.filter(pk__in=[order.pk for order in orders], status__in=("fulfilling", "completed")).order_by("pk")
+    for index, order in enumerate(running.select_related("customer", "owner")):
+        invoice = services.invoice_from_order(record=order, user=order.owner)
+        if index == 0:  # fell due three weeks ago
+            Invoice.objects.filter(pk=invoice.pk).update(invoice_date=today - datetime.timedelta(days=51), due_date=today - datetime.timedelta(days=21))
+            invoice.refresh_from_db()
+        services.issue_invoice(record=invoice, user=order.owner)
+        invoice.refresh_from_db()
+        paid = {0: Decimal(0), 1: (invoice.total / 2).quantize(Decimal(1))}.get(index, invoice.total)
+        if not paid:
+            continue
+        receipt = Receipt(customer=order.customer, owner=order.owner, amount=paid + (Decimal(5000) if index == 2 else 0), reference=f"TX{202611000 + index}")
+        services.prepare_receipt(receipt=receipt, created=True)
+        receipt.save()
+        ReceiptAllocation.objects.create(receipt=receipt, invoice=invoice, amount=paid)
+        services.receipt_saved(receipt=receipt, user=order.owner)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qinglan.core.models import BaseModel, ChildModel, OrganizationalModel, OwnedModel
 
-from .choices import OrderStatus, StageKind
+from .choices import InvoiceStatus, OrderStatus, ReceiptMethod, StageKind
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(0), MaxValueValidator(100)]}
@@ -341,3 +341,135 @@ class SalesOrderVersion(models.Model):
         verbose_name = _("order version")
         verbose_name_plural = _("order versions")
         constraints = [models.UniqueConstraint(fields=("order", "version"), name="unique_order_version")]
+
+
+# ---- invoices and receipts -----------------------------------------------------------------
+
+
+class Invoice(OwnedModel):
+    code = models.CharField(_("code"), max_length=30, unique=True, blank=True, help_text=_("Leave empty to number automatically."))
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="invoices")
+    order = models.ForeignKey(SalesOrder, verbose_name=_("sales order"), on_delete=models.PROTECT, null=True, blank=True, related_name="invoices")
+    invoice_date = models.DateField(_("invoice date"), default=timezone.localdate)
+    due_date = models.DateField(_("due date"), null=True, blank=True, help_text=_("Left empty: from the order's payment term."))
+    currency = models.ForeignKey(
+        "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text=_("Left empty: the company's base currency."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    # Kept by the services.
+    status = models.CharField(_("status"), max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT, editable=False)
+    subtotal = models.DecimalField(_("net amount"), default=Decimal(0), editable=False, **MONEY)
+    tax_total = models.DecimalField(_("tax"), default=Decimal(0), editable=False, **MONEY)
+    total = models.DecimalField(_("total"), default=Decimal(0), editable=False, **MONEY)
+    total_base = models.DecimalField(_("total in base currency"), null=True, blank=True, editable=False, **MONEY)
+    paid_amount = models.DecimalField(_("paid"), default=Decimal(0), editable=False, **MONEY)
+    balance_base = models.DecimalField(_("open balance in base currency"), default=Decimal(0), editable=False, **MONEY)
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("department"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False,
+    )
+
+    class Meta:
+        ordering = ("-id",)
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        indexes = [
+            models.Index(fields=("customer", "status"), name="invoice_customer_status"),
+            models.Index(fields=("status", "due_date"), name="invoice_status_due"),
+            models.Index(fields=("department", "id"), name="invoice_department_id"),
+            models.Index(fields=("owner", "id"), name="invoice_owner_id"),
+        ]
+
+    def __str__(self):
+        return self.code or gettext("new invoice")
+
+    def clean(self):
+        if self.order_id and self.customer_id and self.order.customer_id != self.customer_id:
+            raise ValidationError({"order": _("The order is another customer's.")})
+        if self.due_date and self.invoice_date and self.due_date < self.invoice_date:
+            raise ValidationError({"due_date": _("An invoice cannot fall due before its date.")})
+
+    @property
+    def balance(self):
+        return self.total - self.paid_amount
+
+    @property
+    def money_places(self):
+        return self.currency.decimal_places if self.currency_id else 2
+
+
+class InvoiceLine(ChildModel):
+    invoice = models.ForeignKey(Invoice, verbose_name=_("invoice"), on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(
+        SalesOrderLine, verbose_name=_("order line"), on_delete=models.PROTECT, null=True, blank=True, related_name="invoice_lines"
+    )
+    product = models.ForeignKey("products.Product", verbose_name=_("product"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=18, decimal_places=4, default=Decimal(1), validators=[MinValueValidator(Decimal("0.0001"))])
+    unit_price = models.DecimalField(_("unit price"), validators=[MinValueValidator(0)], **MONEY)
+    discount = models.DecimalField(_("discount (%)"), default=Decimal(0), **PERCENT)
+    tax_rate = models.ForeignKey(TaxRate, verbose_name=_("tax rate"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    net_amount = models.DecimalField(_("net amount"), default=Decimal(0), editable=False, **MONEY)
+    tax_amount = models.DecimalField(_("tax"), default=Decimal(0), editable=False, **MONEY)
+    line_total = models.DecimalField(_("total"), default=Decimal(0), editable=False, **MONEY)
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = _("invoice line")
+        verbose_name_plural = _("invoice lines")
+
+    def __str__(self):
+        return self.description or str(self.product or "")
+
+    def clean(self):
+        if not self.product_id and not self.description and not self.order_line_id:
+            raise ValidationError(_("Name a product or describe the line."))
+
+
+class Receipt(OwnedModel):
+    """Money received from a customer, applied to its invoices; what is not applied is kept
+    as a prepayment (預收款) for later invoices."""
+
+    code = models.CharField(_("code"), max_length=30, unique=True, blank=True, help_text=_("Leave empty to number automatically."))
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="receipts")
+    received_on = models.DateField(_("received on"), default=timezone.localdate)
+    method = models.CharField(_("method"), max_length=10, choices=ReceiptMethod.choices, default=ReceiptMethod.BANK)
+    amount = models.DecimalField(_("amount"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    currency = models.ForeignKey(
+        "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text=_("Left empty: the company's base currency."),
+    )
+    reference = models.CharField(_("reference"), max_length=100, blank=True, help_text=_("Bank reference, check number…"))
+    notes = models.TextField(_("notes"), blank=True)
+    applied_amount = models.DecimalField(_("applied to invoices"), default=Decimal(0), editable=False, **MONEY)
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("department"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False,
+    )
+
+    class Meta:
+        ordering = ("-id",)
+        verbose_name = _("receipt")
+        verbose_name_plural = _("receipts")
+        indexes = [
+            models.Index(fields=("customer", "received_on"), name="receipt_customer_date"),
+            models.Index(fields=("department", "id"), name="receipt_department_id"),
+            models.Index(fields=("owner", "id"), name="receipt_owner_id"),
+        ]
+
+    def __str__(self):
+        return self.code or gettext("new receipt")
+
+    @property
+    def prepayment(self):
+        return self.amount - self.applied_amount
+
+
+class ReceiptAllocation(ChildModel):
+    receipt = models.ForeignKey(Receipt, verbose_name=_("receipt"), on_delete=models.CASCADE, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="allocations")
+    amount = models.DecimalField(_("amount"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = _("applied to invoice")
+        verbose_name_plural = _("applied to invoices")

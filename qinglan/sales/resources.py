@@ -8,14 +8,18 @@ from qinglan.customers.models import Customer
 from qinglan.customers.value import register_potential_source
 
 from . import services
-from .choices import OrderStatus, StageKind
+from .choices import InvoiceStatus, OrderStatus, StageKind
 from .models import (
     Competitor,
+    Invoice,
+    InvoiceLine,
     LossReason,
     Opportunity,
     OpportunityLine,
     OpportunityStage,
     PaymentTerm,
+    Receipt,
+    ReceiptAllocation,
     SalesOrder,
     SalesOrderLine,
     TaxRate,
@@ -168,6 +172,10 @@ class SalesOrderResource(Resource):
             services.add_supplementary_order, _("Add supplementary order"), permission="view", style="outline-secondary",
             available=_when(OrderStatus.APPROVED, OrderStatus.FULFILLING, OrderStatus.COMPLETED),
         ),
+        "invoice": Action(
+            services.invoice_from_order, _("Create invoice"), permission="view", style="outline-primary",
+            available=_when(OrderStatus.APPROVED, OrderStatus.FULFILLING, OrderStatus.COMPLETED),
+        ),
     }
     import_lookups = {"customer": "code", "owner": "username", "currency": "code", "payment_term": "name", "original": "code"}
     department_field = "department"
@@ -208,3 +216,79 @@ class PaymentTermResource(Resource):
 
 
 add_panel(Customer, Panel(_("Sales orders"), template="sales/customer_orders_panel.html"))
+
+
+# ---- invoices and receipts -----------------------------------------------------------------
+
+
+@register(Invoice)
+class InvoiceResource(Resource):
+    columns = ("code", "customer", "invoice_date", "due_date", "status", "total", "paid_amount", "owner")
+    filters = ("status", "customer", "order", "owner", "invoice_date", "due_date", "currency")
+    search = {"code": 100, "customer__name": 200, "notes": 1000}
+    fieldsets = ((_("Invoice"), ("customer", "order", "invoice_date", "due_date", "currency", "owner", "notes")),)
+    children = {
+        "lines": Child(
+            InvoiceLine, fields=("order_line", "product", "description", "quantity", "unit_price", "discount", "tax_rate"), label=_("invoice lines"),
+            extra=1, columns=("product", "description", "quantity", "unit_price", "discount", "tax_rate", "net_amount", "tax_amount", "line_total"),
+        ),
+    }
+    panels = (
+        Panel(_("Invoice"), ("code", "customer", "order", "invoice_date", "due_date", "status", "owner", "department", "notes")),
+        Panel(_("Amounts"), ("subtotal", "tax_total", "total", "total_base", "paid_amount", "balance_base"), side=True),
+    )
+    actions = {
+        "issue": Action(services.issue_invoice, _("Issue"), available=_when(InvoiceStatus.DRAFT), confirm=_("Issue this invoice? It cannot be changed afterwards.")),
+        "cancel": Action(
+            services.cancel_invoice, _("Cancel invoice"), style="outline-danger",
+            available=lambda record, user: record.status in (InvoiceStatus.DRAFT, InvoiceStatus.ISSUED) and not record.paid_amount,
+            confirm=_("Cancel this invoice?"),
+        ),
+    }
+    import_lookups = {"customer": "code", "order": "code", "owner": "username", "currency": "code"}
+    department_field = "department"
+    menu_group = "sales"
+    menu_order = 50
+    icon = "bi-file-earmark-text"
+
+    def edit_lock(self, record, action):
+        return services.invoice_lock(record, action)
+
+    def before_save(self, record, *, user, created):
+        services.prepare_invoice(invoice=record, created=created)
+
+    def after_save(self, record, *, user, created):
+        services.invoice_saved(invoice=record, user=user)
+
+
+@register(Receipt)
+class ReceiptResource(Resource):
+    columns = ("code", "customer", "received_on", "method", "amount", "applied_amount", "owner")
+    filters = ("method", "customer", "owner", "received_on", "currency")
+    search = {"code": 100, "customer__name": 200, "reference": 100}
+    fieldsets = ((_("Receipt"), ("customer", "received_on", "method", "amount", "currency", "reference", "owner", "notes")),)
+    children = {"allocations": Child(ReceiptAllocation, fields=("invoice", "amount"), label=_("applied to invoices"), extra=1)}
+    panels = (
+        Panel(_("Receipt"), ("code", "customer", "received_on", "method", "reference", "owner", "department", "notes")),
+        Panel(_("Amounts"), ("amount", "currency", "applied_amount"), side=True),
+    )
+    import_lookups = {"customer": "code", "owner": "username", "currency": "code"}
+    department_field = "department"
+    menu_group = "sales"
+    menu_order = 55
+    icon = "bi-cash-coin"
+
+    def before_save(self, record, *, user, created):
+        record._invoices_before = [] if created else list(ReceiptAllocation.objects.filter(receipt_id=record.pk).values_list("invoice_id", flat=True))
+        services.prepare_receipt(receipt=record, created=created)
+
+    def after_save(self, record, *, user, created):
+        services.receipt_saved(receipt=record, user=user, invoices_before=getattr(record, "_invoices_before", ()))
+
+    def after_delete(self, record, *, user):
+        services.receipt_deleted(receipt=record)
+
+
+register_menu_page(
+    group="sales", key="sales.receivables", label=_("Receivables aging"), url_name="sales:receivables", icon="bi-hourglass-split", order=60, model=Invoice,
+)

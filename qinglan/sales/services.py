@@ -3,23 +3,36 @@ department and code are kept here (the generic save paths call `prepare_opportun
 `opportunity_saved` through the resource's hooks); `move_stage` is the pipeline's drag and
 drop; the customer's potential value follows its open opportunities."""
 
+import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from qinglan.core.changelog import log_change, snapshot
+from qinglan.core.detail import decimal_text
 from qinglan.core.events import event_name, queue_event
 from qinglan.core.models import ObjectChange
 from qinglan.org.services import base_currency, next_numbers, to_base
 
-from .choices import OrderStatus, StageKind
+from .choices import InvoiceStatus, OrderStatus, StageKind
 from .defaults import SEQUENCE, create_defaults
-from .models import Opportunity, SalesOrder, SalesOrderLine, SalesOrderVersion, StageChange, TaxRate
+from .models import (
+    Invoice,
+    InvoiceLine,
+    Opportunity,
+    Receipt,
+    ReceiptAllocation,
+    SalesOrder,
+    SalesOrderLine,
+    SalesOrderVersion,
+    StageChange,
+    TaxRate,
+)
 
 OPPORTUNITY_SEQUENCE = SEQUENCE["code"]
 CENT = Decimal("0.01")
@@ -228,8 +241,8 @@ def order_snapshot(order_id):
         },
         "lines": [
             {
-                "id": line.pk, "item": line.description or str(line.product or ""), "quantity": str(line.quantity.normalize()),
-                "unit_price": str(line.unit_price), "discount": str(line.discount.normalize()),
+                "id": line.pk, "item": line.description or str(line.product or ""), "quantity": decimal_text(line.quantity, 4),
+                "unit_price": str(line.unit_price), "discount": decimal_text(line.discount, 4),
                 "tax_rate": str(line.tax_rate or ""), "total": str(line.line_total),
             }
             for line in order.lines.select_related("product", "tax_rate")
@@ -471,3 +484,249 @@ def order_from_opportunity(*, record, user):
     log_change(record=order, action=ObjectChange.Action.CREATE, user=user, after=snapshot(order, ["lines"]))
     _order_event(order, "created", user)
     return order
+
+
+# ---- invoices and receipts -----------------------------------------------------------------
+
+INVOICE_SEQUENCE = {"code": "invoice", "name": "發票 Invoices", "prefix": "INV-{year}-"}
+RECEIPT_SEQUENCE = {"code": "receipt", "name": "收款單 Receipts", "prefix": "RC-{year}-"}
+INVOICEABLE_ORDERS = {OrderStatus.APPROVED, OrderStatus.FULFILLING, OrderStatus.COMPLETED}
+COUNTED_INVOICES = {InvoiceStatus.ISSUED, InvoiceStatus.PAID}
+
+
+def _number(sequence):
+    try:
+        return next_numbers(code=sequence["code"], count=1)[0]
+    except ValidationError:  # no such sequence yet (or it was deleted): make it
+        from qinglan.org.models import NumberSequence
+
+        NumberSequence.objects.get_or_create(code=sequence["code"], defaults=sequence)
+        return next_numbers(code=sequence["code"], count=1)[0]
+
+
+def invoice_lock(invoice, action):
+    if invoice.status == InvoiceStatus.DRAFT:
+        return None
+    if invoice.status == InvoiceStatus.CANCELLED:
+        return _("A cancelled invoice cannot be changed.")
+    return _("An issued invoice cannot be changed or deleted; cancel it while nothing is paid on it.")
+
+
+def prepare_invoice(*, invoice, created):
+    if created and not invoice.code:
+        invoice.code = _number(INVOICE_SEQUENCE)
+    invoice.department_id = invoice.owner.department_id if invoice.owner_id else None
+    if invoice.currency_id is None:
+        invoice.currency = invoice.order.currency if invoice.order_id and invoice.order.currency_id else base_currency()
+    if invoice.due_date is None:
+        days = invoice.order.payment_term.days if invoice.order_id and invoice.order.payment_term_id else 0
+        invoice.due_date = invoice.invoice_date + datetime.timedelta(days=days)
+
+
+def invoice_saved(*, invoice, user):
+    """The lines' amounts (a line copied from an order line takes its product, price, discount
+    and tax where left empty) and the invoice's totals."""
+    lines = list(invoice.lines.select_related("order_line"))
+    rates = {rate.pk: rate for rate in TaxRate.objects.all()}
+    default_rate = next((rate for rate in sorted(rates.values(), key=lambda r: r.pk) if rate.is_default and rate.active), None)
+    for line in lines:
+        source = line.order_line
+        if source is not None:
+            line.product_id = line.product_id or source.product_id
+            line.description = line.description or source.description
+            line.tax_rate_id = line.tax_rate_id or source.tax_rate_id
+        line.tax_rate = rates.get(line.tax_rate_id) or default_rate
+        line.net_amount, line.tax_amount, line.line_total = line_amounts(line)
+    InvoiceLine.objects.bulk_update(lines, ["product", "description", "tax_rate", "net_amount", "tax_amount", "line_total"])
+    invoice.subtotal = sum((line.net_amount for line in lines), Decimal(0))
+    invoice.tax_total = sum((line.tax_amount for line in lines), Decimal(0))
+    invoice.total = invoice.subtotal + invoice.tax_total
+    invoice.total_base = to_base(invoice.total, invoice.currency, on=invoice.invoice_date)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        subtotal=invoice.subtotal, tax_total=invoice.tax_total, total=invoice.total, total_base=invoice.total_base,
+    )
+
+
+def invoiced_quantities(order_line_ids, *, excluding=None):
+    """{order line id: quantity on invoices that are not cancelled}."""
+    lines = InvoiceLine.objects.filter(order_line_id__in=list(order_line_ids)).exclude(invoice__status=InvoiceStatus.CANCELLED)
+    if excluding is not None:
+        lines = lines.exclude(invoice_id=excluding)
+    return {row["order_line_id"]: row["quantity"] for row in lines.values("order_line_id").annotate(quantity=Sum("quantity"))}
+
+
+@transaction.atomic
+def invoice_from_order(*, record, user):
+    """A draft invoice for what of an approved order is not invoiced yet."""
+    order = _locked_order(record, user, "view")
+    if order.status not in INVOICEABLE_ORDERS:
+        raise ValidationError(_("Only an approved, running or completed order is invoiced."))
+    from qinglan.core.permissions import has_permission
+
+    if not has_permission(user, Invoice, "add"):
+        raise PermissionDenied(_("You may not add invoices."))
+    lines = list(order.lines.all())
+    done = invoiced_quantities([line.pk for line in lines])
+    remaining = [(line, line.quantity - done.get(line.pk, Decimal(0))) for line in lines]
+    remaining = [(line, quantity) for line, quantity in remaining if quantity > 0]
+    if not remaining:
+        raise ValidationError(_("Everything on this order is invoiced already."))
+    invoice = Invoice(customer=order.customer, order=order, currency=order.currency, owner=user if _member(user) else order.owner)
+    prepare_invoice(invoice=invoice, created=True)
+    invoice.save()
+    InvoiceLine.objects.bulk_create([
+        InvoiceLine(
+            invoice=invoice, order_line=line, product_id=line.product_id, description=line.description, quantity=quantity,
+            unit_price=line.unit_price, discount=line.discount, tax_rate_id=line.tax_rate_id,
+        )
+        for line, quantity in remaining
+    ])
+    invoice_saved(invoice=invoice, user=user)
+    log_change(record=invoice, action=ObjectChange.Action.CREATE, user=user, after=snapshot(invoice, ["lines"]))
+    queue_event(event_name(invoice, "created"), record=invoice, user=user)
+    return invoice
+
+
+def _locked_invoice(invoice, user, action):
+    current = Invoice.objects.restrict(user, action).select_for_update().filter(pk=invoice.pk).first()
+    if current is None:
+        raise PermissionDenied(_("You may not do this with this invoice."))
+    return current
+
+
+@transaction.atomic
+def issue_invoice(*, record, user):
+    """Issue a draft: it then counts as owed (receivables, credit, the customer's value) and
+    cannot be changed; no order line may be invoiced beyond what was ordered."""
+    invoice = _locked_invoice(record, user, "change")
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise ValidationError(_("Only a draft invoice can be issued."))
+    lines = list(invoice.lines.select_related("order_line"))
+    if not lines:
+        raise ValidationError(_("Add at least one line before issuing the invoice."))
+    ordered = [line for line in lines if line.order_line_id]
+    earlier = invoiced_quantities([line.order_line_id for line in ordered], excluding=invoice.pk)
+    for line in ordered:
+        if earlier.get(line.order_line_id, Decimal(0)) + line.quantity > line.order_line.quantity:
+            raise ValidationError(
+                _("“%(item)s” would be invoiced beyond the %(ordered)s ordered (%(earlier)s invoiced already).")
+                % {"item": line, "ordered": decimal_text(line.order_line.quantity, 4), "earlier": decimal_text(earlier.get(line.order_line_id, Decimal(0)), 4)}
+            )
+    before = snapshot(invoice)
+    invoice.status = InvoiceStatus.ISSUED
+    invoice.save(update_fields=["status", "last_updated"])
+    refresh_invoice_payments([invoice.pk])
+    log_change(record=invoice, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(invoice))
+    queue_event(event_name(invoice, "issued"), record=invoice, user=user)
+    refresh_customer_value(invoice.customer_id)
+    return invoice
+
+
+@transaction.atomic
+def cancel_invoice(*, record, user):
+    invoice = _locked_invoice(record, user, "change")
+    if invoice.status == InvoiceStatus.CANCELLED:
+        raise ValidationError(_("The invoice is cancelled already."))
+    if invoice.allocations.exists():
+        raise ValidationError(_("Payments are applied to this invoice; take them off the receipts first."))
+    before = snapshot(invoice)
+    invoice.status = InvoiceStatus.CANCELLED
+    invoice.balance_base = Decimal(0)
+    invoice.save(update_fields=["status", "balance_base", "last_updated"])
+    log_change(record=invoice, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(invoice))
+    queue_event(event_name(invoice, "cancelled"), record=invoice, user=user)
+    refresh_customer_value(invoice.customer_id)
+    return invoice
+
+
+def refresh_invoice_payments(invoice_ids):
+    """Paid amount, open balance and paid/issued status of invoices from the receipts applied to them."""
+    paid = {
+        row["invoice_id"]: row["total"]
+        for row in ReceiptAllocation.objects.filter(invoice_id__in=list(invoice_ids)).values("invoice_id").annotate(total=Sum("amount"))
+    }
+    for invoice in Invoice.objects.select_for_update().filter(pk__in=list(invoice_ids), status__in=COUNTED_INVOICES):
+        invoice.paid_amount = paid.get(invoice.pk, Decimal(0))
+        invoice.status = InvoiceStatus.PAID if invoice.paid_amount >= invoice.total else InvoiceStatus.ISSUED
+        share = (invoice.total - invoice.paid_amount) / invoice.total if invoice.total else Decimal(0)
+        invoice.balance_base = ((invoice.total_base or Decimal(0)) * share).quantize(CENT)
+        invoice.save(update_fields=["paid_amount", "status", "balance_base", "last_updated"])
+
+
+def unpaid_receivables(customer_id):
+    """The customer's open invoice balances in the base currency (registered as a credit exposure)."""
+    rows = Invoice.objects.filter(customer_id=customer_id, status=InvoiceStatus.ISSUED)
+    return rows.aggregate(total=Sum("balance_base"))["total"] or Decimal(0)
+
+
+register_exposure_source(unpaid_receivables)
+
+
+def refresh_customer_value(customer_id):
+    """The customer's established value from its issued invoices, orders and receipts: lifetime
+    revenue (net, base currency), gross margin (net less the products' cost), number and dates
+    of orders, total received."""
+    from qinglan.customers.value import record_established_value
+
+    invoices = Invoice.objects.filter(customer_id=customer_id, status__in=COUNTED_INVOICES)
+    revenue = Decimal(0)
+    cost = Decimal(0)
+    for invoice in invoices.prefetch_related("lines__product"):
+        rate = (invoice.total_base / invoice.total) if invoice.total and invoice.total_base is not None else Decimal(1)
+        revenue += (invoice.subtotal * rate).quantize(CENT)
+        cost += sum(((line.product.cost or 0) * line.quantity for line in invoice.lines.all() if line.product_id), Decimal(0))
+    orders = SalesOrder.objects.filter(customer_id=customer_id, status__in=OPEN_ORDERS | {OrderStatus.COMPLETED, OrderStatus.CLOSED})
+    dates = orders.aggregate(first=Min("order_date"), last=Max("order_date"), count=Count("id"))
+    received = Receipt.objects.filter(customer_id=customer_id).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    record_established_value(
+        customer_id=customer_id, lifetime_revenue=revenue, gross_margin=(revenue - cost).quantize(CENT), order_count=dates["count"],
+        first_order_date=dates["first"], last_order_date=dates["last"], paid_total=received,
+    )
+
+
+def prepare_receipt(*, receipt, created):
+    if created and not receipt.code:
+        receipt.code = _number(RECEIPT_SEQUENCE)
+    receipt.department_id = receipt.owner.department_id if receipt.owner_id else None
+    if receipt.currency_id is None:
+        receipt.currency = base_currency()
+
+
+def receipt_saved(*, receipt, user, invoices_before=()):
+    """After a receipt and its allocations are saved: each goes to an issued invoice of the
+    same customer and currency, no more than received is applied, no invoice is paid beyond its
+    total; the invoices' balances follow. The rest is the customer's prepayment."""
+    allocations = list(receipt.allocations.select_related("invoice"))
+    for allocation in allocations:
+        invoice = allocation.invoice
+        if invoice.customer_id != receipt.customer_id:
+            raise ValidationError(_("Invoice %(invoice)s is another customer's.") % {"invoice": invoice})
+        if invoice.status not in COUNTED_INVOICES:
+            raise ValidationError(_("Invoice %(invoice)s is not issued.") % {"invoice": invoice})
+        if invoice.currency_id != receipt.currency_id:
+            raise ValidationError(_("Invoice %(invoice)s is in another currency.") % {"invoice": invoice})
+    applied = sum((allocation.amount for allocation in allocations), Decimal(0))
+    if applied > receipt.amount:
+        raise ValidationError(
+            _("%(applied)s is applied to invoices but only %(amount)s was received.") % {"applied": f"{applied:,.2f}", "amount": f"{receipt.amount:,.2f}"}
+        )
+    touched = {allocation.invoice_id for allocation in allocations} | set(invoices_before)
+    totals = {
+        row["invoice_id"]: row["total"]
+        for row in ReceiptAllocation.objects.filter(invoice_id__in=touched).values("invoice_id").annotate(total=Sum("amount"))
+    }
+    for invoice in Invoice.objects.filter(pk__in=touched):
+        if totals.get(invoice.pk, Decimal(0)) > invoice.total:
+            raise ValidationError(
+                _("More than the %(total)s of invoice %(invoice)s would be paid.") % {"total": f"{invoice.total:,.2f}", "invoice": invoice}
+            )
+    receipt.applied_amount = applied
+    Receipt.objects.filter(pk=receipt.pk).update(applied_amount=applied)
+    refresh_invoice_payments(touched)
+    refresh_customer_value(receipt.customer_id)
+
+
+def receipt_deleted(*, receipt):
+    """A deleted receipt's payments come off its customer's invoices (its allocations went with it)."""
+    refresh_invoice_payments(Invoice.objects.filter(customer_id=receipt.customer_id, status__in=COUNTED_INVOICES).values_list("pk", flat=True))
+    refresh_customer_value(receipt.customer_id)

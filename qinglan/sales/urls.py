@@ -10,4 +10,5 @@ urlpatterns = [
     path("pipeline/", views.PipelineView.as_view(), name="pipeline"),
     path("pipeline/move/", views.PipelineMoveView.as_view(), name="pipeline_move"),
     path("forecast/", views.ForecastView.as_view(), name="forecast"),
+    path("receivables/", views.ReceivablesView.as_view(), name="receivables"),
 ]

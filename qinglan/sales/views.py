@@ -20,8 +20,8 @@ from qinglan.org.models import User
 from qinglan.org.services import base_currency
 
 from . import services
-from .choices import StageKind
-from .models import LossReason, Opportunity, OpportunityStage
+from .choices import InvoiceStatus, StageKind
+from .models import Invoice, LossReason, Opportunity, OpportunityStage
 
 CARDS_PER_STAGE = 30
 RECENTLY_CLOSED_DAYS = 30
@@ -218,3 +218,52 @@ def _month_start(value):
 def _add_months(day, count):
     month = day.month - 1 + count
     return day.replace(year=day.year + month // 12, month=month % 12 + 1, day=1)
+
+
+AGING_BUCKETS = ((None, 0), (1, 30), (31, 60), (61, 90), (91, None))  # days past due; (None, 0): not due yet
+AGING_ROWS = 200
+
+
+class ReceivablesView(View):
+    """Open invoice balances by customer (or owner), in days past due: not due, 1–30, 31–60,
+    61–90, more than 90; the biggest first, at most 200 rows."""
+
+    template_name = "sales/receivables.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not has_permission(request.user, Invoice, "view"):
+            raise PermissionDenied(_("You have no permission to do this."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        today = timezone.localdate()
+        by = "owner" if request.GET.get("by") == "owner" else "customer"
+        key = "owner_id" if by == "owner" else "customer_id"
+        open_invoices = Invoice.objects.restrict(request.user, "view").filter(status=InvoiceStatus.ISSUED)
+        sums = {}
+        for index, (low, high) in enumerate(AGING_BUCKETS):
+            condition = Q(due_date__gte=today) if low is None else Q(due_date__lte=today - datetime.timedelta(days=low))
+            if low is not None and high is not None:
+                condition &= Q(due_date__gte=today - datetime.timedelta(days=high))
+            sums[f"bucket{index}"] = Sum("balance_base", filter=condition)
+        rows = list(
+            open_invoices.values(key).annotate(total=Sum("balance_base"), count=Count("id"), **sums).order_by("-total")[:AGING_ROWS]
+        )
+        if by == "owner":
+            names = {member.pk: str(member) for member in User.objects.filter(pk__in=[row[key] for row in rows if row[key]])}
+        else:
+            from qinglan.customers.models import Customer
+
+            names = {customer.pk: customer for customer in Customer.objects.filter(pk__in=[row[key] for row in rows])}
+        table = [
+            {"name": names.get(row[key]) or _("(no owner)"), "pk": row[key], "count": row["count"], "total": row["total"] or Decimal(0),
+             "buckets": [row[f"bucket{index}"] or Decimal(0) for index in range(len(AGING_BUCKETS))]}
+            for row in rows
+        ]
+        everything = open_invoices.aggregate(**sums)  # all of them, also beyond the rows shown
+        totals = [everything[f"bucket{index}"] or Decimal(0) for index in range(len(AGING_BUCKETS))]
+        base = base_currency()
+        return render(request, self.template_name, {
+            "by": by, "rows": table, "totals": totals, "total": sum(totals, Decimal(0)), "limit": AGING_ROWS,
+            "places": base.decimal_places if base else 2, "base": base, "today": today,
+        })

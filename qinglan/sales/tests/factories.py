@@ -6,7 +6,18 @@ from qinglan.core.testing import sample_factory
 from qinglan.customers.tests.factories import make_customer
 from qinglan.sales import services
 from qinglan.sales.choices import StageKind
-from qinglan.sales.models import Competitor, LossReason, Opportunity, OpportunityStage, PaymentTerm, SalesOrder, SalesOrderLine, TaxRate
+from qinglan.sales.models import (
+    Competitor,
+    Invoice,
+    LossReason,
+    Opportunity,
+    OpportunityStage,
+    PaymentTerm,
+    Receipt,
+    SalesOrder,
+    SalesOrderLine,
+    TaxRate,
+)
 
 
 def stage(kind=StageKind.OPEN, **values):
@@ -72,3 +83,19 @@ def tax_rate(owner, serial):
 @sample_factory(PaymentTerm)
 def payment_term(owner, serial):
     return PaymentTerm.objects.create(name=f"矩陣條件{serial}", days=serial * 10), None, None
+
+
+@sample_factory(Invoice)
+def invoice(owner, serial):
+    record = Invoice(owner=owner, customer=make_customer(owner, f"矩陣發票客戶{serial} matrix"))
+    services.prepare_invoice(invoice=record, created=True)
+    record.save()
+    return record, owner, owner.department
+
+
+@sample_factory(Receipt)
+def receipt(owner, serial):
+    record = Receipt(owner=owner, customer=make_customer(owner, f"矩陣收款客戶{serial} matrix"), amount=Decimal(1000 + serial))
+    services.prepare_receipt(receipt=record, created=True)
+    record.save()
+    return record, owner, owner.department

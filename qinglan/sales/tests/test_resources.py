@@ -3,7 +3,7 @@
 from qinglan.core import testing
 from qinglan.customers.models import Customer
 from qinglan.customers.tests.factories import make_customer
-from qinglan.sales.models import Competitor, LossReason, Opportunity, OpportunityStage, PaymentTerm, SalesOrder, TaxRate
+from qinglan.sales.models import Competitor, Invoice, LossReason, Opportunity, OpportunityStage, PaymentTerm, Receipt, SalesOrder, TaxRate
 
 from .factories import stage
 
@@ -85,3 +85,29 @@ class PaymentTermTests(testing.ResourceTestCase):
     update_data = {"name": "月結 45 天", "days": "45", "description": "次月底付款"}
     csv_data = "name,days\n預付,0\n月結 90 天,90\n"
     bulk_edit_data = {"days": "15"}
+
+
+class InvoiceTests(testing.ResourceTestCase):
+    model = Invoice
+    bulk_edit_data = {"notes": "請於月底前付款"}
+
+    def setUp(self):
+        super().setUp()
+        testing.grant(self.member, Customer, ["view"])
+        self.customer = make_customer(self.member, "發票測試客戶")
+        self.form_data = {"customer": str(self.customer.pk), "invoice_date": "2026-11-20"}
+        self.update_data = {**self.form_data, "notes": "分期付款"}
+        self.csv_data = f"customer,invoice_date\n{self.customer.code},2026-11-21\n{self.customer.code},2026-11-22\n"
+
+
+class ReceiptTests(testing.ResourceTestCase):
+    model = Receipt
+    bulk_edit_data = {"method": "cash"}
+
+    def setUp(self):
+        super().setUp()
+        testing.grant(self.member, Customer, ["view"])
+        self.customer = make_customer(self.member, "收款測試客戶")
+        self.form_data = {"customer": str(self.customer.pk), "received_on": "2026-11-20", "method": "bank", "amount": "5000"}
+        self.update_data = {**self.form_data, "reference": "TX-778899"}
+        self.csv_data = f"customer,received_on,method,amount\n{self.customer.code},2026-11-21,bank,1200\n{self.customer.code},2026-11-22,cash,300\n"
