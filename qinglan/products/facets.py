@@ -9,7 +9,7 @@ ANDed; ``code=min..max`` (either end may be left out) is a range of a number att
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
 
 from qinglan.customers.normalize import fold
 
@@ -113,6 +113,16 @@ def value_counts(products, attribute):
     return {row["key"]: row["products"] for row in rows}, exact
 
 
+def number_bounds(products, attribute):
+    """(smallest, largest) value of a number attribute among at most FACET_SAMPLE of
+    `products`, as texts for the range inputs' hints ("" when none)."""
+    ids = list(products.order_by().values_list("pk", flat=True)[:FACET_SAMPLE])
+    if not ids:
+        return "", ""
+    bounds = AttributeValue.objects.filter(attribute=attribute, product__id__anyof=ids).aggregate(low=Min("number"), high=Max("number"))
+    return tuple("" if bounds[end] is None else values.number_text(bounds[end]) for end in ("low", "high"))
+
+
 def facets(base, attributes, selection):
     """[{attribute, values: [{value, label, count, exact, chosen}], low, high}] for the
     filterable attributes: each value counted among `base` narrowed by the other attributes'
@@ -140,5 +150,8 @@ def facets(base, attributes, selection):
             for text in chosen:
                 if ".." in text:
                     low, _dots, high = text.partition("..")
-            result.append({"attribute": attribute, "range": True, "low": low.strip(), "high": high.strip()})
+            smallest, largest = number_bounds(filter_products(base, others, attributes), attribute)
+            result.append({
+                "attribute": attribute, "range": True, "low": low.strip(), "high": high.strip(), "smallest": smallest, "largest": largest,
+            })
     return result

@@ -103,6 +103,7 @@ def test_facet_counts_follow_the_other_choices(catalogue):
     roasted = {row["value"]: row["count"] for row in result["roasted"]["values"]}
     assert roasted == {"1": 1, "0": 1}  # among the 阿里山 teas
     assert result["net_weight"]["range"] is True
+    assert (result["net_weight"]["smallest"], result["net_weight"]["largest"]) == ("150", "150")  # among the 阿里山 teas
     assert "note" not in result  # not offered as a filter
     assert "grade" not in result  # no 阿里山 tea has variants with a grade: nothing to offer
     everything = {facet["attribute"].code: facet for facet in facets.facets(base, attributes, {})}
