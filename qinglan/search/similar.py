@@ -10,10 +10,10 @@ MoreLikeThis:
 2. their document frequencies are counted on the full-text index alone, each no further
    than ``DF_LIMIT`` (a common token's IDF is low either way), and the ``QUERY_TERMS`` tokens
    with the highest TF-IDF are the "interesting terms" (leaving out tokens of more than
-   ``DF_LIMIT`` records, which say little and would make the query rank every row);
-3. one full-text query (any of the interesting terms) limited to the member's types and
-   scope, like every search, gives ``CANDIDATES`` ranked rows;
-4. those are re-ranked by the cosine of their TF-IDF vectors with the record's (the record
+   ``DF_LIMIT`` records, which say little and would make the query read many rows);
+3. one query gives, for each interesting term, the newest ``PER_TERM`` rows with it among the
+   member's types and scope, like every search (no rank computed: the cosine ranks them);
+4. those are ranked by the cosine of their TF-IDF vectors with the record's (the record
    as its ``MAX_TERMS`` most frequent tokens, a candidate as all its tokens, an uncounted
    token taken as fairly rare), and the best ``LIMIT`` above ``MIN_SIMILARITY`` are shown.
 
@@ -36,10 +36,10 @@ from .text import Query, Term, is_cjk
 # than a shared word of the names.
 COLUMN_WEIGHTS = {"tokens_a": 2.0, "tokens_b": 1.5, "tokens_c": 1.2, "tokens_d": 1.0}
 TOKEN_CHARS = 20000
-MAX_TERMS = 40
+MAX_TERMS = 30
 QUERY_TERMS = 15
-DF_LIMIT = 2000
-CANDIDATES = 40
+DF_LIMIT = 1000
+PER_TERM = 8
 LIMIT = 5
 MIN_SIMILARITY = 0.05
 
@@ -92,7 +92,9 @@ def _count_tokens(backend, numbered_tokens):
     parts, params = [], []
     for number, token in numbered_tokens:
         if connection.vendor == "postgresql":
-            match = f"SELECT 1 FROM {ENTRY} e WHERE e.vector @@ to_tsquery('simple', %s) LIMIT %s"
+            # OFFSET 0: planned without the LIMIT, so through the GIN index, not a scan of
+            # the table that stops at the LIMIT (which reads every row for a rare token).
+            match = f"SELECT 1 FROM (SELECT 1 FROM {ENTRY} e WHERE e.vector @@ to_tsquery('simple', %s) OFFSET 0) m LIMIT %s"
             params.extend([tsquery_expression(Term("token", (token,))), DF_LIMIT + 1])
         else:
             match = "SELECT 1 FROM search_fts WHERE search_fts MATCH %s LIMIT %s"
@@ -101,6 +103,26 @@ def _count_tokens(backend, numbered_tokens):
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         return dict(cursor.fetchall())
+
+
+def _candidates(backend, tokens, condition, params):
+    """[(content_type_id, object_id)] of the newest PER_TERM rows under `condition` with each
+    token, in one query: no rank is computed (the cosine ranks them), and each token is in at
+    most DF_LIMIT rows, so every part is cheap."""
+    parts, all_params = [], []
+    for number, token in enumerate(tokens):
+        base, base_params = backend.impl._base(Query(include=[Term("token", (token,))]), condition, params)
+        # PostgreSQL: OFFSET 0 keeps the match (GIN) as the start; with a small LIMIT over
+        # ORDER BY id it would walk the primary key backwards testing every row instead.
+        fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
+        parts.append(
+            f"SELECT * FROM (SELECT m.content_type_id, m.object_id FROM (SELECT e.id, e.content_type_id, e.object_id {base}{fence}) m "
+            f"ORDER BY m.id DESC LIMIT {PER_TERM}) c{number}"
+        )
+        all_params.extend(base_params)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), all_params)
+        return list(dict.fromkeys((row[0], row[1]) for row in cursor.fetchall()))
 
 
 def _total_entries():
@@ -151,13 +173,11 @@ def similar_records(user, record, limit=LIMIT):
     interesting = [token for token in interesting if 1 < frequencies.get(token, 0) <= DF_LIMIT]
     if not interesting:
         return []
-    query = Query(include=[Term("any", parts=tuple(Term("token", (token,)) for token in interesting))])
     condition, params = _combine(allowed, list(allowed))
     condition = f"({condition}) AND NOT (e.content_type_id = %s AND e.object_id = %s)"
-    rows = backend.page(query, condition, [*params, content_type.pk, record.pk], 0, CANDIDATES)
-    if not rows:
+    keys = _candidates(backend, interesting, condition, [*params, content_type.pk, record.pk])
+    if not keys:
         return []
-    keys = [(row[0], row[1]) for row in rows]
     where = " OR ".join("(e.content_type_id = %s AND e.object_id = %s)" for _key in keys)
     candidates = _entries(where, [value for key in keys for value in key])
     # The record is represented by its MAX_TERMS most frequent tokens; a candidate by all its
