@@ -172,6 +172,10 @@ class SalesOrderResource(Resource):
             services.add_supplementary_order, _("Add supplementary order"), permission="view", style="outline-secondary",
             available=_when(OrderStatus.APPROVED, OrderStatus.FULFILLING, OrderStatus.COMPLETED),
         ),
+        "cash_sale": Action(
+            services.cash_sale, _("Cash sale"), style="outline-success", available=_when(OrderStatus.DRAFT),
+            confirm=_("Sell this order for cash now: approve it, issue its invoice and record the payment?"),
+        ),
         "invoice": Action(
             services.invoice_from_order, _("Create invoice"), permission="view", style="outline-primary",
             available=_when(OrderStatus.APPROVED, OrderStatus.FULFILLING, OrderStatus.COMPLETED),

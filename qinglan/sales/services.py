@@ -730,3 +730,25 @@ def receipt_deleted(*, receipt):
     """A deleted receipt's payments come off its customer's invoices (its allocations went with it)."""
     refresh_invoice_payments(Invoice.objects.filter(customer_id=receipt.customer_id, status__in=COUNTED_INVOICES).values_list("pk", flat=True))
     refresh_customer_value(receipt.customer_id)
+
+
+@transaction.atomic
+def cash_sale(*, record, user):
+    """A draft order sold over the counter in one step (現金銷售): submitted (within the
+    credit rules), invoiced in full, the invoice issued and paid in cash; the order completed."""
+    from qinglan.core.permissions import has_permission
+
+    if not (has_permission(user, Invoice, "add") and has_permission(user, Receipt, "add")):
+        raise PermissionDenied(_("A cash sale needs the right to add invoices and receipts."))
+    order = submit_order(record=record, user=user)
+    if order.status != OrderStatus.APPROVED:
+        raise ValidationError(_("The order needs approval first: %(reason)s") % {"reason": order.approval_reason})
+    invoice = issue_invoice(record=invoice_from_order(record=order, user=user), user=user)
+    receipt = Receipt(customer=order.customer, owner=invoice.owner, amount=invoice.total, currency=invoice.currency, method="cash")
+    prepare_receipt(receipt=receipt, created=True)
+    receipt.save()
+    ReceiptAllocation.objects.create(receipt=receipt, invoice=invoice, amount=invoice.total)
+    receipt_saved(receipt=receipt, user=user)
+    log_change(record=receipt, action=ObjectChange.Action.CREATE, user=user, after=snapshot(receipt, ["allocations"]))
+    start_fulfilment(record=order, user=user)
+    return complete_order(record=order, user=user)

@@ -192,3 +192,22 @@ def test_aging_by_customer_and_days_past_due(team):
     assert cells == ["4", "1,050", "1,050", "1,050", "–", "1,050", "4,200"]
     outsider = make_member("outsider")
     assert client_for(outsider).get("/sales/receivables/").status_code == 403
+
+
+def test_a_cash_sale_is_ordered_invoiced_and_paid_in_one_step(team):
+    seller, _colleague = team
+    client = client_for(seller)
+    order = make_order(seller, lines=[(Decimal("3"), Decimal("200"))], tax_rate=TaxRate.objects.get(rate=5, inclusive=False))
+    response = client.post(f"/sales/salesorder/{order.pk}/do/cash_sale/")
+    assert response.status_code == 302
+    order.refresh_from_db()
+    invoice = Invoice.objects.get(order=order)
+    receipt = Receipt.objects.get(customer=order.customer)
+    assert order.status == "completed"
+    assert (invoice.status, invoice.total, invoice.paid_amount) == (InvoiceStatus.PAID, Decimal("630.00"), Decimal("630.00"))
+    assert (receipt.method, receipt.amount, receipt.applied_amount) == ("cash", Decimal("630.00"), Decimal("630.00"))
+    # Beyond the credit limit (refused by the company's rule): nothing is written.
+    limited = make_order(seller, customer=make_customer(seller, "額度客戶", credit_limit=Decimal("10")))
+    client.post(f"/sales/salesorder/{limited.pk}/do/cash_sale/")
+    limited.refresh_from_db()
+    assert limited.status == "draft" and not Invoice.objects.filter(order=limited).exists()
