@@ -257,3 +257,18 @@ def test_an_opportunity_becomes_a_draft_order_with_its_lines(team):
     services.move_stage(opportunity=lost, stage=stage(StageKind.LOST), user=seller, loss_reason=LossReason.objects.first())
     response = client.post(f"/sales/opportunity/{lost.pk}/do/order/")
     assert not SalesOrder.objects.filter(opportunity=lost).exists()
+
+
+def test_edit_selected_refuses_a_locked_order_and_changes_nothing(team):
+    seller, _boss = team
+    CompanyProfile.objects.update(credit_control="approval")
+    waiting = make_order(seller, customer=make_customer(seller, "客戶", credit_limit=Decimal("1")))
+    services.submit_order(record=waiting, user=seller)
+    draft = make_order(seller)
+    response = client_for(seller).post(
+        "/sales/salesorder/bulk-edit/", {"pk": [draft.pk, waiting.pk], "_apply": "1", "notes": "批次備註", "set_notes": "on"},
+    )
+    assert response.status_code == 200 and "訂單審核中，核准或退回前不能修改。" in response.content.decode()
+    draft.refresh_from_db()
+    waiting.refresh_from_db()
+    assert draft.notes == "" and waiting.notes == ""  # all or nothing
