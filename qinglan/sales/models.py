@@ -298,12 +298,13 @@ class SalesOrder(OwnedModel):
         return self.currency.decimal_places if self.currency_id else 2
 
 
-class SalesOrderLine(ChildModel):
-    order = models.ForeignKey(SalesOrder, verbose_name=_("sales order"), on_delete=models.CASCADE, related_name="lines")
+class PricedLine(ChildModel):
+    """What an order line and an invoice line share: an item, its quantity and price, a
+    discount and a tax rate, and the amounts the services compute from them."""
+
     product = models.ForeignKey("products.Product", verbose_name=_("product"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     description = models.CharField(_("description"), max_length=200, blank=True)
     quantity = models.DecimalField(_("quantity"), max_digits=18, decimal_places=4, default=Decimal(1), validators=[MinValueValidator(Decimal("0.0001"))])
-    unit = models.ForeignKey("products.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     unit_price = models.DecimalField(_("unit price"), validators=[MinValueValidator(0)], **MONEY)
     discount = models.DecimalField(_("discount (%)"), default=Decimal(0), **PERCENT)
     tax_rate = models.ForeignKey(TaxRate, verbose_name=_("tax rate"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -313,9 +314,8 @@ class SalesOrderLine(ChildModel):
     line_total = models.DecimalField(_("total"), default=Decimal(0), editable=False, **MONEY)
 
     class Meta:
+        abstract = True
         ordering = ("id",)
-        verbose_name = _("order line")
-        verbose_name_plural = _("order lines")
 
     def __str__(self):
         return self.description or str(self.product or "")
@@ -323,6 +323,15 @@ class SalesOrderLine(ChildModel):
     def clean(self):
         if not self.product_id and not self.description:
             raise ValidationError(_("Name a product or describe the line."))
+
+
+class SalesOrderLine(PricedLine):
+    order = models.ForeignKey(SalesOrder, verbose_name=_("sales order"), on_delete=models.CASCADE, related_name="lines")
+    unit = models.ForeignKey("products.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta(PricedLine.Meta):
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
 
 
 class SalesOrderVersion(models.Model):
@@ -398,32 +407,19 @@ class Invoice(OwnedModel):
         return self.currency.decimal_places if self.currency_id else 2
 
 
-class InvoiceLine(ChildModel):
+class InvoiceLine(PricedLine):
     invoice = models.ForeignKey(Invoice, verbose_name=_("invoice"), on_delete=models.CASCADE, related_name="lines")
     order_line = models.ForeignKey(
         SalesOrderLine, verbose_name=_("order line"), on_delete=models.PROTECT, null=True, blank=True, related_name="invoice_lines"
     )
-    product = models.ForeignKey("products.Product", verbose_name=_("product"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    description = models.CharField(_("description"), max_length=200, blank=True)
-    quantity = models.DecimalField(_("quantity"), max_digits=18, decimal_places=4, default=Decimal(1), validators=[MinValueValidator(Decimal("0.0001"))])
-    unit_price = models.DecimalField(_("unit price"), validators=[MinValueValidator(0)], **MONEY)
-    discount = models.DecimalField(_("discount (%)"), default=Decimal(0), **PERCENT)
-    tax_rate = models.ForeignKey(TaxRate, verbose_name=_("tax rate"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    net_amount = models.DecimalField(_("net amount"), default=Decimal(0), editable=False, **MONEY)
-    tax_amount = models.DecimalField(_("tax"), default=Decimal(0), editable=False, **MONEY)
-    line_total = models.DecimalField(_("total"), default=Decimal(0), editable=False, **MONEY)
 
-    class Meta:
-        ordering = ("id",)
+    class Meta(PricedLine.Meta):
         verbose_name = _("invoice line")
         verbose_name_plural = _("invoice lines")
 
-    def __str__(self):
-        return self.description or str(self.product or "")
-
     def clean(self):
-        if not self.product_id and not self.description and not self.order_line_id:
-            raise ValidationError(_("Name a product or describe the line."))
+        if not self.order_line_id:
+            super().clean()
 
 
 class Receipt(OwnedModel):
