@@ -2,6 +2,7 @@
 uploaded on the product page, see views.ImageAddView)."""
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from qinglan.core.api.serializers import resource_serializer_factory
@@ -25,7 +26,8 @@ def product_serializer(resource):
             fields = [*base.Meta.fields, "images"]
             read_only_fields = [*base.Meta.read_only_fields, "images"]
 
-        def get_images(self, obj) -> list[ImageSerializer]:
+        @extend_schema_field(ImageSerializer(many=True))
+        def get_images(self, obj):
             request = self.context.get("request")
             return [
                 {

@@ -8,6 +8,8 @@ import django_filters
 from django import forms
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from qinglan.core import menu
 from qinglan.core.filtersets import resource_filterset_factory
@@ -61,6 +63,7 @@ class SelectionField(forms.Field):
         return [pair[:200] for pair in pairs if pair][:50]
 
 
+@extend_schema_field(OpenApiTypes.STR)  # code=value pairs, as the API documents it
 class AttributeSelectionFilter(django_filters.Filter):
     field_class = SelectionField
 

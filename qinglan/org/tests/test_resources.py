@@ -117,7 +117,7 @@ class RoleTests(testing.ResourceTestCase):
 
 class CompanyProfileTests(testing.ResourceTestCase):
     model = CompanyProfile
-    form_data = {"name": "青藍貿易股份有限公司", "tax_id": "24567890"}
+    form_data = {"name": "青藍貿易股份有限公司", "tax_id": "24567890", "credit_control": "block"}
     update_data = {"short_name": "青藍"}
 
 
