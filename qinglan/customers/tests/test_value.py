@@ -37,14 +37,17 @@ def test_grade_follows_the_estimate_through_the_form(rules):
 
 def test_established_value_and_registered_sources_count(rules):
     customer = make_customer(make_member("owner"), "來源測試有限公司")
-    value.register_potential_source(lambda ids: {customer.pk: Decimal(250_000)})
+    def source(ids):
+        return {customer.pk: Decimal(250_000)}
+
+    value.register_potential_source(source)
     try:
         customer = value.record_established_value(
             customer_id=customer.pk, lifetime_revenue=Decimal(800_000), gross_margin=Decimal(120_000), order_count=3,
             first_order_date=None, last_order_date=None, paid_total=Decimal(700_000),
         )
     finally:
-        value._potential_sources.clear()
+        value._potential_sources.remove(source)  # the other modules' sources (sales) stay
     customer.refresh_from_db()
     assert customer.potential_value == Decimal(250_000)
     assert customer.value_grade == "A"  # 800,000 + 250,000 ≥ 1,000,000

@@ -4,7 +4,7 @@ member's language, and the find page narrows by a ticked value and counts again.
 
 import pytest
 
-from tests.browser.conftest import browser, choose, log_in, open_page  # noqa: F401  (fixtures)
+from .conftest import choose, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -14,7 +14,7 @@ def catalogue(transactional_db):
     from qinglan.core import testing
     from qinglan.products.models import Attribute, Category, Product, ProductVariant, Unit
 
-    from .factories import make_attribute, make_category, make_product, make_unit
+    from qinglan.products.tests.factories import make_attribute, make_category, make_product, make_unit
 
     tea = make_category("茶葉", code="TEA")
     make_attribute(tea, "origin", "產地", "choice", options=["阿里山", "梨山"], required=True, order=10)
