@@ -34,7 +34,6 @@ from .models import (
     TaxRate,
 )
 
-OPPORTUNITY_SEQUENCE = SEQUENCE["code"]
 CENT = Decimal("0.01")
 
 
@@ -48,12 +47,14 @@ def ensure_defaults():
     create_defaults(apps.get_model, settings.LANGUAGE_CODE)
 
 
-def opportunity_number():
+def _number(sequence):
     try:
-        return next_numbers(code=OPPORTUNITY_SEQUENCE, count=1)[0]
-    except ValidationError:  # the sequence was deleted: recreate it rather than refuse the save
-        ensure_defaults()
-        return next_numbers(code=OPPORTUNITY_SEQUENCE, count=1)[0]
+        return next_numbers(code=sequence["code"], count=1)[0]
+    except ValidationError:  # no such sequence yet (or it was deleted): make it
+        from qinglan.org.models import NumberSequence
+
+        NumberSequence.objects.get_or_create(code=sequence["code"], defaults=sequence)
+        return next_numbers(code=sequence["code"], count=1)[0]
 
 
 def prepare_opportunity(*, opportunity, created, base=None):
@@ -62,7 +63,7 @@ def prepare_opportunity(*, opportunity, created, base=None):
     100 % or 0 %), the closing date, the weighted amount and both amounts in the base
     currency."""
     if created and not opportunity.code:
-        opportunity.code = opportunity_number()
+        opportunity.code = _number(SEQUENCE)
     opportunity.department_id = opportunity.owner.department_id if opportunity.owner_id else None
     stage = opportunity.stage
     was_open = opportunity.status == StageKind.OPEN
@@ -157,7 +158,7 @@ def move_stage(*, opportunity, stage, user, loss_reason=None, note=""):
 
 # ---- sales orders ----------------------------------------------------------------------------
 
-ORDER_SEQUENCE = "so"
+ORDER_SEQUENCE = {"code": "so", "name": "銷售訂單 Sales orders", "prefix": "SO-{year}-"}
 # Which status may follow which: the one place the order's way is decided.
 ORDER_FLOW = {
     OrderStatus.DRAFT: {OrderStatus.SUBMITTED, OrderStatus.APPROVED, OrderStatus.CANCELLED},
@@ -194,20 +195,10 @@ def _move(order, status):
     order.status = status
 
 
-def order_number():
-    try:
-        return next_numbers(code=ORDER_SEQUENCE, count=1)[0]
-    except ValidationError:  # the sequence was deleted: recreate it rather than refuse the save
-        from qinglan.org.models import NumberSequence
-
-        NumberSequence.objects.get_or_create(code=ORDER_SEQUENCE, defaults={"name": "銷售訂單 Sales orders", "prefix": "SO-{year}-"})
-        return next_numbers(code=ORDER_SEQUENCE, count=1)[0]
-
-
 def prepare_order(*, order, created, base=None):
     """Number a new order, keep its department with its owner, default its currency."""
     if created and not order.code:
-        order.code = order_number()
+        order.code = _number(ORDER_SEQUENCE)
     order.department_id = order.owner.department_id if order.owner_id else None
     base = base_currency() if base is None else base
     if order.currency_id is None and base is not None:
@@ -492,16 +483,6 @@ INVOICE_SEQUENCE = {"code": "invoice", "name": "發票 Invoices", "prefix": "INV
 RECEIPT_SEQUENCE = {"code": "receipt", "name": "收款單 Receipts", "prefix": "RC-{year}-"}
 INVOICEABLE_ORDERS = {OrderStatus.APPROVED, OrderStatus.FULFILLING, OrderStatus.COMPLETED}
 COUNTED_INVOICES = {InvoiceStatus.ISSUED, InvoiceStatus.PAID}
-
-
-def _number(sequence):
-    try:
-        return next_numbers(code=sequence["code"], count=1)[0]
-    except ValidationError:  # no such sequence yet (or it was deleted): make it
-        from qinglan.org.models import NumberSequence
-
-        NumberSequence.objects.get_or_create(code=sequence["code"], defaults=sequence)
-        return next_numbers(code=sequence["code"], count=1)[0]
 
 
 def invoice_lock(invoice, action):
