@@ -254,9 +254,13 @@ class ReceivablesView(View):
         else:
             from qinglan.customers.models import Customer
 
-            names = {customer.pk: customer for customer in Customer.objects.filter(pk__in=[row[key] for row in rows])}
+            ids = [row[key] for row in rows]
+            names = {customer.pk: customer for customer in Customer.objects.filter(pk__in=ids)}
+            # A link only to customers the member may open (a visible invoice may be another's customer's).
+            linked = set(Customer.objects.restrict(request.user, "view").filter(pk__in=ids).values_list("pk", flat=True))
         table = [
             {"name": names.get(row[key]) or _("(no owner)"), "pk": row[key], "count": row["count"], "total": row["total"] or Decimal(0),
+             "url": names[row[key]].get_absolute_url() if by == "customer" and row[key] in linked else None,
              "buckets": [row[f"bucket{index}"] or Decimal(0) for index in range(len(AGING_BUCKETS))]}
             for row in rows
         ]

@@ -4,6 +4,8 @@ from django import template
 from django.db.models import Case, Value, When
 from django.utils.translation import gettext_lazy as _
 
+from qinglan.core.detail import decimal_text
+
 register = template.Library()
 
 
@@ -16,7 +18,7 @@ def money(value, places=2):
         places = int(places)
     except (TypeError, ValueError):  # no currency (e.g. no base currency set yet): cents
         places = 2
-    return f"{Decimal(value):,.{places}f}"
+    return decimal_text(Decimal(value), places)
 
 
 @register.simple_tag

@@ -190,6 +190,14 @@ def test_aging_by_customer_and_days_past_due(team):
     assert len(rows) == 1 and "同事的客戶" not in html
     cells = [re.sub(r"<[^>]+>|\s", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", rows[0], re.S)]
     assert cells == ["4", "1,050", "1,050", "1,050", "–", "1,050", "4,200"]
+    assert f'href="/customers/customer/{customer.pk}/"' in html  # the seller may open their customer
+    # The seller's invoice to a customer they may not open: named, not linked.
+    theirs = make_customer(colleague, "同事負責的客戶")
+    order = make_order(seller, customer=theirs, lines=[(Decimal("1"), Decimal("100"))], tax_rate=TaxRate.objects.get(rate=5, inclusive=False))
+    services.submit_order(record=order, user=seller)
+    services.issue_invoice(record=services.invoice_from_order(record=order, user=seller), user=seller)
+    html = client_for(seller).get("/sales/receivables/").content.decode()
+    assert "同事負責的客戶" in html and f'href="/customers/customer/{theirs.pk}/"' not in html
     outsider = make_member("outsider")
     assert client_for(outsider).get("/sales/receivables/").status_code == 403
 
