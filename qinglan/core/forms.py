@@ -169,7 +169,10 @@ def resource_form_factory(resource):
 
 
 class ChildFormSetBase(forms.BaseInlineFormSet):
-    """Lines of a record; their references are restricted like the parent form's."""
+    """Lines of a record; their references are restricted like the parent form's, and
+    narrowed by the record when the Child says how (`Child.limit`)."""
+
+    child = None  # the resource's Child declaration (set by child_formset_factory)
 
     def __init__(self, *args, user=None, **kwargs):
         self.user = user
@@ -183,6 +186,11 @@ class ChildFormSetBase(forms.BaseInlineFormSet):
         return self._prepare(super().empty_form)
 
     def _prepare(self, form):
+        limit = getattr(self.child, "limit", None)
+        if limit is not None:
+            for name, field in form.fields.items():
+                if getattr(field, "queryset", None) is not None:
+                    field.queryset = limit(self.instance, name, field.queryset)
         if self.user is not None:
             # Not the line's own id: it picks one of the parent's lines, which the formset
             # already limits to that record (and lines have no grants of their own).
@@ -194,7 +202,7 @@ class ChildFormSetBase(forms.BaseInlineFormSet):
 
 
 def child_formset_factory(resource, name, child):
-    return inlineformset_factory(
+    formset = inlineformset_factory(
         resource.model,
         child.model,
         form=child.form or forms.ModelForm,
@@ -206,6 +214,8 @@ def child_formset_factory(resource, name, child):
         validate_min=bool(child.min_num),
         can_delete=True,
     )
+    formset.child = child
+    return formset
 
 
 class BulkEditForm(StyledFormMixin, forms.Form):

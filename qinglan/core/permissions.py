@@ -132,6 +132,14 @@ class RestrictedQuerySet(models.QuerySet):
             return self.none()
         if user.is_superuser:
             return self
+        from .registry import registry
+
+        parents = registry.parents_of(self.model)
+        if parents:  # a line goes with its record: the lines of the records one may `action`
+            allowed = Q()
+            for model, fk_name in parents:
+                allowed |= Q(**{f"{fk_name}__in": model.objects.restrict(user, action).values("pk")})
+            return self.filter(allowed)
         allowed = grants(user, self.model, action)
         if not allowed:
             return self.none()

@@ -44,6 +44,9 @@ class Child:
     # The columns of its table on the record's page (default: `fields`); may name fields the
     # services keep, such as a line's total.
     columns: tuple | None = None
+    # callable(record, field name, queryset) -> queryset: narrow a line field's choices by the
+    # record the lines belong to (e.g. an invoice line picks only its order's lines).
+    limit: object = None
 
 
 @dataclass

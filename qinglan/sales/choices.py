@@ -32,6 +32,14 @@ class InvoiceStatus(models.TextChoices):
     CANCELLED = "cancelled", pgettext_lazy("invoice status", "cancelled")
 
 
+class InvoiceKind(models.TextChoices):
+    """An invoice bills the customer; a credit note (折讓單 / 銷貨退回) gives money back, for
+    returned goods or a price reduction, against the invoice it credits."""
+
+    INVOICE = "invoice", pgettext_lazy("invoice kind", "invoice")
+    CREDIT_NOTE = "credit", pgettext_lazy("invoice kind", "credit note")
+
+
 class ReceiptMethod(models.TextChoices):
     BANK = "bank", _("bank transfer")
     CASH = "cash", _("cash")

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qinglan.core.models import BaseModel, ChildModel, OrganizationalModel, OwnedModel
 
-from .choices import InvoiceStatus, OrderStatus, ReceiptMethod, StageKind
+from .choices import InvoiceKind, InvoiceStatus, OrderStatus, ReceiptMethod, StageKind
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(0), MaxValueValidator(100)]}
@@ -328,6 +328,9 @@ class PricedLine(ChildModel):
 class SalesOrderLine(PricedLine):
     order = models.ForeignKey(SalesOrder, verbose_name=_("sales order"), on_delete=models.CASCADE, related_name="lines")
     unit = models.ForeignKey("products.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Kept by the warehouse's postings through services.record_fulfilment.
+    delivered_quantity = models.DecimalField(_("delivered"), max_digits=18, decimal_places=4, default=Decimal(0), editable=False)
+    returned_quantity = models.DecimalField(_("returned"), max_digits=18, decimal_places=4, default=Decimal(0), editable=False)
 
     class Meta(PricedLine.Meta):
         verbose_name = _("order line")
@@ -367,12 +370,18 @@ class Invoice(OwnedModel):
     )
     notes = models.TextField(_("notes"), blank=True)
     # Kept by the services.
+    kind = models.CharField(_("kind"), max_length=10, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE, editable=False)
+    credited_invoice = models.ForeignKey(
+        "self", verbose_name=_("credits invoice"), on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes", editable=False,
+    )
     status = models.CharField(_("status"), max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT, editable=False)
     subtotal = models.DecimalField(_("net amount"), default=Decimal(0), editable=False, **MONEY)
     tax_total = models.DecimalField(_("tax"), default=Decimal(0), editable=False, **MONEY)
     total = models.DecimalField(_("total"), default=Decimal(0), editable=False, **MONEY)
     total_base = models.DecimalField(_("total in base currency"), null=True, blank=True, editable=False, **MONEY)
     paid_amount = models.DecimalField(_("paid"), default=Decimal(0), editable=False, **MONEY)
+    # An invoice: what its credit notes took off it. A credit note: what of it went against its invoice.
+    credited_amount = models.DecimalField(_("credited"), default=Decimal(0), editable=False, **MONEY)
     balance_base = models.DecimalField(_("open balance in base currency"), default=Decimal(0), editable=False, **MONEY)
     department = models.ForeignKey(
         "org.Department", verbose_name=_("department"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False,
@@ -400,7 +409,14 @@ class Invoice(OwnedModel):
 
     @property
     def balance(self):
-        return self.total - self.paid_amount
+        """An invoice: what is still owed. A credit note: what of it is not used yet."""
+        if self.kind == InvoiceKind.CREDIT_NOTE:
+            return self.total - self.credited_amount
+        return self.total - self.paid_amount - self.credited_amount
+
+    @property
+    def is_credit_note(self):
+        return self.kind == InvoiceKind.CREDIT_NOTE
 
     @property
     def money_places(self):

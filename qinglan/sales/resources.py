@@ -140,7 +140,10 @@ class SalesOrderResource(Resource):
         "lines": Child(
             SalesOrderLine, fields=("product", "description", "quantity", "unit", "unit_price", "discount", "tax_rate"),
             label=_("order lines"), extra=1,
-            columns=("product", "description", "quantity", "unit", "unit_price", "discount", "tax_rate", "net_amount", "tax_amount", "line_total"),
+            columns=(
+                "product", "description", "quantity", "unit", "unit_price", "discount", "tax_rate", "net_amount", "tax_amount", "line_total",
+                "delivered_quantity", "returned_quantity",
+            ),
         ),
     }
     panels = (
@@ -177,8 +180,12 @@ class SalesOrderResource(Resource):
             confirm=_("Sell this order for cash now: approve it, issue its invoice and record the payment?"),
         ),
         "invoice": Action(
-            services.invoice_from_order, _("Create invoice"), permission="view", style="outline-primary",
+            services.invoice_from_order, _("Invoice ordered quantities"), permission="view", style="outline-primary",
             available=_when(OrderStatus.APPROVED, OrderStatus.FULFILLING, OrderStatus.COMPLETED),
+        ),
+        "invoice_delivered": Action(
+            services.invoice_delivered, _("Invoice delivered quantities"), permission="view", style="outline-primary",
+            available=_when(OrderStatus.FULFILLING, OrderStatus.COMPLETED),
         ),
     }
     import_lookups = {"customer": "code", "owner": "username", "currency": "code", "payment_term": "name", "original": "code"}
@@ -225,21 +232,29 @@ add_panel(Customer, Panel(_("Sales orders"), template="sales/customer_orders_pan
 # ---- invoices and receipts -----------------------------------------------------------------
 
 
+def _order_lines_of_invoice(invoice, name, queryset):
+    """An invoice line refers only to a line of the invoice's own order."""
+    if name != "order_line":
+        return queryset
+    return queryset.filter(order_id=invoice.order_id) if invoice.order_id else queryset.none()
+
+
 @register(Invoice)
 class InvoiceResource(Resource):
-    columns = ("code", "customer", "invoice_date", "due_date", "status", "total", "paid_amount", "owner")
-    filters = ("status", "customer", "order", "owner", "invoice_date", "due_date", "currency")
+    columns = ("code", "kind", "customer", "invoice_date", "due_date", "status", "total", "paid_amount", "owner")
+    filters = ("kind", "status", "customer", "order", "owner", "invoice_date", "due_date", "currency")
     search = {"code": 100, "customer__name": 200, "notes": 1000}
     fieldsets = ((_("Invoice"), ("customer", "order", "invoice_date", "due_date", "currency", "owner", "notes")),)
     children = {
         "lines": Child(
             InvoiceLine, fields=("order_line", "product", "description", "quantity", "unit_price", "discount", "tax_rate"), label=_("invoice lines"),
-            extra=1, columns=("product", "description", "quantity", "unit_price", "discount", "tax_rate", "net_amount", "tax_amount", "line_total"),
+            extra=1, limit=_order_lines_of_invoice, columns=("product", "description", "quantity", "unit_price", "discount", "tax_rate", "net_amount", "tax_amount", "line_total"),
         ),
     }
     panels = (
-        Panel(_("Invoice"), ("code", "customer", "order", "invoice_date", "due_date", "status", "owner", "department", "notes")),
-        Panel(_("Amounts"), ("subtotal", "tax_total", "total", "total_base", "paid_amount", "balance_base"), side=True),
+        Panel(_("Invoice"), ("code", "kind", "customer", "order", "credited_invoice", "invoice_date", "due_date", "status", "owner", "department", "notes")),
+        Panel(_("Amounts"), ("subtotal", "tax_total", "total", "total_base", "paid_amount", "credited_amount", "balance_base"), side=True),
+        Panel(_("Credit notes"), template="sales/invoice_credit_notes_panel.html", side=True),
     )
     actions = {
         "issue": Action(services.issue_invoice, _("Issue"), available=_when(InvoiceStatus.DRAFT), confirm=_("Issue this invoice? It cannot be changed afterwards.")),
@@ -247,6 +262,10 @@ class InvoiceResource(Resource):
             services.cancel_invoice, _("Cancel invoice"), style="outline-danger",
             available=lambda record, user: record.status in (InvoiceStatus.DRAFT, InvoiceStatus.ISSUED) and not record.paid_amount,
             confirm=_("Cancel this invoice?"),
+        ),
+        "credit": Action(
+            services.credit_note_from_invoice, _("Credit note"), permission="view", style="outline-secondary",
+            available=lambda record, user: not record.is_credit_note and record.status in (InvoiceStatus.ISSUED, InvoiceStatus.PAID),
         ),
     }
     import_lookups = {"customer": "code", "order": "code", "owner": "username", "currency": "code"}
@@ -293,6 +312,9 @@ class ReceiptResource(Resource):
         services.receipt_deleted(receipt=record)
 
 
+register_menu_page(
+    group="sales", key="sales.fulfilment", label=_("Fulfilment variance"), url_name="sales:fulfilment", icon="bi-clipboard-check", order=45, model=SalesOrder,
+)
 register_menu_page(
     group="sales", key="sales.receivables", label=_("Receivables aging"), url_name="sales:receivables", icon="bi-hourglass-split", order=60, model=Invoice,
 )

@@ -8,7 +8,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Count, DecimalField, F, Max, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,7 +20,7 @@ from qinglan.core.events import event_name, queue_event
 from qinglan.core.models import ObjectChange
 from qinglan.org.services import base_currency, next_numbers, to_base
 
-from .choices import InvoiceStatus, OrderStatus, StageKind
+from .choices import InvoiceKind, InvoiceStatus, OrderStatus, StageKind
 from .defaults import SEQUENCE, create_defaults
 from .models import (
     Invoice,
@@ -166,7 +167,8 @@ ORDER_FLOW = {
     # A change order beyond the credit limit goes back to approval.
     OrderStatus.APPROVED: {OrderStatus.FULFILLING, OrderStatus.CLOSED, OrderStatus.CANCELLED, OrderStatus.SUBMITTED},
     OrderStatus.FULFILLING: {OrderStatus.COMPLETED, OrderStatus.CLOSED, OrderStatus.SUBMITTED},
-    OrderStatus.COMPLETED: set(),
+    # A reversed delivery or a return reopens a completed order.
+    OrderStatus.COMPLETED: {OrderStatus.FULFILLING},
     OrderStatus.CLOSED: set(),
     OrderStatus.CANCELLED: set(),
 }
@@ -480,6 +482,7 @@ def order_from_opportunity(*, record, user):
 # ---- invoices and receipts -----------------------------------------------------------------
 
 INVOICE_SEQUENCE = {"code": "invoice", "name": "發票 Invoices", "prefix": "INV-{year}-"}
+CREDIT_NOTE_SEQUENCE = {"code": "credit_note", "name": "折讓單 Credit notes", "prefix": "CN-{year}-"}
 RECEIPT_SEQUENCE = {"code": "receipt", "name": "收款單 Receipts", "prefix": "RC-{year}-"}
 INVOICEABLE_ORDERS = {OrderStatus.APPROVED, OrderStatus.FULFILLING, OrderStatus.COMPLETED}
 COUNTED_INVOICES = {InvoiceStatus.ISSUED, InvoiceStatus.PAID}
@@ -495,7 +498,7 @@ def invoice_lock(invoice, action):
 
 def prepare_invoice(*, invoice, created):
     if created and not invoice.code:
-        invoice.code = _number(INVOICE_SEQUENCE)
+        invoice.code = _number(CREDIT_NOTE_SEQUENCE if invoice.kind == InvoiceKind.CREDIT_NOTE else INVOICE_SEQUENCE)
     invoice.department_id = invoice.owner.department_id if invoice.owner_id else None
     if invoice.currency_id is None:
         invoice.currency = invoice.order.currency if invoice.order_id and invoice.order.currency_id else base_currency()
@@ -530,15 +533,25 @@ def invoice_saved(*, invoice, user):
 
 def invoiced_quantities(order_line_ids, *, excluding=None):
     """{order line id: quantity on invoices that are not cancelled}."""
-    lines = InvoiceLine.objects.filter(order_line_id__in=list(order_line_ids)).exclude(invoice__status=InvoiceStatus.CANCELLED)
+    return _billed_quantities(order_line_ids, InvoiceKind.INVOICE, excluding=excluding)
+
+
+def credited_quantities(order_line_ids, *, excluding=None):
+    """{order line id: quantity on credit notes that are not cancelled}."""
+    return _billed_quantities(order_line_ids, InvoiceKind.CREDIT_NOTE, excluding=excluding)
+
+
+def _billed_quantities(order_line_ids, kind, *, excluding=None):
+    lines = InvoiceLine.objects.filter(order_line_id__in=list(order_line_ids), invoice__kind=kind).exclude(invoice__status=InvoiceStatus.CANCELLED)
     if excluding is not None:
         lines = lines.exclude(invoice_id=excluding)
     return {row["order_line_id"]: row["quantity"] for row in lines.values("order_line_id").annotate(quantity=Sum("quantity"))}
 
 
 @transaction.atomic
-def invoice_from_order(*, record, user):
-    """A draft invoice for what of an approved order is not invoiced yet."""
+def invoice_from_order(*, record, user, delivered=False):
+    """A draft invoice for what of an approved order is not invoiced yet: the ordered
+    quantities, or with `delivered` only what was delivered (less returns)."""
     order = _locked_order(record, user, "view")
     if order.status not in INVOICEABLE_ORDERS:
         raise ValidationError(_("Only an approved, running or completed order is invoiced."))
@@ -548,24 +561,42 @@ def invoice_from_order(*, record, user):
         raise PermissionDenied(_("You may not add invoices."))
     lines = list(order.lines.all())
     done = invoiced_quantities([line.pk for line in lines])
-    remaining = [(line, line.quantity - done.get(line.pk, Decimal(0))) for line in lines]
+    basis = (lambda line: line.delivered_quantity - line.returned_quantity) if delivered else (lambda line: line.quantity)
+    remaining = [(line, basis(line) - done.get(line.pk, Decimal(0))) for line in lines]
     remaining = [(line, quantity) for line, quantity in remaining if quantity > 0]
     if not remaining:
+        if delivered:
+            raise ValidationError(_("Everything delivered on this order is invoiced already."))
         raise ValidationError(_("Everything on this order is invoiced already."))
     invoice = Invoice(customer=order.customer, order=order, currency=order.currency, owner=user if _member(user) else order.owner)
     prepare_invoice(invoice=invoice, created=True)
     invoice.save()
-    InvoiceLine.objects.bulk_create([
-        InvoiceLine(
-            invoice=invoice, order_line=line, product_id=line.product_id, description=line.description, quantity=quantity,
-            unit_price=line.unit_price, discount=line.discount, tax_rate_id=line.tax_rate_id,
-        )
-        for line, quantity in remaining
-    ])
+    _add_lines(invoice, [_line_from(line, quantity) for line, quantity in remaining], user)
+    return invoice
+
+
+def invoice_delivered(*, record, user):
+    return invoice_from_order(record=record, user=user, delivered=True)
+
+
+def _line_from(source, quantity):
+    """An unsaved invoice line billing (or crediting) `quantity` of an order line or another
+    invoice's line at its price, discount and tax."""
+    order_line_id = source.pk if isinstance(source, SalesOrderLine) else source.order_line_id
+    return InvoiceLine(
+        order_line_id=order_line_id, product_id=source.product_id, description=source.description, quantity=quantity,
+        unit_price=source.unit_price, discount=source.discount, tax_rate_id=source.tax_rate_id,
+    )
+
+
+def _add_lines(invoice, lines, user):
+    """Save a new invoice's or credit note's lines, compute its amounts, log its creation."""
+    for line in lines:
+        line.invoice = invoice
+    InvoiceLine.objects.bulk_create(lines)
     invoice_saved(invoice=invoice, user=user)
     log_change(record=invoice, action=ObjectChange.Action.CREATE, user=user, after=snapshot(invoice, ["lines"]))
     queue_event(event_name(invoice, "created"), record=invoice, user=user)
-    return invoice
 
 
 def _locked_invoice(invoice, user, action):
@@ -578,13 +609,31 @@ def _locked_invoice(invoice, user, action):
 @transaction.atomic
 def issue_invoice(*, record, user):
     """Issue a draft: it then counts as owed (receivables, credit, the customer's value) and
-    cannot be changed; no order line may be invoiced beyond what was ordered."""
+    cannot be changed; no order line may be invoiced beyond what was ordered. A credit note
+    credits no more of an order line than was invoiced, nor more than its invoice's total."""
     invoice = _locked_invoice(record, user, "change")
     if invoice.status != InvoiceStatus.DRAFT:
         raise ValidationError(_("Only a draft invoice can be issued."))
     lines = list(invoice.lines.select_related("order_line"))
     if not lines:
         raise ValidationError(_("Add at least one line before issuing the invoice."))
+    if invoice.is_credit_note:
+        _check_credit(invoice, lines)
+    else:
+        _check_invoiced(invoice, lines)
+    before = snapshot(invoice)
+    invoice.status = InvoiceStatus.ISSUED
+    invoice.save(update_fields=["status", "last_updated"])
+    refresh_invoice_payments([invoice.pk])
+    log_change(record=invoice, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(invoice))
+    queue_event(event_name(invoice, "issued"), record=invoice, user=user)
+    refresh_customer_value(invoice.customer_id)
+    if invoice.order_id:
+        _complete_when_done(invoice.order_id, user)
+    return invoice
+
+
+def _check_invoiced(invoice, lines):
     ordered = [line for line in lines if line.order_line_id]
     earlier = invoiced_quantities([line.order_line_id for line in ordered], excluding=invoice.pk)
     for line in ordered:
@@ -593,27 +642,51 @@ def issue_invoice(*, record, user):
                 _("“%(item)s” would be invoiced beyond the %(ordered)s ordered (%(earlier)s invoiced already).")
                 % {"item": line, "ordered": decimal_text(line.order_line.quantity, 4), "earlier": decimal_text(earlier.get(line.order_line_id, Decimal(0)), 4)}
             )
-    before = snapshot(invoice)
-    invoice.status = InvoiceStatus.ISSUED
-    invoice.save(update_fields=["status", "last_updated"])
-    refresh_invoice_payments([invoice.pk])
-    log_change(record=invoice, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(invoice))
-    queue_event(event_name(invoice, "issued"), record=invoice, user=user)
-    refresh_customer_value(invoice.customer_id)
-    return invoice
+
+
+def _check_credit(note, lines):
+    ordered = [line for line in lines if line.order_line_id]
+    ids = [line.order_line_id for line in ordered]
+    invoiced = invoiced_quantities(ids)
+    credited = credited_quantities(ids, excluding=note.pk)
+    for line in ordered:
+        room = invoiced.get(line.order_line_id, Decimal(0)) - credited.get(line.order_line_id, Decimal(0))
+        if line.quantity > room:
+            raise ValidationError(
+                _("“%(item)s”: %(quantity)s would be credited but only %(room)s is invoiced and not credited yet.")
+                % {"item": line, "quantity": decimal_text(line.quantity, 4), "room": decimal_text(max(room, Decimal(0)), 4)}
+            )
+    target = note.credited_invoice
+    if target is not None:
+        if target.status not in COUNTED_INVOICES:
+            raise ValidationError(_("Invoice %(invoice)s is not issued; only an issued invoice is credited.") % {"invoice": target})
+        others = Invoice.objects.filter(credited_invoice=target, status__in=COUNTED_INVOICES).exclude(pk=note.pk)
+        earlier = others.aggregate(total=Sum("total"))["total"] or Decimal(0)
+        if earlier + note.total > target.total:
+            raise ValidationError(
+                _("Credit notes would take more than the %(total)s of invoice %(invoice)s (%(earlier)s credited already).")
+                % {"total": decimal_text(target.total, 2), "invoice": target, "earlier": decimal_text(earlier, 2)}
+            )
 
 
 @transaction.atomic
 def cancel_invoice(*, record, user):
+    """Cancel a draft, or an issued invoice nothing is paid or credited on (a credit note:
+    its credit comes off again)."""
     invoice = _locked_invoice(record, user, "change")
     if invoice.status == InvoiceStatus.CANCELLED:
         raise ValidationError(_("The invoice is cancelled already."))
     if invoice.allocations.exists():
         raise ValidationError(_("Payments are applied to this invoice; take them off the receipts first."))
+    if invoice.credit_notes.exclude(status=InvoiceStatus.CANCELLED).exists():
+        raise ValidationError(_("Credit notes are made against this invoice; cancel or delete them first."))
     before = snapshot(invoice)
     invoice.status = InvoiceStatus.CANCELLED
     invoice.balance_base = Decimal(0)
-    invoice.save(update_fields=["status", "balance_base", "last_updated"])
+    invoice.credited_amount = Decimal(0)
+    invoice.save(update_fields=["status", "balance_base", "credited_amount", "last_updated"])
+    if invoice.credited_invoice_id:
+        refresh_invoice_payments([invoice.credited_invoice_id])
     log_change(record=invoice, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(invoice))
     queue_event(event_name(invoice, "cancelled"), record=invoice, user=user)
     refresh_customer_value(invoice.customer_id)
@@ -621,17 +694,50 @@ def cancel_invoice(*, record, user):
 
 
 def refresh_invoice_payments(invoice_ids):
-    """Paid amount, open balance and paid/issued status of invoices from the receipts applied to them."""
+    """Paid and credited amounts, open balance and paid/issued status of invoices from the
+    receipts and credit notes applied to them. Receipts come first; a credit note takes off
+    what is still open of its invoice (oldest note first), the rest of it stays the customer's
+    credit (a negative open balance, which lowers receivables and the credit exposure)."""
+    ids = set(invoice_ids)
+    targets = set(Invoice.objects.filter(pk__in=ids, kind=InvoiceKind.CREDIT_NOTE).exclude(credited_invoice=None).values_list("credited_invoice_id", flat=True))
+    invoices = Invoice.objects.select_for_update().filter(pk__in=ids | targets, kind=InvoiceKind.INVOICE, status__in=COUNTED_INVOICES)
+    invoices = {invoice.pk: invoice for invoice in invoices.order_by("pk")}
+    notes = Invoice.objects.select_for_update().filter(status__in=COUNTED_INVOICES, kind=InvoiceKind.CREDIT_NOTE).filter(
+        Q(pk__in=ids) | Q(credited_invoice_id__in=list(invoices))
+    ).order_by("pk")
+    notes = {note.pk: note for note in notes}
     paid = {
         row["invoice_id"]: row["total"]
-        for row in ReceiptAllocation.objects.filter(invoice_id__in=list(invoice_ids)).values("invoice_id").annotate(total=Sum("amount"))
+        for row in ReceiptAllocation.objects.filter(invoice_id__in=list(invoices)).values("invoice_id").annotate(total=Sum("amount"))
     }
-    for invoice in Invoice.objects.select_for_update().filter(pk__in=list(invoice_ids), status__in=COUNTED_INVOICES):
+    open_amounts = {}
+    for invoice in invoices.values():
         invoice.paid_amount = paid.get(invoice.pk, Decimal(0))
-        invoice.status = InvoiceStatus.PAID if invoice.paid_amount >= invoice.total else InvoiceStatus.ISSUED
-        share = (invoice.total - invoice.paid_amount) / invoice.total if invoice.total else Decimal(0)
-        invoice.balance_base = ((invoice.total_base or Decimal(0)) * share).quantize(CENT)
-        invoice.save(update_fields=["paid_amount", "status", "balance_base", "last_updated"])
+        invoice.credited_amount = Decimal(0)
+        open_amounts[invoice.pk] = max(invoice.total - invoice.paid_amount, Decimal(0))
+    for note in notes.values():
+        applied = Decimal(0)
+        if note.credited_invoice_id in open_amounts:
+            applied = min(note.total, open_amounts[note.credited_invoice_id])
+            open_amounts[note.credited_invoice_id] -= applied
+            invoices[note.credited_invoice_id].credited_amount += applied
+        note.credited_amount = applied
+        note.paid_amount = Decimal(0)
+        note.status = InvoiceStatus.ISSUED
+        note.balance_base = -_base_share(note, note.total - applied)
+        note.save(update_fields=["paid_amount", "credited_amount", "status", "balance_base", "last_updated"])
+    for invoice in invoices.values():
+        settled = invoice.paid_amount + invoice.credited_amount
+        invoice.status = InvoiceStatus.PAID if settled >= invoice.total else InvoiceStatus.ISSUED
+        invoice.balance_base = _base_share(invoice, invoice.total - settled)
+        invoice.save(update_fields=["paid_amount", "credited_amount", "status", "balance_base", "last_updated"])
+
+
+def _base_share(invoice, amount):
+    """`amount` of the invoice's currency in the base currency, at the invoice's own rate."""
+    if not invoice.total:
+        return Decimal(0)
+    return ((invoice.total_base or Decimal(0)) * amount / invoice.total).quantize(CENT)
 
 
 def unpaid_receivables(customer_id):
@@ -653,9 +759,10 @@ def refresh_customer_value(customer_id):
     revenue = Decimal(0)
     cost = Decimal(0)
     for invoice in invoices.prefetch_related("lines__product"):
+        sign = -1 if invoice.is_credit_note else 1  # a credit note takes its revenue and the returned goods' cost back
         rate = (invoice.total_base / invoice.total) if invoice.total and invoice.total_base is not None else Decimal(1)
-        revenue += (invoice.subtotal * rate).quantize(CENT)
-        cost += sum(((line.product.cost or 0) * line.quantity for line in invoice.lines.all() if line.product_id), Decimal(0))
+        revenue += sign * (invoice.subtotal * rate).quantize(CENT)
+        cost += sign * sum(((line.product.cost or 0) * line.quantity for line in invoice.lines.all() if line.product_id), Decimal(0))
     orders = SalesOrder.objects.filter(customer_id=customer_id, status__in=OPEN_ORDERS | {OrderStatus.COMPLETED, OrderStatus.CLOSED})
     dates = orders.aggregate(first=Min("order_date"), last=Max("order_date"), count=Count("id"))
     received = Receipt.objects.filter(customer_id=customer_id).aggregate(total=Sum("amount"))["total"] or Decimal(0)
@@ -733,3 +840,185 @@ def cash_sale(*, record, user):
     log_change(record=receipt, action=ObjectChange.Action.CREATE, user=user, after=snapshot(receipt, ["allocations"]))
     start_fulfilment(record=order, user=user)
     return complete_order(record=order, user=user)
+
+
+# ---- credit notes and fulfilment -----------------------------------------------------------
+
+
+def _new_credit_note(*, customer, order, currency, owner, credited_invoice=None):
+    note = Invoice(
+        kind=InvoiceKind.CREDIT_NOTE, customer=customer, order=order, currency=currency, owner=owner, credited_invoice=credited_invoice,
+    )
+    prepare_invoice(invoice=note, created=True)
+    note.due_date = note.invoice_date
+    note.save()
+    return note
+
+
+@transaction.atomic
+def credit_note_from_invoice(*, record, user):
+    """A draft credit note (折讓單) for what of an issued invoice is not credited yet, line by
+    line; the member lowers the quantities or prices to what is given back, then issues it."""
+    invoice = _locked_invoice(record, user, "view")
+    from qinglan.core.permissions import has_permission
+
+    if not has_permission(user, Invoice, "add"):
+        raise PermissionDenied(_("You may not add invoices."))
+    if invoice.is_credit_note or invoice.status not in COUNTED_INVOICES:
+        raise ValidationError(_("Only an issued invoice is credited."))
+    lines = list(invoice.lines.select_related("order_line"))
+    credited = credited_quantities([line.order_line_id for line in lines if line.order_line_id])
+    note = _new_credit_note(
+        customer=invoice.customer, order=invoice.order, currency=invoice.currency, owner=user if _member(user) else invoice.owner,
+        credited_invoice=invoice,
+    )
+    copies = []
+    for line in lines:
+        quantity = line.quantity
+        if line.order_line_id:
+            quantity = min(quantity, credited_room(line.order_line_id, credited))
+        if quantity > 0:
+            copies.append(_line_from(line, quantity))
+    if not copies:
+        raise ValidationError(_("Everything on this invoice is credited already."))
+    _add_lines(note, copies, user)
+    return note
+
+
+def credited_room(order_line_id, credited):
+    """How much of an order line is invoiced and not credited yet (`credited` as from credited_quantities)."""
+    invoiced = invoiced_quantities([order_line_id]).get(order_line_id, Decimal(0))
+    return invoiced - credited.get(order_line_id, Decimal(0))
+
+
+@transaction.atomic
+def credit_note_for_return(*, quantities, user):
+    """The draft credit note of returned goods: {order line id: returned quantity}, credited
+    at the order's prices as far as the lines are invoiced and not credited yet. All lines
+    belong to one order. Returns None when nothing of them was invoiced (nothing to credit)."""
+    lines = list(SalesOrderLine.objects.select_related("order").filter(pk__in=list(quantities)))
+    if len(lines) != len(quantities):
+        raise ValidationError(_("An order line of this return does not exist."))
+    orders = {line.order_id for line in lines}
+    if len(orders) != 1:
+        raise ValidationError(_("A return credits the lines of one order."))
+    order = lines[0].order
+    credited = credited_quantities([line.pk for line in lines])
+    pairs = []
+    for line in lines:
+        quantity = quantities[line.pk]
+        if quantity <= 0:
+            raise ValidationError(_("A returned quantity must be more than zero."))
+        quantity = min(quantity, credited_room(line.pk, credited))
+        if quantity > 0:
+            pairs.append((line, quantity))
+    if not pairs:
+        return None
+    invoices = set(
+        InvoiceLine.objects.filter(order_line_id__in=[line.pk for line, _quantity in pairs], invoice__kind=InvoiceKind.INVOICE)
+        .filter(invoice__status__in=COUNTED_INVOICES).values_list("invoice_id", flat=True)
+    )
+    target = Invoice.objects.get(pk=invoices.pop()) if len(invoices) == 1 else None
+    note = _new_credit_note(
+        customer=order.customer, order=order, currency=order.currency, owner=user if _member(user) else order.owner, credited_invoice=target,
+    )
+    _add_lines(note, [_line_from(line, quantity) for line, quantity in pairs], user)
+    return note
+
+
+@transaction.atomic
+def record_fulfilment(*, line_id, delivered=Decimal(0), returned=Decimal(0), user=None):
+    """What the warehouse delivered or took back of an order line (a reversal posts negative
+    quantities). Refuses delivering more than ordered, returning more than delivered and
+    delivering on an order that is not approved or running; the order goes into fulfilment at
+    its first delivery and is completed when everything is delivered and invoiced."""
+    line = SalesOrderLine.objects.select_related("order").get(pk=line_id)
+    order = SalesOrder.objects.select_for_update().get(pk=line.order_id)
+    line = SalesOrderLine.objects.select_for_update().get(pk=line_id)
+    if delivered > 0 and order.status not in {OrderStatus.APPROVED, OrderStatus.FULFILLING}:
+        raise ValidationError(_("Order %(order)s is %(status)s; only an approved order or one in fulfilment is delivered.") % {"order": order, "status": order.get_status_display()})
+    new_delivered = line.delivered_quantity + delivered
+    new_returned = line.returned_quantity + returned
+    if new_delivered > line.quantity:
+        raise ValidationError(
+            _("“%(item)s” of order %(order)s: %(quantity)s would be delivered but %(ordered)s is ordered (%(done)s delivered already).")
+            % {"item": line, "order": order, "quantity": decimal_text(delivered, 4), "ordered": decimal_text(line.quantity, 4), "done": decimal_text(line.delivered_quantity, 4)}
+        )
+    if new_delivered < 0 or new_returned < 0:
+        raise ValidationError(_("“%(item)s” of order %(order)s: more would be reversed than was posted.") % {"item": line, "order": order})
+    if new_returned > new_delivered:
+        raise ValidationError(
+            _("“%(item)s” of order %(order)s: %(quantity)s would be returned but only %(delivered)s was delivered (%(done)s returned already).")
+            % {"item": line, "order": order, "quantity": decimal_text(returned, 4), "delivered": decimal_text(new_delivered, 4), "done": decimal_text(line.returned_quantity, 4)}
+        )
+    SalesOrderLine.objects.filter(pk=line.pk).update(delivered_quantity=new_delivered, returned_quantity=new_returned)
+    before = snapshot(order)
+    if order.status == OrderStatus.APPROVED and new_delivered > 0:
+        _move(order, OrderStatus.FULFILLING)
+    elif order.status == OrderStatus.COMPLETED and (delivered < 0 or returned > 0):
+        _move(order, OrderStatus.FULFILLING)
+    if order.status != before["status"]:
+        order.save(update_fields=["status", "last_updated"])
+        _log(order, before, user)
+        _order_event(order, order.status, user)
+    _complete_when_done(order.pk, user)
+    return line
+
+
+def _complete_when_done(order_id, user):
+    """An order in fulfilment whose every line is delivered (less returns) and invoiced in
+    full is completed."""
+    order = SalesOrder.objects.select_for_update().get(pk=order_id)
+    if order.status != OrderStatus.FULFILLING:
+        return
+    lines = list(order.lines.all())
+    invoiced = invoiced_quantities([line.pk for line in lines])
+    if lines and all(
+        line.delivered_quantity - line.returned_quantity >= line.quantity and invoiced.get(line.pk, Decimal(0)) >= line.quantity for line in lines
+    ):
+        before = snapshot(order)
+        _move(order, OrderStatus.COMPLETED)
+        order.save(update_fields=["status", "last_updated"])
+        _log(order, before, user)
+        _order_event(order, "completed", user)
+
+
+def lines_with_variance():
+    """Order lines whose delivered (less returned) quantity differs from the ordered one, or
+    whose invoiced (less credited) quantity differs from the delivered one."""
+    def billed(kind):
+        rows = InvoiceLine.objects.filter(order_line=OuterRef("pk"), invoice__kind=kind).exclude(invoice__status=InvoiceStatus.CANCELLED)
+        return Coalesce(Subquery(rows.values("order_line").annotate(total=Sum("quantity")).values("total")[:1]), Decimal(0), output_field=DecimalField())
+
+    executed = F("delivered_quantity") - F("returned_quantity")
+    return SalesOrderLine.objects.annotate(
+        executed=executed, net_invoiced=billed(InvoiceKind.INVOICE) - billed(InvoiceKind.CREDIT_NOTE)
+    ).filter(~Q(executed=F("quantity")) | ~Q(net_invoiced=F("executed")))
+
+
+def fulfilment_rows(order_ids):
+    """Per order line: ordered, delivered, returned, invoiced, credited and paid (the line's
+    share of its invoices' payments) — what the variance report and the order page show."""
+    lines = list(SalesOrderLine.objects.filter(order_id__in=list(order_ids)).select_related("order", "product").order_by("order_id", "id"))
+    ids = [line.pk for line in lines]
+    invoiced = invoiced_quantities(ids)
+    credited = credited_quantities(ids)
+    paid = {}
+    billed = InvoiceLine.objects.filter(order_line_id__in=ids, invoice__kind=InvoiceKind.INVOICE, invoice__status__in=COUNTED_INVOICES)
+    for row in billed.values("order_line_id", "line_total", "invoice__total", "invoice__paid_amount"):
+        share = row["line_total"] * row["invoice__paid_amount"] / row["invoice__total"] if row["invoice__total"] else Decimal(0)
+        paid[row["order_line_id"]] = paid.get(row["order_line_id"], Decimal(0)) + share.quantize(CENT)
+    rows = []
+    for line in lines:
+        row = {
+            "line": line, "ordered": line.quantity, "delivered": line.delivered_quantity, "returned": line.returned_quantity,
+            "invoiced": invoiced.get(line.pk, Decimal(0)), "credited": credited.get(line.pk, Decimal(0)),
+            "billed_amount": line.line_total, "paid": paid.get(line.pk, Decimal(0)),
+        }
+        row["executed"] = row["delivered"] - row["returned"]
+        row["net_invoiced"] = row["invoiced"] - row["credited"]
+        row["to_deliver"] = row["ordered"] - row["executed"]
+        row["to_invoice"] = row["executed"] - row["net_invoiced"]
+        row["variance"] = row["to_deliver"] != 0 or row["to_invoice"] != 0
+        rows.append(row)
+    return rows

@@ -11,4 +11,5 @@ urlpatterns = [
     path("pipeline/move/", views.PipelineMoveView.as_view(), name="pipeline_move"),
     path("forecast/", views.ForecastView.as_view(), name="forecast"),
     path("receivables/", views.ReceivablesView.as_view(), name="receivables"),
+    path("fulfilment/", views.FulfilmentView.as_view(), name="fulfilment"),
 ]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, F, Q, Sum, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
 from django.db.models.functions import RowNumber, TruncMonth
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,8 +20,8 @@ from qinglan.org.models import User
 from qinglan.org.services import base_currency
 
 from . import services
-from .choices import InvoiceStatus, StageKind
-from .models import Invoice, LossReason, Opportunity, OpportunityStage
+from .choices import InvoiceStatus, OrderStatus, StageKind
+from .models import Invoice, LossReason, Opportunity, OpportunityStage, SalesOrder
 
 CARDS_PER_STAGE = 30
 RECENTLY_CLOSED_DAYS = 30
@@ -270,4 +270,46 @@ class ReceivablesView(View):
         return render(request, self.template_name, {
             "by": by, "rows": table, "totals": totals, "total": sum(totals, Decimal(0)), "limit": AGING_ROWS,
             "places": base.decimal_places if base else 2, "base": base, "today": today,
+        })
+
+
+FULFILMENT_ORDERS = 50
+FULFILMENT_STATUSES = (OrderStatus.APPROVED, OrderStatus.FULFILLING, OrderStatus.COMPLETED, OrderStatus.CLOSED)
+
+
+class FulfilmentView(View):
+    """Variance report (執行差異): per order line, ordered vs delivered (less returns) vs
+    invoiced (less credit notes) vs paid; by default only orders where they differ, 50 orders
+    a page, newest first."""
+
+    template_name = "sales/fulfilment.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not has_permission(request.user, SalesOrder, "view"):
+            raise PermissionDenied(_("You have no permission to do this."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        status = request.GET.get("status", "")
+        everything = request.GET.get("all") == "1"
+        orders = SalesOrder.objects.restrict(request.user, "view").filter(status__in=FULFILMENT_STATUSES)
+        if status in FULFILMENT_STATUSES:
+            orders = orders.filter(status=status)
+        if not everything:
+            orders = orders.filter(Exists(services.lines_with_variance().filter(order=OuterRef("pk"))))
+        try:
+            page = max(int(request.GET.get("page", 1)), 1)
+        except ValueError:
+            page = 1
+        chosen = list(orders.select_related("customer", "currency").order_by("-id")[(page - 1) * FULFILMENT_ORDERS : page * FULFILMENT_ORDERS + 1])
+        more = len(chosen) > FULFILMENT_ORDERS
+        chosen = chosen[:FULFILMENT_ORDERS]
+        rows = services.fulfilment_rows([order.pk for order in chosen])
+        by_order = {}
+        for row in rows:
+            by_order.setdefault(row["line"].order_id, []).append(row)
+        return render(request, self.template_name, {
+            "orders": [{"order": order, "rows": by_order.get(order.pk, [])} for order in chosen],
+            "status": status, "everything": everything, "statuses": [(s.value, s.label) for s in FULFILMENT_STATUSES],
+            "page": page, "more": more,
         })

@@ -21,6 +21,14 @@ def money(value, places=2):
     return decimal_text(Decimal(value), places)
 
 
+@register.filter
+def quantity(value):
+    """4.5000 → "4.5", 12000 → "12,000" (quantities keep up to four places, shown without trailing zeros)."""
+    if value in (None, ""):
+        return ""
+    return decimal_text(Decimal(value), 4)
+
+
 @register.simple_tag
 def customer_opportunities(customer, user, limit=10):
     """The customer's opportunities the member may view: open ones first, then the latest
@@ -99,3 +107,15 @@ def customer_orders(customer, user, limit=10):
 
     visible = SalesOrder.objects.restrict(user, "view").filter(customer=customer)
     return list(visible.select_related("currency", "owner").order_by("-order_date", "-id")[:limit]), visible.count()
+
+
+@register.simple_tag
+def invoice_credit_notes(invoice, user):
+    """A credit note: the invoice it credits; an invoice: its credit notes the member may view."""
+    from ..models import Invoice
+
+    visible = Invoice.objects.restrict(user, "view")
+    return {
+        "credited": visible.filter(pk=invoice.credited_invoice_id).first() if invoice.credited_invoice_id else None,
+        "notes": list(visible.filter(credited_invoice=invoice).order_by("pk")[:50]),
+    }
