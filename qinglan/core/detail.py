@@ -82,6 +82,8 @@ def detail_panels(resource, record, user):
     for panel in [*resource.get_panels(), *_extra_panels.get(resource.model, [])]:
         if panel.template:
             html = render_to_string(panel.template, {"record": record, "resource": resource, "user": user, **panel.extra})
+            if not html.strip():
+                continue  # a template panel with nothing to say about this record is left out
             panels.append({"title": panel.title, "html": html, "side": panel.side})
             continue
         rows = []

@@ -127,6 +127,16 @@ class Panel:
     side: bool = False
 
 
+_edit_locks = []
+
+
+def add_edit_lock(lock):
+    """Let another module lock records of any resource without editing it: `lock(record,
+    action)` returns a translated sentence saying why `record` may not be changed ("change")
+    or deleted ("delete") now, or None. Asked after the resource's own `edit_lock`."""
+    _edit_locks.append(lock)
+
+
 class Resource:
     model = None
     columns = ()
@@ -370,6 +380,19 @@ class Resource:
         translated sentence (e.g. an order waiting for approval, or completed) — or None. The
         update, bulk edit and delete services refuse with it (so the form, the API, bulk edit
         and imports all do), and the record's page offers no Edit or Delete while it holds."""
+        return None
+
+    def locked(self, record, action):
+        """The resource's own `edit_lock`, then the locks other modules add for records of any
+        resource (`add_edit_lock`, e.g. a record waiting for approval in a workflow): the first
+        reason found, or None. The generic services and pages ask this, not `edit_lock`."""
+        reason = self.edit_lock(record, action)
+        if reason:
+            return reason
+        for lock in _edit_locks:
+            reason = lock(record, action)
+            if reason:
+                return reason
         return None
 
     # ---- the same for many new records at once (services.create_many: imports) ------------

@@ -35,9 +35,10 @@ def _resource(record):
 
 
 def _check_unlocked(record, action):
-    """Refuse to change or delete a record its resource has locked (Resource.edit_lock)."""
+    """Refuse to change or delete a record its resource (or another module) has locked
+    (Resource.edit_lock, core.resources.add_edit_lock)."""
     resource = _resource(record)
-    reason = resource.edit_lock(record, action) if resource is not None else None
+    reason = resource.locked(record, action) if resource is not None else None
     if reason:
         raise ValidationError(reason)
 

@@ -277,9 +277,9 @@ class ObjectDetailView(ResourceView):
     def get(self, request, pk):
         record = self.get_object()
         context = self.base_context(record=record, tab=self.tab, **self.tab_context(record))
-        context["edit_lock"] = self.resource.edit_lock(record, "change")
+        context["edit_lock"] = self.resource.locked(record, "change")
         context["can_change_record"] = not context["edit_lock"] and context["can"]["change"] and self.resource.model._default_manager.restrict(request.user, "change").filter(pk=pk).exists()
-        context["can_delete_record"] = not self.resource.edit_lock(record, "delete") and context["can"]["delete"] and self.resource.model._default_manager.restrict(request.user, "delete").filter(pk=pk).exists()
+        context["can_delete_record"] = not self.resource.locked(record, "delete") and context["can"]["delete"] and self.resource.model._default_manager.restrict(request.user, "delete").filter(pk=pk).exists()
         if self.resource.shareable and self.tab == "main":
             context["shares"] = self._shares(record) if context["can_change_record"] else None
         context["record_actions"] = {
@@ -353,7 +353,7 @@ class ObjectEditView(ResourceView):
 
     def get(self, request, pk=None):
         instance = self.get_instance()
-        reason = self.resource.edit_lock(instance, "change") if instance.pk else None
+        reason = self.resource.locked(instance, "change") if instance.pk else None
         if reason:
             messages.error(request, reason)
             return redirect(instance.get_absolute_url())

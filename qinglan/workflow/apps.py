@@ -9,4 +9,8 @@ class WorkflowConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import resources  # noqa: F401  (registers the resources and the menu entries)
+        from qinglan.core.resources import add_edit_lock
+
+        from . import binding, resources  # noqa: F401  (registers the resources and the menu entries)
+
+        add_edit_lock(binding.record_lock)

@@ -21,7 +21,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import assignees, engine
+from . import assignees, binding, engine
 from .choices import CountersignMode, EventKind, InstanceStatus, Outcome, ProcessKind, TaskKind, TaskStatus, shown_name
 from .expressions import ExpressionError
 from .models import ProcessDefinition, ProcessInstance, TaskEvent, WorkTask
@@ -256,11 +256,13 @@ def _sync_tasks(instance, workflow, *, actor=None, reason=""):
                 _open_step(instance, task, rules(task), now=now)
     if workflow.is_completed() and instance.status == InstanceStatus.RUNNING:
         last = instance.tasks.filter(status=TaskStatus.DONE, kind=TaskKind.STEP).exclude(outcome=Outcome.RETURN)
-        rejected = last.order_by("-completed", "-id").values_list("outcome", flat=True).first() == Outcome.REJECT
+        outcome, comment = last.order_by("-completed", "-id").values_list("outcome", "comment").first() or ("", "")
+        rejected = outcome == Outcome.REJECT
         instance.status = InstanceStatus.REJECTED if rejected else InstanceStatus.APPROVED
         instance.finished = now
         _event(instance, EventKind.FINISHED, actor=actor, comment=instance.get_status_display())
         _domain_event(instance, "finished", user=actor)
+        instance.settle_record = (actor, comment if rejected else "")
 
 
 def _save_state(instance, workflow, *, expected_revision):
@@ -274,6 +276,31 @@ def _save_state(instance, workflow, *, expected_revision):
         raise ValidationError(_("Someone else has just acted on this process; reload the page and try again."))
     instance.state = state
     instance.revision = expected_revision + 1
+    settle = instance.__dict__.pop("settle_record", None)
+    if settle is not None:
+        _settle_record(instance, user=settle[0], reason=settle[1])
+
+
+def _settle_record(instance, *, user, reason):
+    """The instance has just ended (its final status written, so the record is no longer
+    locked): the binding of its record calls the module back, in this transaction — a refusal
+    (ValidationError) undoes the action that ended it."""
+    bound = binding.binding_of_instance(instance)
+    if bound is None:
+        return
+    callback = {
+        InstanceStatus.APPROVED: bound.on_approved, InstanceStatus.REJECTED: bound.on_rejected, InstanceStatus.WITHDRAWN: bound.on_withdrawn,
+    }.get(instance.status)
+    if callback is None:
+        return
+    record = bound.model._base_manager.filter(pk=instance.object_id).first()
+    if record is None:
+        _event(instance, EventKind.COMMENTED, comment=_("The record of this process no longer exists; nothing was done with it."))
+        return
+    if instance.status == InstanceStatus.APPROVED:
+        callback(record, user)
+    else:
+        callback(record, user, reason)
 
 
 def _load(instance):
@@ -455,6 +482,10 @@ def withdraw(*, instance, user, comment=""):
     instance = _lock_instance(instance)
     if instance.initiator_id != user.pk:
         raise PermissionDenied(_("Only the initiator may withdraw this process."))
+    return _withdraw(instance, user, comment)
+
+
+def _withdraw(instance, user, comment):
     if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.RETURNED):
         raise ValidationError(_("This process has already finished."))
     expected_revision = instance.revision
@@ -466,6 +497,7 @@ def withdraw(*, instance, user, comment=""):
     instance.finished = now
     _event(instance, EventKind.WITHDRAWN, actor=user, comment=comment)
     _domain_event(instance, "withdrawn", user=user)
+    instance.settle_record = (user, comment)
     _save_state(instance, workflow, expected_revision=expected_revision)
     return instance
 
@@ -923,31 +955,43 @@ def fire_due_timers(*, now=None):
     fired = 0
     pks = list(ProcessInstance.objects.filter(status=InstanceStatus.RUNNING, next_timer__lte=now).order_by("next_timer").values_list("pk", flat=True)[:500])
     for pk in pks:
-        with transaction.atomic():
-            instance = (
-                ProcessInstance.objects.select_for_update(skip_locked=True)
-                .select_related("definition", "initiator")
-                .filter(pk=pk, status=InstanceStatus.RUNNING, next_timer__lte=now)
-                .first()
-            )
-            if instance is None:
-                continue
-            expected_revision = instance.revision
-            workflow = _load(instance)
-            before = {str(task.id) for task in engine.ready_user_tasks(workflow)}
-            try:
-                engine.fire_timers(workflow)
-            except (SpiffWorkflowException, ExpressionError) as error:
-                _event(instance, EventKind.TIMER, comment=engine.engine_error_message(error))
-                ProcessInstance.objects.filter(pk=pk).update(next_timer=None)  # not again every minute; the trail says why
-                continue
-            after = {str(task.id) for task in engine.ready_user_tasks(workflow)}
-            if before != after or workflow.is_completed():
-                _event(instance, EventKind.TIMER)
-            _sync_tasks(instance, workflow, reason=_("A timer moved the process on."))
-            _save_state(instance, workflow, expected_revision=expected_revision)
-            fired += 1
+        try:
+            fired += _fire_timers_of(pk, now)
+        except ValidationError as error:
+            # the module bound to its record refused the outcome: the timer's step is undone,
+            # the trail says why, and the instance is not woken again every minute
+            with transaction.atomic():
+                instance = ProcessInstance.objects.get(pk=pk)
+                _event(instance, EventKind.TIMER, comment=" ".join(error.messages))
+                ProcessInstance.objects.filter(pk=pk).update(next_timer=None)
     return fired
+
+
+@transaction.atomic
+def _fire_timers_of(pk, now):
+    instance = (
+        ProcessInstance.objects.select_for_update(skip_locked=True)
+        .select_related("definition", "initiator")
+        .filter(pk=pk, status=InstanceStatus.RUNNING, next_timer__lte=now)
+        .first()
+    )
+    if instance is None:
+        return 0
+    expected_revision = instance.revision
+    workflow = _load(instance)
+    before = {str(task.id) for task in engine.ready_user_tasks(workflow)}
+    try:
+        engine.fire_timers(workflow)
+    except (SpiffWorkflowException, ExpressionError) as error:
+        _event(instance, EventKind.TIMER, comment=engine.engine_error_message(error))
+        ProcessInstance.objects.filter(pk=pk).update(next_timer=None)  # not again every minute; the trail says why
+        return 0
+    after = {str(task.id) for task in engine.ready_user_tasks(workflow)}
+    if before != after or workflow.is_completed():
+        _event(instance, EventKind.TIMER)
+    _sync_tasks(instance, workflow, reason=_("A timer moved the process on."))
+    _save_state(instance, workflow, expected_revision=expected_revision)
+    return 1
 
 
 # ---- queries -------------------------------------------------------------------------------
@@ -972,10 +1016,112 @@ def may_view_instance(instance, user):
         return True
     if instance.copies.filter(member=user).exists():
         return True
+    if may_view_record_of(instance, user):
+        return True
     return ProcessInstance.objects.restrict(user, "view").filter(pk=instance.pk).exists()
+
+
+def may_view_record_of(instance, user):
+    """Whoever may view the business record of an instance may follow its approval."""
+    if not instance.content_type_id:
+        return False
+    from qinglan.core.registry import registry
+
+    model = instance.content_type.model_class()
+    resource = registry.get(model) if model is not None else None
+    if resource is None:
+        return False
+    return model._default_manager.restrict(user, "view").filter(pk=instance.object_id).exists()
 
 
 def models_q_done_by(user):
     from django.db.models import Q
 
     return Q(completed_by=user) | Q(assignee=user) | Q(delegated_from=user)
+
+
+# ---- business records bound to processes (binding.py) ------------------------------------------
+
+PENDING = (InstanceStatus.RUNNING, InstanceStatus.RETURNED)
+
+
+def record_instances(record):
+    """The instances about `record`, newest first."""
+    return ProcessInstance.objects.filter(
+        content_type=ContentType.objects.get_for_model(record), object_id=str(record.pk)
+    ).select_related("definition", "initiator").order_by("-started", "-id")
+
+
+def pending_instance(record):
+    """The instance `record` waits on (running, or returned to its initiator), or None."""
+    if record is None or record.pk is None:
+        return None
+    return record_instances(record).filter(status__in=PENDING).first()
+
+
+def in_approval(record):
+    return pending_instance(record) is not None
+
+
+def approval_needed(*, record, action="submit", process_key=None, data=None):
+    """The binding whose process `action` on `record` starts now (the first bound one whose
+    condition holds), or None when no approval is needed."""
+    candidates = binding.bindings_for(record, action)
+    if process_key is not None:
+        candidates = [b for b in candidates if b.process_key == process_key]
+        if not candidates:
+            raise ValidationError(
+                _("No process “%(key)s” is bound to “%(action)s” of %(model)s.") % {"key": process_key, "action": action, "model": record._meta.verbose_name}
+            )
+    for bound in candidates:
+        if bound.applies(record, bound.variables(record, data)):
+            return bound
+    return None
+
+
+@transaction.atomic
+def submit_for_approval(*, record, user, action="submit", process_key=None, data=None, title=""):
+    """Start the process bound to `action` on `record` when its condition holds, about the
+    record, initiated by `user`; returns the instance, or None when no bound process applies
+    (the module then goes on without approval). The record's row is locked first, so one record
+    never has two approvals at once; a record already waiting for approval is refused.
+    `data` (JSON values) goes over the binding's data(record) as the process variables."""
+    if record is None or record.pk is None:
+        raise ValidationError(_("Save the record before submitting it for approval."))
+    if not binding.bindings_for(record):
+        raise ValidationError(_("No process is bound to %(model)s.") % {"model": record._meta.verbose_name_plural})
+    locked = type(record)._base_manager.select_for_update().filter(pk=record.pk).first()
+    if locked is None:
+        raise ValidationError(_("This record no longer exists."))
+    pending = pending_instance(record)
+    if pending is not None:
+        raise ValidationError(binding.lock_sentence(pending))
+    bound = approval_needed(record=record, action=action, process_key=process_key, data=data)
+    if bound is None:
+        return None
+    if title:
+        shown_title = title
+    elif bound.title is not None:
+        shown_title = bound.title(record)
+    else:
+        definition = latest_definition(bound.process_key)
+        process = shown_name(definition.name) if definition is not None else bound.process_key
+        shown_title = _("%(process)s: %(record)s") % {"process": process, "record": record}
+    return start(definition_key=bound.process_key, initiator=user, record=record, data=bound.variables(record, data), title=str(shown_title)[:200])
+
+
+@transaction.atomic
+def withdraw_approval(*, record, user, comment=""):
+    """Take back the approval `record` waits on, as its initiator, an administrator, or a
+    member who may change the record (e.g. when the module cancels the record); the binding's
+    on_withdrawn runs as for any withdrawal. Returns the instance, or None when none was pending."""
+    pending = pending_instance(record)
+    if pending is None:
+        return None
+    instance = _lock_instance(pending)
+    may = instance.initiator_id == user.pk or is_administrator(user) or (
+        type(record)._default_manager.restrict(user, "change").filter(pk=record.pk).exists()
+    )
+    if not may:
+        raise PermissionDenied(_("Only the initiator, an administrator or whoever may change the record may withdraw its approval."))
+    return _withdraw(instance, user, comment)

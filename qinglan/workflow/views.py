@@ -190,8 +190,22 @@ class InstanceView(View):
             "can_jump": is_admin and instance.status in (InstanceStatus.RUNNING, InstanceStatus.RETURNED),
             "jump_targets": services.jump_targets(instance) if is_admin else [],
             "members": member_choices() if actionable or is_admin else [],
+            "record_link": _record_link(instance, user),
         }
         return render(request, self.template_name, context)
+
+
+def _record_link(instance, user):
+    """The business record the instance is about, linked when the member may open it."""
+    if not instance.content_type_id:
+        return None
+    from qinglan.core.detail import link_to
+
+    model = instance.content_type.model_class()
+    record = model._base_manager.filter(pk=instance.object_id).first() if model is not None else None
+    if record is None:
+        return None
+    return {"type": model._meta.verbose_name, "html": link_to(record, user)}
 
 
 class Refused(Exception):
