@@ -41,6 +41,8 @@ qinglan/static_vendor/.installed: node_modules/.installed
 	mkdir -p qinglan/static_vendor/vendor/bootstrap qinglan/static_vendor/vendor/bootstrap-icons/font
 	cp -r node_modules/bootstrap/dist/css node_modules/bootstrap/dist/js qinglan/static_vendor/vendor/bootstrap/
 	cp -r node_modules/bootstrap-icons/font/bootstrap-icons.min.css node_modules/bootstrap-icons/font/fonts qinglan/static_vendor/vendor/bootstrap-icons/font/
+	mkdir -p qinglan/static_vendor/vendor/bpmn-js
+	cp -r node_modules/bpmn-js/dist/bpmn-modeler.production.min.js node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js node_modules/bpmn-js/dist/assets qinglan/static_vendor/vendor/bpmn-js/
 	touch $@
 
 setup: $(VENV)/.installed qinglan/static_vendor/.installed

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from qinglan.core import menu
 from qinglan.core.permissions import READ_ACTIONS
 from qinglan.core.registry import register
-from qinglan.core.resources import Panel, Resource
+from qinglan.core.resources import ListLink, Panel, RecordLink, Resource
 
 from . import services
 from .models import ProcessDefinition, ProcessInstance
@@ -25,6 +25,11 @@ class ProcessDefinitionResource(Resource):
     )
     bulk_edit_fields = ("active",)
     import_fields = ("name", "kind", "fallback_assignee", "active", "xml")
+    list_links = {"designer": ListLink("workflow:designer", _("Process designer"), icon="bi-diagram-3", permission="add")}
+    record_links = {
+        "designer": RecordLink("workflow:designer_edit", _("Open in the designer"), icon="bi-diagram-3", permission="add"),
+        "bpmn": RecordLink("workflow:definition_xml", _("Export BPMN"), icon="bi-download"),
+    }
     menu_group = "workflow"
     menu_order = 80
     icon = "bi-diagram-2"

@@ -2,7 +2,7 @@ from django.urls import path
 
 from qinglan.core.urls import app_resource_urls
 
-from . import views
+from . import designer, views
 
 app_name = "workflow"
 urlpatterns = [*app_resource_urls("workflow")]
@@ -15,4 +15,9 @@ urlpatterns += [
     path("tasks/<int:pk>/<slug:action>/", views.TaskActionView.as_view(), name="task_action"),
     path("instance/<int:pk>/<slug:action>/", views.InstanceActionView.as_view(), name="instance_action"),
     path("attachments/<int:pk>/", views.EventAttachmentView.as_view(), name="attachment"),
+    path("designer/", designer.DesignerView.as_view(), name="designer"),
+    path("designer/<int:pk>/", designer.DesignerView.as_view(), name="designer_edit"),
+    path("designer/check/", designer.DesignerCheckView.as_view(), name="designer_check"),
+    path("designer/deploy/", designer.DesignerDeployView.as_view(), name="designer_deploy"),
+    path("processdefinition/<int:pk>/bpmn/", designer.DefinitionXmlView.as_view(), name="definition_xml"),
 ]
