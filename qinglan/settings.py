@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "qinglan.workflow",
     "qinglan.products",
     "qinglan.sales",
+    "qinglan.inventory",
 ]
 
 MIDDLEWARE = [
@@ -294,6 +295,8 @@ SPECTACULAR_SETTINGS = {
         "PartyKindEnum": "qinglan.customers.choices.PartyKind",
         "CustomerStatusEnum": "qinglan.customers.choices.CustomerStatus",
         "ProcessInstanceStatusEnum": "qinglan.workflow.choices.InstanceStatus",
+        "StockDocumentStatusEnum": "qinglan.inventory.choices.DocumentStatus",
+        "StocktakeStatusEnum": "qinglan.inventory.choices.StocktakeStatus",
     },
 }
 

@@ -29,4 +29,5 @@ urlpatterns = [
     path("workflow/", include("qinglan.workflow.urls")),
     path("products/", include("qinglan.products.urls")),
     path("sales/", include("qinglan.sales.urls")),
+    path("inventory/", include("qinglan.inventory.urls")),
 ]

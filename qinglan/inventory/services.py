@@ -1,0 +1,578 @@
+"""Warehouse services: stock documents (receipts, returns, deliveries, transfers, adjustments,
+scrap) checked, numbered, posted to the ledger through `stock.post`, and cancelled by
+reversing entries; FEFO batch suggestions; the sales order link (fulfilment and credit notes
+through sales.services); reorder points. Views, the API, actions and jobs all call these."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from qinglan.core.changelog import log_change, snapshot
+from qinglan.core.detail import decimal_text
+from qinglan.core.events import event_name, queue_event
+from qinglan.core.models import ObjectChange
+from qinglan.org.services import next_numbers
+
+from . import stock
+from .choices import VIRTUAL_KINDS, CommitmentKind, DocumentKind, DocumentStatus, EntryKind, WarehouseKind
+from .models import Batch, StockBalance, StockCommitment, StockDocument, StockDocumentLine, StockEntry, Warehouse
+from .stock import Move, retrying
+
+QUANTITY_PLACES = Decimal("0.0001")
+SEQUENCES = {
+    DocumentKind.RECEIPT: {"code": "stock_receipt", "name": "入庫單 Purchase receipts", "prefix": "GR-{year}-"},
+    DocumentKind.PURCHASE_RETURN: {"code": "stock_purchase_return", "name": "採購退貨單 Purchase returns", "prefix": "PRT-{year}-"},
+    DocumentKind.DELIVERY: {"code": "stock_delivery", "name": "出貨單 Sales deliveries", "prefix": "DN-{year}-"},
+    DocumentKind.SALES_RETURN: {"code": "stock_sales_return", "name": "銷貨退回單 Sales returns", "prefix": "SRT-{year}-"},
+    DocumentKind.TRANSFER: {"code": "stock_transfer", "name": "調撥單 Stock transfers", "prefix": "TR-{year}-"},
+    DocumentKind.ADJUSTMENT: {"code": "stock_adjustment", "name": "庫存調整單 Stock adjustments", "prefix": "ADJ-{year}-"},
+    DocumentKind.SCRAP: {"code": "stock_scrap", "name": "報廢單 Scrap", "prefix": "SCR-{year}-"},
+    "stocktake": {"code": "stocktake", "name": "盤點單 Stocktakes", "prefix": "ST-{year}-"},
+}
+INCOMING_KINDS = {DocumentKind.RECEIPT, DocumentKind.SALES_RETURN}
+OUTGOING_KINDS = {DocumentKind.PURCHASE_RETURN, DocumentKind.DELIVERY, DocumentKind.SCRAP, DocumentKind.TRANSFER}
+ORDER_KINDS = {DocumentKind.DELIVERY, DocumentKind.SALES_RETURN}
+SUPPLIER_KINDS = {DocumentKind.RECEIPT, DocumentKind.PURCHASE_RETURN}
+
+
+def number(sequence):
+    try:
+        return next_numbers(code=sequence["code"], count=1)[0]
+    except ValidationError:  # no such sequence yet (or it was deleted): make it
+        from qinglan.org.models import NumberSequence
+
+        NumberSequence.objects.get_or_create(code=sequence["code"], defaults=sequence)
+        return next_numbers(code=sequence["code"], count=1)[0]
+
+
+def _member(user):
+    return user if user is not None and user.is_authenticated else None
+
+
+def kind_of(document):
+    return document.kind or getattr(document, "document_kind", "")
+
+
+# ---- checks made by the forms, the API, imports and the posting ------------------------------
+
+
+def check_document(*, document):
+    """The header's rules (run by the model's clean() from every form, and again on posting)."""
+    kind = kind_of(document)
+    errors = {}
+    warehouse = document.warehouse if document.warehouse_id else None
+    if kind == DocumentKind.TRANSFER:
+        if not document.to_warehouse_id:
+            errors["to_warehouse"] = _("Name the warehouse the goods go to.")
+        elif document.to_warehouse_id == document.warehouse_id:
+            errors["to_warehouse"] = _("A transfer goes to another warehouse.")
+        if document.transit_warehouse_id and document.transit_warehouse.kind != WarehouseKind.TRANSIT:
+            errors["transit_warehouse"] = _("Choose an in-transit warehouse.")
+    if warehouse is not None and warehouse.kind == WarehouseKind.TRANSIT:
+        errors["warehouse"] = _("Goods reach an in-transit warehouse only through a transfer.")
+    if document.partner_id:
+        partner = document.partner
+        if kind in SUPPLIER_KINDS and not partner.is_supplier:
+            errors["partner"] = _("%(partner)s is not a supplier.") % {"partner": partner}
+        if kind in ORDER_KINDS and not partner.is_customer:
+            errors["partner"] = _("%(partner)s is not a customer.") % {"partner": partner}
+    if document.sales_order_id:
+        if kind not in ORDER_KINDS:
+            errors["sales_order"] = _("Only deliveries and sales returns refer to a sales order.")
+        elif document.partner_id and document.sales_order.customer_id != document.partner_id:
+            errors["sales_order"] = _("The order is another customer's.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def check_line(*, line):
+    """A line's rules: quantity (an adjustment may be negative), unit convertible to the
+    product's base unit, batch, variant and bin of the right product and warehouse, order
+    line of the document's order."""
+    from qinglan.products.services import convert_quantity
+
+    document = line.document
+    kind = kind_of(document)
+    errors = {}
+    if line.quantity is not None:
+        if kind == DocumentKind.ADJUSTMENT:
+            if not line.quantity:
+                errors["quantity"] = _("An adjustment line needs a quantity (negative to take stock out).")
+        elif line.quantity <= 0:
+            errors["quantity"] = _("The quantity must be more than zero.")
+    if line.product_id:
+        product = line.product
+        if line.variant_id and line.variant.product_id != line.product_id:
+            errors["variant"] = _("This variant is of another product.")
+        if line.batch_id and line.batch.product_id != line.product_id:
+            errors["batch"] = _("This batch is of another product.")
+        if line.unit_id and line.unit_id != product.base_unit_id and line.quantity:
+            try:
+                convert_quantity(product=product, quantity=line.quantity, from_unit=line.unit_id, to_unit=product.base_unit_id)
+            except ValidationError as error:
+                errors["unit"] = error.messages
+        if line.order_line_id and line.order_line.product_id and line.order_line.product_id != line.product_id:
+            errors["order_line"] = _("The order line is for another product.")
+    if line.order_line_id and document.sales_order_id and line.order_line.order_id != document.sales_order_id:
+        errors["order_line"] = _("This line is of another order.")
+    if line.order_line_id and kind not in ORDER_KINDS:
+        errors["order_line"] = _("Only deliveries and sales returns refer to order lines.")
+    if line.location_id and document.warehouse_id and line.location.warehouse_id != document.warehouse_id:
+        errors["location"] = _("This bin is in another warehouse.")
+    if line.batch_code and line.batch_id:
+        errors["batch_code"] = _("Choose a batch or give a new batch number, not both.")
+    if line.batch_id and kind in OUTGOING_KINDS and line.batch.expired(document.document_date):
+        errors["batch"] = _("Batch %(batch)s expired on %(date)s and cannot go out.") % {"batch": line.batch.code, "date": line.batch.expiry_date}
+    if line.production_date and line.expiry_date and line.expiry_date < line.production_date:
+        errors["expiry_date"] = _("A batch cannot expire before it is produced.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def base_quantity(line):
+    """The line's quantity in its product's base unit."""
+    from qinglan.products.services import convert_quantity
+
+    if not line.unit_id or line.unit_id == line.product.base_unit_id:
+        return Decimal(line.quantity)
+    return convert_quantity(product=line.product, quantity=line.quantity, from_unit=line.unit_id, to_unit=line.product.base_unit_id, places=4)
+
+
+# ---- saving ------------------------------------------------------------------------------------
+
+
+def document_lock(document, action):
+    """Resource.edit_lock of a stock document: only a draft is changed or deleted."""
+    if document.status == DocumentStatus.DRAFT:
+        return None
+    if action == "delete":
+        return _("A posted document is never deleted; cancel it, which posts reversing movements.")
+    return _("A %(status)s document cannot be changed.") % {"status": document.get_status_display()}
+
+
+def prepare_document(*, document, created):
+    """Number a new document, set its kind and keep its department with its warehouse."""
+    if not document.kind:
+        document.kind = document.document_kind
+    if created and not document.code:
+        document.code = number(SEQUENCES[document.kind])
+    document.department_id = document.warehouse.department_id if document.warehouse_id else None
+
+
+def document_saved(*, document):
+    """Each line's quantity in the base unit (the unit defaults to the product's)."""
+    lines = list(document.lines.select_related("product"))
+    for line in lines:
+        if not line.unit_id:
+            line.unit_id = line.product.base_unit_id
+        line.base_quantity = base_quantity(line)
+    StockDocumentLine.objects.bulk_update(lines, ["unit", "base_quantity"])
+
+
+def create_document(*, kind, warehouse, lines, user=None, **header):
+    """A draft document with its lines (dicts of line fields), checked as the forms check
+    them; used by the demo, tests, benchmarks and other modules."""
+    from .models import DOCUMENT_MODELS
+
+    document = DOCUMENT_MODELS[kind](warehouse=warehouse, owner=header.pop("owner", None) or _member(user), **header)
+    document.kind = kind
+    check_document(document=document)
+    prepare_document(document=document, created=True)
+    document.save()
+    made = []
+    for values in lines:
+        line = StockDocumentLine(document=document, **values)
+        line.unit_id = line.unit_id or line.product.base_unit_id
+        check_line(line=line)
+        line.base_quantity = base_quantity(line)
+        made.append(line)
+    StockDocumentLine.objects.bulk_create(made)
+    return document
+
+
+# ---- posting -----------------------------------------------------------------------------------
+
+
+def _locked_document(record, user, action="change"):
+    document = StockDocument.objects.restrict(user, action).select_for_update().filter(pk=record.pk).first()
+    if document is None:
+        raise PermissionDenied(_("You may not do this with this document."))
+    return document
+
+
+def _lines(document):
+    lines = list(document.lines.select_related("product", "batch", "order_line", "unit"))
+    if not lines:
+        raise ValidationError(_("Add at least one line before posting."))
+    for line in lines:
+        line.document = document
+        check_line(line=line)
+        line.base_quantity = base_quantity(line)
+    return lines
+
+
+def _unit_cost(line):
+    """The line's unit cost per base unit (a cost given per box is spread over its pieces)."""
+    if line.unit_cost is None:
+        return None
+    if not line.base_quantity:
+        return line.unit_cost
+    return (line.unit_cost * line.quantity / line.base_quantity).quantize(QUANTITY_PLACES, ROUND_HALF_UP)
+
+
+def _receipt_batch(line):
+    if line.batch_id or not line.batch_code:
+        return line.batch_id
+    batch, created = Batch.objects.get_or_create(
+        product_id=line.product_id, code=line.batch_code,
+        defaults={"production_date": line.production_date, "expiry_date": line.expiry_date},
+    )
+    if not created and line.expiry_date and batch.expiry_date and batch.expiry_date != line.expiry_date:
+        raise ValidationError(
+            _("Batch %(batch)s of %(product)s expires on %(date)s, not on the date given.") % {"batch": batch.code, "product": line.product, "date": batch.expiry_date}
+        )
+    StockDocumentLine.objects.filter(pk=line.pk).update(batch=batch)
+    return batch.pk
+
+
+def suggest_batches(*, product_id, warehouse_id, quantity, variant_id=None, on=None, exclude=()):
+    """FEFO: [(batch or None, quantity)] taking `quantity` from the batches that expire first
+    (expired ones left out), then from stock kept without a batch; what cannot be covered is
+    suggested from the batch-less stock, where posting will refuse it if it is not there."""
+    on = on or timezone.localdate()
+    balances = (
+        StockBalance.objects.filter(product_id=product_id, warehouse_id=warehouse_id, variant_id=variant_id)
+        .select_related("batch").order_by("batch__expiry_date", "batch_id")
+    )
+    plan, left = [], Decimal(quantity)
+    loose = None
+    for balance in balances:
+        if balance.batch_id is None:
+            loose = balance
+            continue
+        if left <= 0 or balance.batch.expired(on) or balance.batch_id in exclude:
+            continue
+        free = balance.on_hand - balance.reserved
+        if free > 0:
+            take = min(free, left)
+            plan.append((balance.batch, take))
+            left -= take
+    if left > 0 or not plan:
+        plan.append((None, left if plan else Decimal(quantity)))
+    return [(batch, amount) for batch, amount in plan if amount > 0] or [(None, Decimal(quantity))]
+
+
+def _fulfil(lines, *, sign, field, user):
+    """Tell sales what of its order lines was delivered or returned (negative: reversed)."""
+    from qinglan.sales import services as sales
+
+    done = {}
+    for line in lines:
+        if line.order_line_id:
+            quantity = _order_quantity(line)
+            done[line.order_line_id] = done.get(line.order_line_id, Decimal(0)) + quantity
+    for order_line_id in sorted(done):
+        sales.record_fulfilment(line_id=order_line_id, user=user, **{field: sign * done[order_line_id]})
+    return done
+
+
+def _order_quantity(line):
+    """The line's quantity in the unit of its order line."""
+    from qinglan.products.services import convert_quantity
+
+    order_unit = line.order_line.unit_id or line.product.base_unit_id
+    line_unit = line.unit_id or line.product.base_unit_id
+    if order_unit == line_unit:
+        return Decimal(line.quantity)
+    return convert_quantity(product=line.product, quantity=line.quantity, from_unit=line_unit, to_unit=order_unit, places=4)
+
+
+def _reservations_for(lines, warehouse_id):
+    """Open reservations of the delivered order lines in this warehouse, locked."""
+    order_lines = {line.order_line_id for line in lines if line.order_line_id}
+    if not order_lines:
+        return []
+    ids = StockCommitment.objects.filter(
+        kind=CommitmentKind.RESERVED, order_line_id__in=order_lines, warehouse_id=warehouse_id, quantity__gt=0,
+    ).values_list("pk", flat=True)
+    return list(stock.lock_commitments(ids).values())
+
+
+def _outgoing_moves(document, lines, kind):
+    moves = []
+    for line in lines:
+        if line.batch_id:
+            plan = [(line.batch, line.base_quantity)]
+        else:
+            plan = suggest_batches(product_id=line.product_id, variant_id=line.variant_id, warehouse_id=document.warehouse_id,
+                                   quantity=line.base_quantity, on=document.document_date)
+        for batch, amount in plan:
+            moves.append(Move(
+                product_id=line.product_id, variant_id=line.variant_id, warehouse_id=document.warehouse_id, batch_id=batch.pk if batch else None,
+                location_id=line.location_id, quantity=-amount, kind=kind, line_id=line.pk, label=str(line.product),
+            ))
+    return moves
+
+
+@retrying
+def post_document(*, record, user):
+    """Post a draft (a transfer is dispatched and received instead): its entries are written,
+    the balances move, the sales order follows. Refused with nothing written when a line is
+    wrong, stock would go negative where that is not allowed, a batch is expired, the
+    warehouse is frozen for stocktaking, or an order would be delivered beyond what it ordered."""
+    document = _locked_document(record, user)
+    kind = document.kind
+    if kind == DocumentKind.TRANSFER:
+        raise ValidationError(_("A transfer is dispatched, then received."))
+    if document.status != DocumentStatus.DRAFT:
+        raise ValidationError(_("Only a draft document is posted."))
+    check_document(document=document)
+    lines = _lines(document)
+    before = snapshot(document)
+    releases = []
+    entry_kind = EntryKind(kind)
+    if kind in INCOMING_KINDS or kind == DocumentKind.ADJUSTMENT:
+        if kind == DocumentKind.SALES_RETURN:
+            _fulfil(lines, sign=1, field="returned", user=user)
+        moves = []
+        for line in lines:
+            if kind == DocumentKind.ADJUSTMENT and line.base_quantity < 0:
+                moves.extend(_outgoing_moves(document, [_negated(line)], entry_kind))
+                continue
+            moves.append(Move(
+                product_id=line.product_id, variant_id=line.variant_id, warehouse_id=document.warehouse_id, batch_id=_receipt_batch(line),
+                location_id=line.location_id, quantity=line.base_quantity, unit_cost=_unit_cost(line), kind=entry_kind, line_id=line.pk,
+                label=str(line.product),
+            ))
+    else:
+        if kind == DocumentKind.DELIVERY:
+            delivered = _fulfil(lines, sign=1, field="delivered", user=user)
+            reservations = _reservations_for(lines, document.warehouse_id)
+            for commitment in reservations:  # what is delivered of a reserved order line is no longer reserved
+                take = min(commitment.quantity, delivered.get(commitment.order_line_id, Decimal(0)))
+                if take > 0:
+                    delivered[commitment.order_line_id] -= take
+                    releases.append((commitment, take))
+        moves = _outgoing_moves(document, lines, entry_kind)
+        if kind == DocumentKind.SCRAP:
+            scrap = Warehouse.objects.filter(kind=WarehouseKind.SCRAP, active=True).exclude(pk=document.warehouse_id).order_by("pk").first()
+            if scrap is not None:
+                moves += [_mirror(move, scrap.pk, index) for index, move in enumerate(list(moves))]
+    stock.post(moves, user=user, document=document, releases=releases)
+    document.status = DocumentStatus.POSTED
+    document.posted_at, document.posted_by = timezone.now(), _member(user)
+    document.save(update_fields=["status", "posted_at", "posted_by", "last_updated"])
+    log_change(record=document, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(document))
+    queue_event(event_name(document, "posted"), record=document, user=user)
+    if kind == DocumentKind.SALES_RETURN:
+        _credit_note(document, lines, user)
+    return document
+
+
+def _negated(line):
+    copy = StockDocumentLine(pk=line.pk, document_id=line.document_id, product=line.product, variant_id=line.variant_id,
+                             batch=line.batch, location_id=line.location_id, quantity=-line.quantity, unit_id=line.unit_id)
+    copy.base_quantity = -line.base_quantity
+    return copy
+
+
+def _mirror(move, warehouse_id, index):
+    """The other half of a move between two warehouses: the same quantity the other way, at
+    the value the first half took out (`mirror_of`)."""
+    return Move(
+        product_id=move.product_id, variant_id=move.variant_id, warehouse_id=warehouse_id, batch_id=move.batch_id,
+        quantity=-move.quantity, kind=move.kind, line_id=move.line_id, mirror_of=index, label=move.label,
+    )
+
+
+def _credit_note(document, lines, user):
+    from qinglan.sales import services as sales
+
+    quantities = {}
+    for line in lines:
+        if line.order_line_id:
+            quantities[line.order_line_id] = quantities.get(line.order_line_id, Decimal(0)) + _order_quantity(line)
+    if quantities:
+        note = sales.credit_note_for_return(quantities=quantities, user=user)
+        if note is not None:
+            document.notes = (document.notes + "\n" if document.notes else "") + _("Credit note %(code)s drafted.") % {"code": note}
+            StockDocument.objects.filter(pk=document.pk).update(notes=document.notes)
+
+
+def _transit(document):
+    if document.transit_warehouse_id:
+        return document.transit_warehouse
+    transit = Warehouse.objects.filter(kind=WarehouseKind.TRANSIT, active=True).order_by("pk").first()
+    if transit is None:
+        raise ValidationError(_("There is no in-transit warehouse: add a warehouse of the kind “in transit” first."))
+    return transit
+
+
+@retrying
+def dispatch_transfer(*, record, user):
+    """First step of a transfer: the goods leave their warehouse for the in-transit warehouse
+    (at the value they had) and are expected at the destination."""
+    document = _locked_document(record, user)
+    if document.kind != DocumentKind.TRANSFER:
+        raise ValidationError(_("Only a transfer is dispatched."))
+    if document.status != DocumentStatus.DRAFT:
+        raise ValidationError(_("Only a draft transfer is dispatched."))
+    check_document(document=document)
+    lines = _lines(document)
+    transit = _transit(document)
+    before = snapshot(document)
+    moves = _outgoing_moves(document, lines, EntryKind.TRANSFER_OUT)
+    moves += [_mirror(move, transit.pk, index) for index, move in enumerate(list(moves))]
+    expects = [
+        {"product_id": move.product_id, "variant_id": move.variant_id, "warehouse_id": document.to_warehouse_id, "batch_id": move.batch_id,
+         "quantity": -move.quantity, "document": document}
+        for move in moves if move.quantity < 0
+    ]
+    stock.post(moves, user=user, document=document, expects=expects)
+    document.status = DocumentStatus.IN_TRANSIT
+    document.transit_warehouse = transit
+    document.posted_at, document.posted_by = timezone.now(), _member(user)
+    document.save(update_fields=["status", "transit_warehouse", "posted_at", "posted_by", "last_updated"])
+    log_change(record=document, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(document))
+    queue_event(event_name(document, "dispatched"), record=document, user=user)
+    return document
+
+
+@retrying
+def receive_transfer(*, record, user):
+    """Second step: what is in transit for this transfer arrives at the destination."""
+    document = _locked_document(record, user)
+    if document.status != DocumentStatus.IN_TRANSIT:
+        raise ValidationError(_("Only a transfer in transit is received."))
+    expected = list(stock.lock_commitments(document.commitments.filter(quantity__gt=0).values_list("pk", flat=True)).values())
+    before = snapshot(document)
+    arrived = StockEntry.objects.filter(document=document, warehouse_id=document.transit_warehouse_id, quantity__gt=0, reversal_of__isnull=True)
+    moves = []
+    for entry in arrived:
+        out = Move(product_id=entry.product_id, variant_id=entry.variant_id, warehouse_id=entry.warehouse_id, batch_id=entry.batch_id,
+                   quantity=-entry.quantity, value=-entry.value, kind=EntryKind.TRANSFER_IN, line_id=entry.document_line_id)
+        moves += [out, _mirror(out, document.to_warehouse_id, len(moves))]
+    stock.post(moves, user=user, document=document, releases=[(commitment, commitment.quantity) for commitment in expected])
+    document.status = DocumentStatus.POSTED
+    document.received_at = timezone.now()
+    document.save(update_fields=["status", "received_at", "last_updated"])
+    log_change(record=document, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(document))
+    queue_event(event_name(document, "received"), record=document, user=user)
+    return document
+
+
+@retrying
+def cancel_document(*, record, user):
+    """Cancel a document: a draft simply; a posted one (or a transfer in transit) by posting
+    the reversing entries of everything it posted, never by deleting them. Refused when the
+    reversal would take stock below zero (the goods received were delivered since)."""
+    document = _locked_document(record, user)
+    if document.status == DocumentStatus.CANCELLED:
+        raise ValidationError(_("The document is cancelled already."))
+    before = snapshot(document)
+    if document.status != DocumentStatus.DRAFT:
+        lines = list(document.lines.select_related("product", "order_line"))
+        if document.kind == DocumentKind.DELIVERY:
+            _fulfil(lines, sign=-1, field="delivered", user=user)
+        elif document.kind == DocumentKind.SALES_RETURN:
+            _fulfil(lines, sign=-1, field="returned", user=user)
+        expected = list(stock.lock_commitments(document.commitments.filter(quantity__gt=0).values_list("pk", flat=True)).values())
+        entries = list(StockEntry.objects.filter(document=document, reversal_of__isnull=True, reversals__isnull=True).order_by("pk"))
+        stock.post(stock.reversing_moves(entries), user=user, document=document,
+                   releases=[(commitment, commitment.quantity) for commitment in expected])
+    document.status = DocumentStatus.CANCELLED
+    document.cancelled_at = timezone.now()
+    document.save(update_fields=["status", "cancelled_at", "last_updated"])
+    log_change(record=document, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(document))
+    queue_event(event_name(document, "cancelled"), record=document, user=user)
+    return document
+
+
+# ---- from a sales order ------------------------------------------------------------------------
+
+
+def undelivered(order):
+    """[(order line, quantity still to deliver in its unit)] of an order's product lines."""
+    result = []
+    for line in order.lines.select_related("product").filter(product__isnull=False):
+        left = line.quantity - line.delivered_quantity
+        if left > 0:
+            result.append((line, left))
+    return result
+
+
+@transaction.atomic
+def delivery_for_order(*, order, warehouse, user):
+    """A draft delivery of what of an approved (or running) order is not delivered yet, with
+    the batches FEFO suggests in that warehouse."""
+    from qinglan.core.permissions import has_permission
+    from qinglan.sales.choices import OrderStatus
+
+    from .models import SalesDelivery
+
+    if not has_permission(user, SalesDelivery, "add"):
+        raise PermissionDenied(_("You may not add sales deliveries."))
+    if order.status not in (OrderStatus.APPROVED, OrderStatus.FULFILLING):
+        raise ValidationError(_("Only an approved order or one in fulfilment is delivered."))
+    if not Warehouse.objects.restrict(user, "view").filter(pk=warehouse.pk).exists():
+        raise PermissionDenied(_("You may not use this warehouse."))
+    lines = []
+    for order_line, quantity in undelivered(order):
+        unit_id = order_line.unit_id or order_line.product.base_unit_id
+        line = StockDocumentLine(product=order_line.product, unit_id=unit_id, quantity=quantity, order_line=order_line)
+        base = base_quantity(line)
+        plan = suggest_batches(product_id=order_line.product_id, warehouse_id=warehouse.pk, quantity=base)
+        for batch, amount in plan:
+            share = quantity if len(plan) == 1 else (quantity * amount / base).quantize(QUANTITY_PLACES)
+            lines.append({"product": order_line.product, "unit_id": unit_id, "quantity": share, "order_line": order_line, "batch": batch})
+    if not lines:
+        raise ValidationError(_("Everything on this order is delivered already."))
+    return create_document(kind=DocumentKind.DELIVERY, warehouse=warehouse, lines=lines, user=user, partner=order.customer, sales_order=order)
+
+
+# ---- reports -----------------------------------------------------------------------------------
+
+
+def low_stock(queryset_rules):
+    """[(rule, available + incoming, suggested quantity)] of the reorder rules below their point."""
+    rules = list(queryset_rules.select_related("product", "warehouse", "product__base_unit"))
+    if not rules:
+        return []
+    totals = {
+        (row["product_id"], row["warehouse_id"]): row
+        for row in StockBalance.objects.filter(
+            product_id__in={r.product_id for r in rules}, warehouse_id__in={r.warehouse_id for r in rules},
+        ).values("product_id", "warehouse_id").annotate(on_hand=Sum("on_hand"), reserved=Sum("reserved"), incoming=Sum("incoming"))
+    }
+    result = []
+    for rule in rules:
+        row = totals.get((rule.product_id, rule.warehouse_id), {})
+        projected = (row.get("on_hand") or 0) - (row.get("reserved") or 0) + (row.get("incoming") or 0)
+        if projected < rule.minimum:
+            suggested = max(rule.reorder_quantity, rule.minimum - projected)
+            result.append((rule, projected, suggested))
+    return result
+
+
+def expiring_batches(*, warehouses, within_days=30, on=None):
+    """Balances of batches in stock that expire within `within_days` (or have expired)."""
+    import datetime
+
+    on = on or timezone.localdate()
+    return (
+        StockBalance.objects.filter(warehouse__in=warehouses, on_hand__gt=0, batch__expiry_date__lte=on + datetime.timedelta(days=within_days))
+        .select_related("product", "warehouse", "batch").order_by("batch__expiry_date", "pk")
+    )
+
+
+def virtual(warehouse):
+    return warehouse.kind in VIRTUAL_KINDS
+
+
+def decimal(value):
+    return decimal_text(value, 4)
+
