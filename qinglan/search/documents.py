@@ -43,7 +43,9 @@ def extract_attachment(attachment):
     else:
         try:
             result = extract.extract(attachment.name, _read(attachment))
-            values.update(text=result.text, tokens=index_text(result.text) if result.text else "", status=result.status, error="")
+            if result.note:
+                logger.warning("search: attachment %s (%r) read in part: %s", attachment.pk, attachment.name, result.note)
+            values.update(text=result.text, tokens=index_text(result.text) if result.text else "", status=result.status, error=result.note[:500])
         except extract.ExtractionError as exc:
             logger.warning("search: attachment %s (%r) skipped, it could not be read: %s", attachment.pk, attachment.name, exc)
             values.update(text="", tokens="", status=DocumentText.Status.FAILED, error=str(exc)[:500])

@@ -4,7 +4,9 @@ stripped with the standard ``html.parser``) and e-mail (``.eml``: the text/plain
 the HTML one, with the subject and addresses).
 
 Files come from anybody, so every reader is bounded: the text is cut at ``MAX_TEXT``
-characters, PDFs at ``MAX_PDF_PAGES`` pages, office files (ZIP containers) are refused when
+characters, PDFs at ``MAX_PDF_PAGES`` pages and ``pdf_seconds()`` of reading (checked before
+each page and at every operator of a page's content; what was read by then is kept, and a PDF
+that gave nothing by then fails), office files (ZIP containers) are refused when
 their members would unpack to more than ``MAX_UNPACKED`` bytes (zip bombs), and any error of
 a reader is turned into ``ExtractionError`` for the caller to log and skip.
 
@@ -15,6 +17,7 @@ import codecs
 import email
 import io
 import logging
+import time
 import zipfile
 from dataclasses import dataclass
 from email import policy
@@ -44,13 +47,21 @@ class ExtractionError(Exception):
 class Extracted:
     text: str
     status: str
+    note: str = ""  # why only part of the file was read
+
+
+def pdf_seconds():
+    """How long one PDF may be read (setting QINGLAN_SEARCH_PDF_SECONDS, 30 s by default)."""
+    return max(0.0, float(getattr(settings, "QINGLAN_SEARCH_PDF_SECONDS", 30)))
 
 
 class _Collector:
-    """Collects pieces of text up to MAX_TEXT characters; `full` tells the readers to stop."""
+    """Collects pieces of text up to MAX_TEXT characters; `full` tells the readers to stop;
+    `note` says why a reader stopped early."""
 
     def __init__(self, limit=MAX_TEXT):
         self.parts, self.size, self.limit = [], 0, limit
+        self.note = ""
 
     @property
     def full(self):
@@ -215,10 +226,23 @@ def _pdf(data, collector):
 
         if reader.decrypt("") == PasswordType.NOT_DECRYPTED:
             raise _Encrypted
-    for number, page in enumerate(reader.pages):
-        if number >= MAX_PDF_PAGES or collector.full:
-            break
-        collector.add(page.extract_text() or "")
+    seconds = pdf_seconds()
+    deadline = time.monotonic() + seconds
+
+    def in_time(*_operands):
+        if time.monotonic() >= deadline:
+            raise _TimeUp
+
+    try:
+        for number, page in enumerate(reader.pages):
+            if number >= MAX_PDF_PAGES or collector.full:
+                break
+            in_time()
+            collector.add(page.extract_text(visitor_operand_before=in_time) or "")
+    except _TimeUp:
+        if not collector.parts:
+            raise ExtractionError(f"reading the PDF took longer than {seconds:g} s") from None
+        collector.note = f"only the first {number} pages were read in {seconds:g} s"
 
 
 def _check_zip(data):
@@ -294,6 +318,10 @@ class _Encrypted(Exception):
     pass
 
 
+class _TimeUp(Exception):
+    pass
+
+
 READERS = {
     "pdf": _pdf,
     "docx": _docx,
@@ -340,4 +368,4 @@ def extract(name, data):
     except Exception as exc:  # noqa: BLE001 — any reader's error on a broken file
         raise ExtractionError(f"{type(exc).__name__}: {exc}"[:500]) from exc
     text = collector.text().replace("\x00", "").strip()
-    return Extracted(text, OK if text else EMPTY)
+    return Extracted(text, OK if text else EMPTY, collector.note)

@@ -12,9 +12,17 @@ field:
 - yes/no, numbers, dates (``2026-11-27``, ``2026-11``, ``2026``): what they say;
 - text: contains the value.
 
+Text values are compared as typed, width-folded, and in Traditional and Simplified characters
+(``name:青蓝`` finds 青藍科技), in text fields and in the referenced records' fields alike.
+A text field that is also a search field is first narrowed by the full-text index (the service
+adds the value's words: Chinese characters anywhere, Latin words and numbers from the start
+of a word, ``email:lost@`` but not ``email:ost@``), and the field itself is then read only for
+the rows the index matched (``is_indexed_text``).
+
 Fields of other kinds are not offered."""
 
 import datetime
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import FieldDoesNotExist
@@ -91,7 +99,37 @@ def condition(field, value):
         return Q(**{name: number})
     if isinstance(field, models.DateField):  # DateTimeField too
         return _date_condition(field, folded) or nothing
-    return Q(**{f"{name}__icontains": value.strip()})
+    return contains(name, value)
+
+
+def script_variants(value):
+    """`value` as typed, width-folded (NFKC), in Traditional and in Simplified characters."""
+    from qinglan.customers.normalize import _to_traditional
+
+    from .text import _to_simplified
+
+    typed = value.strip()
+    normal = unicodedata.normalize("NFKC", typed)
+    found = dict.fromkeys([typed, normal, _to_traditional().convert(normal), _to_simplified().convert(normal)])
+    return [variant for variant in found if variant]
+
+
+def contains(name, value):
+    """A Q: the field `name` contains `value` in any of its script_variants (case ignored)."""
+    match = Q(pk__in=[])
+    for variant in script_variants(value):
+        match |= Q(**{f"{name}__icontains": variant})
+    return match
+
+
+def is_text(field):
+    return isinstance(field, (models.CharField, models.TextField)) and not field.choices
+
+
+def is_indexed_text(resource, field):
+    """Whether the field is a text field the index holds for `resource` (one of its own search
+    fields): a value found in it is found by the full-text index too."""
+    return is_text(field) and field.name in (resource.search or {})
 
 
 def _related_match(related, value):
@@ -101,7 +139,7 @@ def _related_match(related, value):
         names = [field.name for field in related._meta.get_fields() if field.name == "name"]
     match = Q(pk__in=[])
     for name in names:
-        match |= Q(**{f"{name}__icontains": value.strip()})
+        match |= contains(name, value)
     if value.strip().isdigit() and len(value.strip()) < 16:
         match |= Q(pk=int(value.strip()))
     return match

@@ -12,6 +12,8 @@ from itertools import islice, product
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import EmptyResultSet
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Length, Substr
 from django.urls import NoReverseMatch
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -25,7 +27,8 @@ from . import fuzzy
 from .backends import Backend
 from .index import searchable_resources
 from .models import DocumentText
-from .text import as_text, fold, highlight_spans, parse_query, pinyin_spans
+from .text import MAX_TERMS, as_text, fold, highlight_spans, parse_query, pinyin_spans, value_terms
+from .text import _dedupe as _dedupe_terms
 
 PAGE_SIZE = 20
 PER_TYPE = 5
@@ -134,7 +137,8 @@ def _allowed(user, viewers):
                 unrestricted = True
                 break
             try:
-                sql, sub_params = queryset.values("pk").query.sql_with_params()
+                # No ORDER BY inside IN (…): a resource's default ordering only costs there.
+                sql, sub_params = queryset.order_by().values("pk").query.sql_with_params()
             except EmptyResultSet:
                 continue
             subqueries.append(f"e.object_id IN ({sql})")
@@ -231,9 +235,8 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
     if selected:
         if not selected_ids or not any(counts.get(type_id) for type_id in selected_ids):
             return results
-        condition, params = _combine(allowed, selected_ids)
         offset = (results.page - 1) * page_size
-        rows = backend.page(query, condition, params, offset, page_size + 1)
+        rows = backend.page(query, {type_id: allowed[type_id] for type_id in selected_ids}, counts, offset, page_size + 1)
         results.has_next = len(rows) > page_size
         hits = _hits(rows[:page_size], type_ids, viewers, user, query)
         for type_id in selected_ids:
@@ -246,8 +249,7 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
     present = [type_id for type_id in type_ids if counts.get(type_id)]
     if not present:
         return results
-    condition, params = _combine(allowed, present)
-    rows = backend.top_per_type(query, condition, params, per_type)
+    rows = backend.top_per_type(query, {type_id: allowed[type_id] for type_id in present}, counts, per_type)
     hits = _hits(rows, type_ids, viewers, user, query)
     by_type = {}
     for hit in hits:
@@ -263,15 +265,23 @@ def _field_filters(query, resources):
     """{resource: [(Q, negated)]} of the field:value filters of `query` for the types that
     offer every filtered field, or None without such filters. A name no type offers is only
     text: its words go back into `query`."""
-    known, by_resource = [], {}
+    known, by_resource, narrowing = [], {}, []
     for filter_ in query.fields:
         matched = {resource: field for resource in resources if (field := search_fields.resolve(resource, filter_.name))}
         if not matched:
             as_text(query, filter_)
             continue
         known.append(filter_)
+        indexed = all(search_fields.is_indexed_text(resource, field) for resource, field in matched.items())
+        if indexed and not filter_.negated:
+            # The index narrows the rows first; the field is then read only for those.
+            narrowing.extend(value_terms(filter_.value))
         for resource, field in matched.items():
-            by_resource.setdefault(resource, []).append((search_fields.condition(field, filter_.value), filter_.negated))
+            by_resource.setdefault(resource, []).append(
+                (search_fields.condition(field, filter_.value), filter_.negated, search_fields.is_text(field) and (indexed or not query.empty))
+            )
+    if narrowing:
+        query.include = _dedupe_terms(query.include + narrowing)[:MAX_TERMS]
     if not known:
         return None
     return {resource: conditions for resource, conditions in by_resource.items() if len(conditions) == len(known)}
@@ -284,15 +294,21 @@ def _with_filters(allowed, type_ids, filters):
         condition, params = allowed[type_id]
         parts, extra = [condition], []
         model = resource.model._meta.concrete_model
-        for match, negated in filters[resource]:
+        for match, negated, per_row in filters[resource]:
+            records = model._default_manager.filter(match)
+            if per_row:  # read the field of the matched rows only (a scan of the table for IN)
+                records = records.filter(pk=RawSQL("e.object_id", ()))
             try:
-                sql, sub_params = model._default_manager.filter(match).values("pk").query.sql_with_params()
+                sql, sub_params = records.order_by().values("pk").query.sql_with_params()
             except EmptyResultSet:
                 if negated:
                     continue
                 sql, sub_params = None, ()
             if sql is None:
                 parts.append("1 = 0")
+            elif per_row:
+                parts.append(f"{'NOT ' if negated else ''}EXISTS ({sql})")
+                extra.extend(sub_params)
             else:
                 parts.append(f"e.object_id {'NOT IN' if negated else 'IN'} ({sql})")
                 extra.extend(sub_params)
@@ -367,7 +383,8 @@ def _hits(rows, type_ids, viewers, user, query):
 
 def _find_in_attachments(hits, needles):
     """For hits whose title and fields do not show the words: the attachment they are in
-    (newest first), with a snippet of its text."""
+    (newest first), with a snippet of its text. The texts (up to 1,000,000 characters each)
+    are read a piece at a time, in SQL, until a piece shows the words."""
     if not hits:
         return
     wanted = {}
@@ -377,25 +394,47 @@ def _find_in_attachments(hits, needles):
     for content_type_id, by_id in wanted.items():
         rows = (
             DocumentText.objects.filter(content_type_id=content_type_id, object_id__in=list(by_id), status=DocumentText.Status.OK)
+            .annotate(size=Length("text"))
             .order_by("object_id", "-attachment_id")
-            .values_list("object_id", "name", "text")
+            .values_list("pk", "object_id", "name", "size")
         )
-        for object_id, name, text in rows.iterator(chunk_size=10):
+        for pk, object_id, name, size in rows:
             hit = by_id[object_id]
             if hit.attachment:
                 continue
-            piece = document_snippet(text, needles)
+            piece = document_snippet((_text_reader(pk), size or 0), needles)
             if piece is not None:
                 hit.attachment, hit.snippet = name, piece
 
 
+def _text_reader(pk):
+    """read(start, size): characters start … start + size of one DocumentText's text."""
+
+    def read(start, size):
+        rows = DocumentText.objects.filter(pk=pk).annotate(piece=Substr("text", start + 1, size)).values_list("piece", flat=True)
+        return next(iter(rows), None) or ""
+
+    return read
+
+
 def document_snippet(text, needles, length=SNIPPET_LENGTH, chunk=20000):
     """A snippet of a (long) document's text around the first match of `needles`, or None.
-    The text is folded a chunk at a time, so a match near the start costs little."""
+    `text` is the text, or (read(start, size), length of the text) to read it a piece at a
+    time: each piece is read and folded only if the earlier ones did not show the words, so a
+    match near the start costs little and a document is never read whole at once."""
+    if isinstance(text, str):
+        whole = text
+        read, total = (lambda start, size: whole[start : start + size]), len(whole)
+    else:
+        read, total = text
     needles = [needle for needle in needles if needle]
     overlap = max((len(needle) for needle in needles), default=1)
-    for start in range(0, len(text), chunk):
-        piece = text[start : start + chunk + overlap]
+    for start in range(0, total, chunk):
+        # From `length` before the piece to `length` after it, so the window around a match
+        # near either edge is at hand; a match in the margin before would have been found in
+        # the previous piece, so the first match here is the first of the text.
+        offset = max(0, start - length)
+        piece = read(offset, start - offset + chunk + overlap + length)
         folded = fold(piece)
         found = [position for position in (folded.find(needle) for needle in needles) if position != -1]
         if not found:
@@ -403,12 +442,11 @@ def document_snippet(text, needles, length=SNIPPET_LENGTH, chunk=20000):
         position = min(found)
         if len(folded) != len(piece):  # folding changed the length: place it proportionally
             position = position * len(piece) // max(len(folded), 1)
-        begin = max(0, start + position - length // 4)
-        end = min(len(text), begin + length)
-        window = text[begin:end]
-        prefix = "…" if begin > 0 else ""
-        suffix = "…" if end < len(text) else ""
-        return mark_safe(prefix + mark(window, needles) + suffix)
+        begin = max(0, position - length // 4)
+        end = min(len(piece), begin + length)
+        prefix = "…" if offset + begin > 0 else ""
+        suffix = "…" if offset + end < total else ""
+        return mark_safe(prefix + mark(piece[begin:end], needles) + suffix)
     return None
 
 

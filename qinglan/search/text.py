@@ -351,6 +351,21 @@ def parse_query(text, *, prefix_last=False):
     return query
 
 
+def value_terms(value):
+    """Terms every record whose field contains `value` matches: its CJK characters and words
+    (found anywhere, as in `_cjk_word_term`), its Latin words and numbers as prefixes of a
+    word (stemmed or as typed). A narrowing for the full-text index, not the test itself."""
+    terms = []
+    for run in runs(fold(value)):
+        if is_cjk(run):
+            terms.extend(_cjk_word_term(word) for word in jieba_words(run, search_mode=False))
+        else:
+            prefixes = dict.fromkeys([stem(run), run[:MAX_TOKEN_LENGTH]])
+            parts = tuple(Term("prefix", (prefix,)) for prefix in prefixes)
+            terms.append(parts[0] if len(parts) == 1 else Term("any", parts=parts))
+    return terms
+
+
 def as_text(query, filter_):
     """A field filter no type knows: its words become terms of `query` again."""
     if filter_.negated:
