@@ -1125,3 +1125,37 @@ def withdraw_approval(*, record, user, comment=""):
     if not may:
         raise PermissionDenied(_("Only the initiator, an administrator or whoever may change the record may withdraw its approval."))
     return _withdraw(instance, user, comment)
+
+
+def diagram_state(instance):
+    """{"done", "active", "pending"}: the BPMN IDs of the instance's own process that are
+    completed, waiting now (open steps, timers, called processes running) and still ahead, for
+    the markers of its diagram."""
+    from SpiffWorkflow.util.task import TaskState
+
+    state = {"done": set(), "active": set(), "pending": set()}
+    try:
+        workflow = engine.load(instance.state) if instance.state else None
+    except Exception:  # noqa: BLE001 — a diagram without markers rather than a broken page
+        workflow = None
+    if workflow is not None:
+        for task in workflow.get_tasks():
+            if task.workflow is not workflow:
+                continue  # a called process's own steps are not on this drawing
+            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            if not bpmn_id:
+                continue
+            if task.state == TaskState.COMPLETED:
+                state["done"].add(bpmn_id)
+            elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+                state["active"].add(bpmn_id)
+            elif task.state in (TaskState.FUTURE, TaskState.LIKELY, TaskState.MAYBE):
+                state["pending"].add(bpmn_id)
+    live = instance.tasks.filter(status__in=LIVE, kind=TaskKind.STEP).values_list("bpmn_id", flat=True)
+    state["active"].update(live)
+    if instance.status != InstanceStatus.RUNNING and instance.status != InstanceStatus.RETURNED:
+        state["active"].clear()
+        state["pending"].clear()
+    state["done"] -= state["active"]
+    state["pending"] -= state["active"] | state["done"]
+    return {key: sorted(value) for key, value in state.items()}

@@ -191,6 +191,7 @@ class InstanceView(View):
             "jump_targets": services.jump_targets(instance) if is_admin else [],
             "members": member_choices() if actionable or is_admin else [],
             "record_link": _record_link(instance, user),
+            "diagram": {"xml": instance.definition.xml, **services.diagram_state(instance)} if "BPMNDiagram" in instance.definition.xml else None,
         }
         return render(request, self.template_name, context)
 

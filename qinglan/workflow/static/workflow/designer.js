@@ -1,12 +1,12 @@
 /* Qinglan process designer: the bpmn-js modeler and our side panel for the qinglan: attributes
-   the engine reads (assignee rules, countersign, deadlines, copies, form fields per step),
+   the engine reads (assignee rules, countersign, deadlines, copies, fallback),
    conditions of sequence flows, timers and called processes. Deploying, checking and importing
    go to the server, which runs the engine's own checks. */
 (function () {
   "use strict";
   if (!window.BpmnJS) { return; }
 
-  var STEP_ATTRIBUTES = ["assignee", "countersign", "quorum", "signing", "due", "cc", "visible", "editable"];
+  var STEP_ATTRIBUTES = ["assignee", "countersign", "quorum", "signing", "due", "cc"];
   var QINGLAN = {
     name: "Qinglan", uri: "urn:qinglan:bpmn", prefix: "qinglan", xml: { tagAlias: "lowerCase" }, associations: [],
     types: [
