@@ -118,7 +118,7 @@ class StockEntry(models.Model):
     batch = models.ForeignKey(Batch, verbose_name=_("batch"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     quantity = models.DecimalField(_("quantity"), **QUANTITY)
     unit_cost = models.DecimalField(_("unit cost"), **COST)
-    value = models.DecimalField(_("value"), **VALUE)
+    value = models.DecimalField(_("amount"), **VALUE)
     kind = models.CharField(_("movement"), max_length=16, choices=EntryKind.choices)
     document = models.ForeignKey(
         "StockDocument", verbose_name=_("document"), on_delete=models.PROTECT, null=True, blank=True, related_name="entries",

@@ -54,7 +54,9 @@ class StockReportView(StockPage):
         if by_batch:
             keys += ["batch_id", "batch__code", "batch__expiry_date"]
         if as_of:
-            rows = StockEntry.objects.restrict(request.user, "view").filter(posted_at__lt=_day_after(as_of))
+            # The same warehouses as the balances the member may view (both follow the warehouse's scope).
+            visible = StockBalance.objects.restrict(request.user, "view").values("warehouse_id")
+            rows = StockEntry.objects.filter(warehouse_id__in=visible, posted_at__lt=_day_after(as_of))
             sums = {"on_hand": Sum("quantity"), "value": Sum("value")}
         else:
             rows = StockBalance.objects.restrict(request.user, "view")

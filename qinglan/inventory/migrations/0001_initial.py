@@ -281,7 +281,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('quantity', models.DecimalField(decimal_places=4, max_digits=18, verbose_name='quantity')),
                 ('unit_cost', models.DecimalField(decimal_places=4, max_digits=18, verbose_name='unit cost')),
-                ('value', models.DecimalField(decimal_places=4, max_digits=20, verbose_name='value')),
+                ('value', models.DecimalField(decimal_places=4, max_digits=20, verbose_name='amount')),
                 ('kind', models.CharField(choices=[('receipt', 'purchase receipt'), ('purchase_return', 'purchase return'), ('delivery', 'sales delivery'), ('sales_return', 'sales return'), ('transfer_out', 'transfer dispatched'), ('transfer_in', 'transfer received'), ('adjustment', 'stock adjustment'), ('scrap', 'scrap'), ('stocktake', 'stocktaking'), ('inspection', 'quality inspection')], max_length=16, verbose_name='movement')),
                 ('source_id', models.PositiveBigIntegerField(blank=True, null=True)),
                 ('posted_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='posted at')),
