@@ -81,16 +81,34 @@ def runs(folded):
 def stem(word):
     word = word[:MAX_TOKEN_LENGTH]
     if word.isascii() and word.isalpha():
-        return _stemmer().stemWord(word)
+        return _stem(word)
     return word
+
+
+# Pure functions of their input, memoised: names, e-mail domains and legal forms repeat from
+# record to record, and stemming and segmenting were most of the indexing time.
+@lru_cache(maxsize=200_000)
+def _stem(word):
+    return _stemmer().stemWord(word)
 
 
 def jieba_words(run, *, search_mode=True):
     """jieba's words of a (folded, Traditional) CJK run, taken back from the run itself."""
+    if len(run) > 64:  # long runs (documents) rarely repeat: not worth a cache entry
+        return _jieba_words(run, search_mode)
+    return _cached_jieba_words(run, search_mode)
+
+
+def _jieba_words(run, search_mode):
     simplified = _to_simplified().convert(run)
     source = simplified if len(simplified) == len(run) else run
     mode = "search" if search_mode else "default"
-    return [run[start:end] for _word, start, end in _jieba().tokenize(source, mode=mode)]
+    return tuple(run[start:end] for _word, start, end in _jieba().tokenize(source, mode=mode))
+
+
+@lru_cache(maxsize=100_000)
+def _cached_jieba_words(run, search_mode):
+    return _jieba_words(run, search_mode)
 
 
 def cjk_bigrams(run):
