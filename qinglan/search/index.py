@@ -18,7 +18,7 @@ The rows follow the records through the domain events (``subscribers.py``) and a
 import time
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from qinglan.core.registry import registry
@@ -162,6 +162,27 @@ def _is_forward_chain(model, path):
     return True
 
 
+_COLUMNS = ("title", "body", "tokens_a", "tokens_b", "tokens_c", "tokens_d", "updated")
+
+
+def _insert(content_type_id, rows):
+    """INSERT the index rows [(object_id, document values)] in one statement per batch: the
+    ORM's bulk_create spent a quarter of a rebuild building model instances and SQL."""
+    for start in range(0, len(rows), 1000):  # 9,000 parameters a statement at most
+        _insert_some(content_type_id, rows[start : start + 1000])
+
+
+def _insert_some(content_type_id, rows):
+    adapt = connection.ops.adapt_datetimefield_value
+    columns = ", ".join(("content_type_id", "object_id", *_COLUMNS))
+    marks = "(" + ", ".join(["%s"] * (2 + len(_COLUMNS))) + ")"
+    params = []
+    for object_id, values in rows:
+        params.extend((content_type_id, object_id, *(values[name] for name in _COLUMNS[:-1]), adapt(values["updated"])))
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {SearchEntry._meta.db_table} ({columns}) VALUES {', '.join([marks] * len(rows))}", params)
+
+
 def rebuild(resource=None, *, batch_size=BATCH_SIZE, report=None):
     """Rebuild the rows of one resource (or of all), a batch per transaction. Returns
     [(resource, records, seconds)]; `report(resource, done, seconds)` is called per batch."""
@@ -181,14 +202,11 @@ def rebuild(resource=None, *, batch_size=BATCH_SIZE, report=None):
             if not records:
                 break
             attachments = tokens_by_record(content_type, [record.pk for record in records])
-            rows = [
-                SearchEntry(content_type=content_type, object_id=record.pk, **document(item, record, attachments.get(record.pk, "")))
-                for record in records
-            ]
+            rows = [(record.pk, document(item, record, attachments.get(record.pk, ""))) for record in records]
             with transaction.atomic():
-                SearchEntry.objects.filter(content_type=content_type, object_id__in=[r.pk for r in records]).delete()
-                SearchEntry.objects.bulk_create(rows)
-                fuzzy.remember(set().union(*(fuzzy.vocabulary_words(f"{row.title} {row.body}") for row in rows)))
+                SearchEntry.objects.filter(content_type=content_type, object_id__in=[r.pk for r in records])._raw_delete(SearchEntry.objects.db)
+                _insert(content_type.pk, rows)
+                fuzzy.remember(set().union(*(fuzzy.vocabulary_words(f"{values['title']} {values['body']}") for _pk, values in rows)))
             done += len(records)
             last_pk = records[-1].pk
             if report:
