@@ -54,6 +54,29 @@ def base_currency():
     return profile.base_currency if profile else None
 
 
+def convert(amount, source, target, *, on=None, base=None, places=2):
+    """`amount` of currency `source` in currency `target` through the base currency, at the
+    latest rates valid on `on` (today by default); rounded to `places` (None: not rounded).
+    None when a rate is missing."""
+    if amount is None:
+        return None
+    base = base_currency() if base is None else base
+    if source is None or target is None or source.pk == target.pk:
+        return amount
+    on = on or timezone.localdate()
+
+    def rate(currency):
+        if base is not None and currency.pk == base.pk:
+            return Decimal(1)
+        return ExchangeRate.objects.filter(currency=currency, date__lte=on).order_by("-date").values_list("rate", flat=True).first()
+
+    source_rate, target_rate = rate(source), rate(target)
+    if source_rate is None or not target_rate:
+        return None
+    value = amount * source_rate / target_rate
+    return value if places is None else value.quantize(Decimal(1).scaleb(-places))
+
+
 def to_base(amount, currency, *, on=None, base=None):
     """`amount` of `currency` in the base currency at the latest rate valid on `on` (today by
     default), rounded to cents; the amount itself when `currency` is the base currency or none;

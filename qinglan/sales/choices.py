@@ -45,3 +45,17 @@ class ReceiptMethod(models.TextChoices):
     CASH = "cash", _("cash")
     CHECK = "check", _("check")
     CARD = "card", _("card")
+
+
+class PriceMethod(models.TextChoices):
+    """How a price-list rule makes a unit price."""
+
+    FIXED = "fixed", _("fixed price")
+    DISCOUNT = "discount", _("list price less a discount (%)")
+    MARKUP = "markup", _("cost plus a markup (%)")
+
+
+class PromotionKind(models.TextChoices):
+    PERCENT = "percent", _("percent off")
+    AMOUNT = "amount", _("amount off each unit")
+    GIFT = "gift", _("buy X, get Y free")

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qinglan.core.models import BaseModel, ChildModel, OrganizationalModel, OwnedModel
 
-from .choices import InvoiceKind, InvoiceStatus, OrderStatus, ReceiptMethod, StageKind
+from .choices import InvoiceKind, InvoiceStatus, OrderStatus, PriceMethod, PromotionKind, ReceiptMethod, StageKind
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(0), MaxValueValidator(100)]}
@@ -229,6 +229,134 @@ class PaymentTerm(BaseModel):
         return self.name
 
 
+# ---- pricing --------------------------------------------------------------------------------
+
+
+class PriceList(BaseModel):
+    """Prices for some customers (by customer, level or region, or everyone) in one currency,
+    valid for a period. The engine (sales.pricing) picks for each line the most specific list
+    that applies: a customer's own list before its level's, before its region's, before a
+    general one; then the lower priority number."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    currency = models.ForeignKey(
+        "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text=_("Left empty: the company's base currency."),
+    )
+    priority = models.PositiveIntegerField(_("priority"), default=10, help_text=_("Among lists that apply equally, the lower number wins."))
+    customers = models.ManyToManyField("customers.Customer", verbose_name=_("customers"), blank=True, related_name="+")
+    levels = models.ManyToManyField("customers.CustomerLevel", verbose_name=_("customer levels"), blank=True, related_name="+")
+    regions = models.ManyToManyField(
+        "customers.Region", verbose_name=_("regions"), blank=True, related_name="+", help_text=_("A region includes its sub-regions."),
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    choices_for_everyone = True
+
+    class Meta:
+        ordering = ("priority", "name")
+        verbose_name = _("price list")
+        verbose_name_plural = _("price lists")
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValidationError({"valid_to": _("A price list cannot end before it starts.")})
+
+    def is_open(self, day):
+        return self.active and (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+
+class PriceRule(ChildModel):
+    """A line of a price list: for a product, a category (with its sub-categories) or every
+    product, from a quantity on (tiers), a fixed price, the list price less a discount or the
+    cost plus a markup, optionally for some dates only."""
+
+    price_list = models.ForeignKey(PriceList, verbose_name=_("price list"), on_delete=models.CASCADE, related_name="rules")
+    product = models.ForeignKey("products.Product", verbose_name=_("product"), on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    category = models.ForeignKey(
+        "products.Category", verbose_name=_("category"), on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        help_text=_("Neither product nor category: every product."),
+    )
+    min_quantity = models.DecimalField(_("from quantity"), max_digits=18, decimal_places=4, default=Decimal(1), validators=[MinValueValidator(0)])
+    method = models.CharField(_("method"), max_length=10, choices=PriceMethod.choices, default=PriceMethod.FIXED)
+    value = models.DecimalField(
+        _("price or %"), max_digits=18, decimal_places=4, validators=[MinValueValidator(0)],
+        help_text=_("The price for a fixed price; the percentage for a discount or a markup."),
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = _("price rule")
+        verbose_name_plural = _("price rules")
+        indexes = [models.Index(fields=("price_list", "product"), name="pricerule_list_product")]
+
+    def __str__(self):
+        return f"{self.product or self.category or gettext('every product')} ≥ {self.min_quantity:g}"
+
+    def clean(self):
+        if self.product_id and self.category_id:
+            raise ValidationError(_("A rule is for a product or for a category, not both."))
+        if self.method == PriceMethod.DISCOUNT and self.value is not None and self.value > 100:
+            raise ValidationError({"value": _("A discount cannot be more than 100%.")})
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValidationError({"valid_to": _("A rule cannot end before it starts.")})
+
+
+class Promotion(BaseModel):
+    """A promotion for a period, on a product, a category or everything, for every customer or
+    some levels: percent off, an amount off each unit, or buy X get Y free (a gift line)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=PromotionKind.choices, default=PromotionKind.PERCENT)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    product = models.ForeignKey("products.Product", verbose_name=_("product"), on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    category = models.ForeignKey(
+        "products.Category", verbose_name=_("category"), on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        help_text=_("Neither product nor category: every product."),
+    )
+    levels = models.ManyToManyField(
+        "customers.CustomerLevel", verbose_name=_("customer levels"), blank=True, related_name="+", help_text=_("Left empty: every customer."),
+    )
+    min_quantity = models.DecimalField(_("from quantity"), max_digits=18, decimal_places=4, default=Decimal(1), validators=[MinValueValidator(0)])
+    percent = models.DecimalField(_("percent off"), null=True, blank=True, **PERCENT)
+    amount = models.DecimalField(_("amount off each unit"), null=True, blank=True, validators=[MinValueValidator(0)], **MONEY)
+    buy_quantity = models.PositiveIntegerField(_("buy"), null=True, blank=True)
+    free_quantity = models.PositiveIntegerField(_("get free"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ("-starts_on", "name")
+        verbose_name = _("promotion")
+        verbose_name_plural = _("promotions")
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if self.product_id and self.category_id:
+            errors["category"] = _("A promotion is for a product or for a category, not both.")
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            errors["ends_on"] = _("A promotion cannot end before it starts.")
+        if self.kind == PromotionKind.PERCENT and not self.percent:
+            errors["percent"] = _("Give the percentage off.")
+        if self.kind == PromotionKind.AMOUNT and not self.amount:
+            errors["amount"] = _("Give the amount off each unit.")
+        if self.kind == PromotionKind.GIFT and not (self.buy_quantity and self.free_quantity):
+            errors["free_quantity"] = _("Give how many to buy and how many come free.")
+        if errors:
+            raise ValidationError(errors)
+
+
 class SalesOrder(OwnedModel):
     code = models.CharField(_("code"), max_length=30, unique=True, blank=True, help_text=_("Leave empty to number automatically."))
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="sales_orders")
@@ -249,6 +377,10 @@ class SalesOrder(OwnedModel):
         help_text=_("Left empty: the company's base currency."),
     )
     payment_term = models.ForeignKey(PaymentTerm, verbose_name=_("payment term"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    price_list = models.ForeignKey(
+        PriceList, verbose_name=_("price list"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text=_("Left empty: the list that applies to the customer, line by line."),
+    )
     notes = models.TextField(_("notes"), blank=True)
     # Kept by the services.
     status = models.CharField(_("status"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.DRAFT, editable=False)
@@ -305,10 +437,17 @@ class PricedLine(ChildModel):
     product = models.ForeignKey("products.Product", verbose_name=_("product"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     description = models.CharField(_("description"), max_length=200, blank=True)
     quantity = models.DecimalField(_("quantity"), max_digits=18, decimal_places=4, default=Decimal(1), validators=[MinValueValidator(Decimal("0.0001"))])
-    unit_price = models.DecimalField(_("unit price"), validators=[MinValueValidator(0)], **MONEY)
+    unit_price = models.DecimalField(
+        _("unit price"), null=True, blank=True, validators=[MinValueValidator(0)],
+        help_text=_("Left empty: priced by the price lists and promotions."), **MONEY,
+    )
     discount = models.DecimalField(_("discount (%)"), default=Decimal(0), **PERCENT)
     tax_rate = models.ForeignKey(TaxRate, verbose_name=_("tax rate"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     # Kept by the services.
+    price_basis = models.CharField(_("price basis"), max_length=300, blank=True, editable=False)
+    promotion = models.ForeignKey(
+        "sales.Promotion", verbose_name=_("gift of promotion"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False,
+    )
     net_amount = models.DecimalField(_("net amount"), default=Decimal(0), editable=False, **MONEY)
     tax_amount = models.DecimalField(_("tax"), default=Decimal(0), editable=False, **MONEY)
     line_total = models.DecimalField(_("total"), default=Decimal(0), editable=False, **MONEY)

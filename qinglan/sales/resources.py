@@ -18,6 +18,9 @@ from .models import (
     OpportunityLine,
     OpportunityStage,
     PaymentTerm,
+    PriceList,
+    PriceRule,
+    Promotion,
     Receipt,
     ReceiptAllocation,
     SalesOrder,
@@ -134,7 +137,7 @@ class SalesOrderResource(Resource):
     search = {"code": 100, "customer__name": 200, "notes": 1000}
     fieldsets = (
         (_("Sales order"), ("customer", "contact", "opportunity", "original", "order_date", "delivery_date", "owner")),
-        (_("Terms"), ("currency", "payment_term", "notes")),
+        (_("Terms"), ("currency", "price_list", "payment_term", "notes")),
     )
     children = {
         "lines": Child(
@@ -142,13 +145,13 @@ class SalesOrderResource(Resource):
             label=_("order lines"), extra=1,
             columns=(
                 "product", "description", "quantity", "unit", "unit_price", "discount", "tax_rate", "net_amount", "tax_amount", "line_total",
-                "delivered_quantity", "returned_quantity",
+                "delivered_quantity", "returned_quantity", "price_basis",
             ),
         ),
     }
     panels = (
         Panel(_("Sales order"), ("code", "customer", "contact", "opportunity", "original", "order_date", "delivery_date", "status", "version", "owner", "department")),
-        Panel(_("Terms"), ("currency", "payment_term", "notes")),
+        Panel(_("Terms"), ("currency", "price_list", "payment_term", "notes")),
         Panel(_("Amounts"), ("subtotal", "tax_total", "total", "total_base"), side=True),
         Panel(_("Approval"), ("approval_reason", "approved_by", "approved_at"), side=True),
         Panel(_("Versions"), template="sales/order_versions_panel.html"),
@@ -160,6 +163,10 @@ class SalesOrderResource(Resource):
         "reject": Action(
             services.reject_order, _("Reject"), permission="approve", style="outline-danger", available=_when(OrderStatus.SUBMITTED),
             confirm=_("Send the order back to its owner as a draft?"),
+        ),
+        "reprice": Action(
+            services.reprice_order, _("Reprice"), style="outline-secondary", available=_when(OrderStatus.DRAFT, OrderStatus.APPROVED, OrderStatus.FULFILLING),
+            confirm=_("Price every line again by the price lists and promotions? Prices entered by hand are replaced."),
         ),
         "fulfil": Action(services.start_fulfilment, _("Start fulfilment"), style="outline-primary", available=_when(OrderStatus.APPROVED)),
         "complete": Action(services.complete_order, _("Complete"), style="outline-success", available=_when(OrderStatus.FULFILLING)),
@@ -188,7 +195,7 @@ class SalesOrderResource(Resource):
             available=_when(OrderStatus.FULFILLING, OrderStatus.COMPLETED),
         ),
     }
-    import_lookups = {"customer": "code", "owner": "username", "currency": "code", "payment_term": "name", "original": "code"}
+    import_lookups = {"customer": "code", "owner": "username", "currency": "code", "payment_term": "name", "original": "code", "price_list": "name"}
     department_field = "department"
     menu_group = "sales"
     menu_order = 40
@@ -227,6 +234,49 @@ class PaymentTermResource(Resource):
 
 
 add_panel(Customer, Panel(_("Sales orders"), template="sales/customer_orders_panel.html"))
+
+
+# ---- pricing --------------------------------------------------------------------------------
+
+
+@register(PriceList)
+class PriceListResource(Resource):
+    columns = ("name", "currency", "priority", "valid_from", "valid_to", "active")
+    filters = ("active", "currency", "levels", "regions")
+    search = {"name": 100, "notes": 1000}
+    fieldsets = (
+        (_("Price list"), ("name", "currency", "priority", "valid_from", "valid_to", "active")),
+        (_("For whom"), ("customers", "levels", "regions")),
+        (_("Notes"), ("notes",)),
+    )
+    children = {
+        "rules": Child(
+            PriceRule, fields=("product", "category", "min_quantity", "method", "value", "valid_from", "valid_to"), label=_("price rules"), extra=1,
+        ),
+    }
+    menu_group = "sales"
+    menu_order = 80
+    icon = "bi-tags"
+
+
+@register(Promotion)
+class PromotionResource(Resource):
+    columns = ("name", "kind", "starts_on", "ends_on", "product", "category", "active")
+    filters = ("kind", "active", "starts_on", "ends_on", "category")
+    search = {"name": 100}
+    fieldsets = (
+        (_("Promotion"), ("name", "kind", "starts_on", "ends_on", "active")),
+        (_("Applies to"), ("product", "category", "levels", "min_quantity")),
+        (_("Benefit"), ("percent", "amount", "buy_quantity", "free_quantity")),
+    )
+    menu_group = "sales"
+    menu_order = 82
+    icon = "bi-gift"
+
+
+register_menu_page(
+    group="sales", key="sales.price_check", label=_("Price check"), url_name="sales:price_check", icon="bi-calculator", order=84, model=PriceList,
+)
 
 
 # ---- invoices and receipts -----------------------------------------------------------------

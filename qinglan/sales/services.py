@@ -207,18 +207,22 @@ def prepare_order(*, order, created, base=None):
         order.currency = base
 
 
-def line_amounts(line):
-    """(net, tax, total) of an order line: quantity × price less the discount; an inclusive
-    rate's tax is taken out of that, an exclusive one's added to it; rounded to cents."""
-    gross = line.quantity * line.unit_price * (1 - (line.discount or Decimal(0)) / 100)
+def line_amounts(line, places=2):
+    """(net, tax, total) of a line: quantity × price less the discount; an inclusive rate's
+    tax is taken out of that, an exclusive one's added to it; each rounded half up to the
+    currency's places (cents; whole dollars for TWD), line by line."""
+    unit = Decimal(1).scaleb(-places)
+    gross = line.quantity * (line.unit_price or Decimal(0)) * (1 - (line.discount or Decimal(0)) / 100)
     rate = (line.tax_rate.rate / 100) if line.tax_rate_id else Decimal(0)
     if line.tax_rate_id and line.tax_rate.inclusive:
-        total = gross.quantize(CENT, ROUND_HALF_UP)
-        net = (total / (1 + rate)).quantize(CENT, ROUND_HALF_UP)
-        return net, total - net, total
-    net = gross.quantize(CENT, ROUND_HALF_UP)
-    tax = (net * rate).quantize(CENT, ROUND_HALF_UP)
-    return net, tax, net + tax
+        total = gross.quantize(unit, ROUND_HALF_UP)
+        net = (total / (1 + rate)).quantize(unit, ROUND_HALF_UP)
+        tax = total - net
+    else:
+        net = gross.quantize(unit, ROUND_HALF_UP)
+        tax = (net * rate).quantize(unit, ROUND_HALF_UP)
+        total = net + tax
+    return net.quantize(CENT), tax.quantize(CENT), total.quantize(CENT)  # stored with cents whatever the currency
 
 
 def order_snapshot(order_id):
@@ -243,16 +247,27 @@ def order_snapshot(order_id):
     }
 
 
-def order_saved(*, order, user, previous=None):
-    """After a save through the form, API or import: the lines' amounts and the order's
-    totals; a change to an approved order keeps the previous version and checks the credit
-    again (beyond the limit it is refused or goes back to approval)."""
-    lines = list(order.lines.select_related("tax_rate"))
+def _priced_lines(document, line_model, parent_field, *, reprice=False):
+    """The document's lines priced by the engine where no price is given (every line with
+    `reprice`), taxed at the default rate where none is chosen, their amounts computed in the
+    document currency's places."""
+    from .pricing import price_document_lines
+
+    lines = list(getattr(document, "lines").select_related("tax_rate", "product__category"))
+    lines = price_document_lines(document=document, lines=lines, line_model=line_model, parent_field=parent_field, reprice=reprice)
     default_rate = TaxRate.objects.filter(is_default=True, active=True).order_by("pk").first()
     for line in lines:
         if line.tax_rate_id is None and default_rate is not None:
             line.tax_rate = default_rate  # a line left without a rate is taxed at the default one
-        line.net_amount, line.tax_amount, line.line_total = line_amounts(line)
+        line.net_amount, line.tax_amount, line.line_total = line_amounts(line, places=document.money_places)
+    return lines
+
+
+def order_saved(*, order, user, previous=None, reprice=False):
+    """After a save through the form, API or import: the lines' amounts and the order's
+    totals; a change to an approved order keeps the previous version and checks the credit
+    again (beyond the limit it is refused or goes back to approval)."""
+    lines = _priced_lines(order, SalesOrderLine, "order", reprice=reprice)
     SalesOrderLine.objects.bulk_update(lines, ["tax_rate", "net_amount", "tax_amount", "line_total"])
     order.subtotal = sum((line.net_amount for line in lines), Decimal(0))
     order.tax_total = sum((line.tax_amount for line in lines), Decimal(0))
@@ -272,6 +287,22 @@ def order_saved(*, order, user, previous=None):
                     _over_limit(order, reason)
                     fields += ["status", "approval_reason"]
     SalesOrder.objects.filter(pk=order.pk).update(**{name: getattr(order, name) for name in fields})
+
+
+@transaction.atomic
+def reprice_order(*, record, user):
+    """Price every line again by the price lists and promotions of the order's date (重新計價),
+    hand-entered prices included; gift lines are made again. A change to an approved order
+    is kept as a version like any other."""
+    order = _locked_order(record, user, "change")
+    reason = order_lock(order, "change")
+    if reason:
+        raise ValidationError(reason)
+    before = snapshot(order)
+    order_saved(order=order, user=user, previous=order_snapshot(order.pk), reprice=True)
+    order.refresh_from_db()
+    _log(order, before, user)
+    return order
 
 
 def _line_content(snapshot):
@@ -520,7 +551,7 @@ def invoice_saved(*, invoice, user):
             line.description = line.description or source.description
             line.tax_rate_id = line.tax_rate_id or source.tax_rate_id
         line.tax_rate = rates.get(line.tax_rate_id) or default_rate
-        line.net_amount, line.tax_amount, line.line_total = line_amounts(line)
+        line.net_amount, line.tax_amount, line.line_total = line_amounts(line, places=invoice.money_places)
     InvoiceLine.objects.bulk_update(lines, ["product", "description", "tax_rate", "net_amount", "tax_amount", "line_total"])
     invoice.subtotal = sum((line.net_amount for line in lines), Decimal(0))
     invoice.tax_total = sum((line.tax_amount for line in lines), Decimal(0))

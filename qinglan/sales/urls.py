@@ -12,4 +12,5 @@ urlpatterns = [
     path("forecast/", views.ForecastView.as_view(), name="forecast"),
     path("receivables/", views.ReceivablesView.as_view(), name="receivables"),
     path("fulfilment/", views.FulfilmentView.as_view(), name="fulfilment"),
+    path("price-check/", views.PriceCheckView.as_view(), name="price_check"),
 ]

@@ -5,6 +5,7 @@ stage). Both show only the opportunities the member may view."""
 import datetime
 from decimal import Decimal
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
@@ -13,15 +14,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views import View
 
+from qinglan.core.forms import StyledFormMixin
 from qinglan.core.permissions import has_permission
-from qinglan.org.models import User
+from qinglan.core.widgets import prepare_reference_fields
+from qinglan.customers.models import Customer
+from qinglan.org.models import Currency, User
+from qinglan.products.models import Product
 from qinglan.org.services import base_currency
 
-from . import services
+from . import pricing, services
 from .choices import InvoiceStatus, OrderStatus, StageKind
-from .models import Invoice, LossReason, Opportunity, OpportunityStage, SalesOrder
+from .models import Invoice, LossReason, Opportunity, OpportunityStage, PriceList, SalesOrder
 
 CARDS_PER_STAGE = 30
 RECENTLY_CLOSED_DAYS = 30
@@ -252,7 +258,6 @@ class ReceivablesView(View):
         if by == "owner":
             names = {member.pk: str(member) for member in User.objects.filter(pk__in=[row[key] for row in rows if row[key]])}
         else:
-            from qinglan.customers.models import Customer
 
             ids = [row[key] for row in rows]
             names = {customer.pk: customer for customer in Customer.objects.filter(pk__in=ids)}
@@ -313,3 +318,42 @@ class FulfilmentView(View):
             "status": status, "everything": everything, "statuses": [(s.value, s.label) for s in FULFILMENT_STATUSES],
             "page": page, "more": more,
         })
+
+
+class PriceCheckForm(StyledFormMixin, forms.Form):
+    customer = forms.ModelChoiceField(queryset=Customer.objects.all(), label=_l("customer"), required=False)
+    product = forms.ModelChoiceField(queryset=Product.objects.all(), label=_l("product"))
+    quantity = forms.DecimalField(label=_l("quantity"), min_value=Decimal("0.0001"), max_digits=18, decimal_places=4, initial=1)
+    currency = forms.ModelChoiceField(queryset=Currency.objects.all(), label=_l("currency"), required=False)
+    day = forms.DateField(label=_l("date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        prepare_reference_fields(self.fields, user)
+
+
+class PriceCheckView(View):
+    """What a product costs a customer — and why (價格查詢): the engine's answer step by step."""
+
+    template_name = "sales/price_check.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not has_permission(request.user, PriceList, "view"):
+            raise PermissionDenied(_("You have no permission to do this."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        form = PriceCheckForm(request.GET or None, user=request.user)
+        result = error = None
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            try:
+                (result,) = pricing.price_lines(
+                    customer=data["customer"], items=[(data["product"], data["quantity"])], currency=data["currency"], day=data["day"],
+                )
+            except ValidationError as problem:
+                error = " ".join(problem.messages)
+        currency = (form.cleaned_data.get("currency") if form.is_bound and form.is_valid() else None) or base_currency()
+        return render(request, self.template_name, {
+            "form": form, "result": result, "error": error, "currency": currency, "places": currency.decimal_places if currency else 2,
+        }, status=400 if form.is_bound and not form.is_valid() else 200)

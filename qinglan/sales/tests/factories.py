@@ -13,6 +13,8 @@ from qinglan.sales.models import (
     Opportunity,
     OpportunityStage,
     PaymentTerm,
+    PriceList,
+    Promotion,
     Receipt,
     SalesOrder,
     SalesOrderLine,
@@ -99,3 +101,16 @@ def receipt(owner, serial):
     services.prepare_receipt(receipt=record, created=True)
     record.save()
     return record, owner, owner.department
+
+
+@sample_factory(PriceList)
+def price_list(owner, serial):
+    return PriceList.objects.create(name=f"矩陣價目表{serial}"), None, None
+
+
+@sample_factory(Promotion)
+def promotion(owner, serial):
+    import datetime
+
+    today = datetime.date.today()
+    return Promotion.objects.create(name=f"矩陣促銷{serial}", percent=Decimal(5), starts_on=today, ends_on=today), None, None

@@ -77,8 +77,9 @@ def test_line_amounts_with_exclusive_and_inclusive_tax_and_the_default_rate(team
     assert (included.line_total, included.net_amount, included.tax_amount) == (Decimal("945.00"), Decimal("900.00"), Decimal("45.00"))
     defaulted = order.lines.get(description="未指定稅率")
     assert defaulted.tax_rate == TaxRate.objects.get(is_default=True)
-    assert (defaulted.net_amount, defaulted.tax_amount) == (Decimal("199.98"), Decimal("10.00"))
-    assert (order.subtotal, order.tax_total) == (Decimal("4099.98"), Decimal("205.00"))
+    # Amounts are rounded to the currency's places: TWD has none, so 2 × 99.99 = 199.98 → 200.
+    assert (defaulted.net_amount, defaulted.tax_amount) == (Decimal("200.00"), Decimal("10.00"))
+    assert (order.subtotal, order.tax_total) == (Decimal("4100.00"), Decimal("205.00"))
     assert order.total == order.subtotal + order.tax_total == order.total_base
 
 
