@@ -13,8 +13,8 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils import translation
@@ -27,7 +27,8 @@ from .expressions import ExpressionError
 from .models import ProcessDefinition, ProcessInstance, TaskEvent, WorkTask
 
 PROCESSES_DIR = Path(__file__).resolve().parent / "processes"
-FIXED_PROCESSES = {"leave_request": "leave_request.bpmn"}
+# {process ID: BPMN file}: the fixed processes modules ship (register_fixed_process)
+FIXED_PROCESSES = {"leave_request": PROCESSES_DIR / "leave_request.bpmn"}
 OUTCOME_EVENTS = {Outcome.APPROVE: EventKind.APPROVED, Outcome.REJECT: EventKind.REJECTED}
 LIVE = (TaskStatus.OPEN, TaskStatus.WAITING)
 URGE_COOL_DOWN = datetime.timedelta(hours=1)
@@ -103,14 +104,85 @@ def called_definitions(keys):
     return found
 
 
+def register_fixed_process(key, path):
+    """Ship the BPMN file at `path` (a module's own folder) as the fixed process `key` (its
+    process ID). Call it from the module's AppConfig.ready(); ensure_fixed_processes() deploys
+    it once per change of the file, and start() / submit_for_approval() deploy it on first use
+    when no version of it is deployed yet. Registering the same key again with the same file
+    does nothing; another file raises ImproperlyConfigured."""
+    path = Path(path).resolve()
+    if not key or not isinstance(key, str):
+        raise ImproperlyConfigured("register_fixed_process: the key is the BPMN process ID (a non-empty string).")
+    if not path.is_file():
+        raise ImproperlyConfigured(f"register_fixed_process({key!r}): there is no file {path}.")
+    known = FIXED_PROCESSES.get(key)
+    if known is not None and Path(known).resolve() != path:
+        raise ImproperlyConfigured(f"register_fixed_process({key!r}): already registered with {known}.")
+    FIXED_PROCESSES[key] = path
+
+
+def unregister_fixed_process(key):
+    """Forget a registered fixed process (tests); its deployed versions stay."""
+    FIXED_PROCESSES.pop(key, None)
+
+
+def fixed_process_xml(key):
+    return Path(FIXED_PROCESSES[key]).read_text(encoding="utf-8")
+
+
+def ensure_fixed_process(key, *, _seen=None):
+    """Deploy the registered fixed process `key` when its file differs from every deployed
+    version of it (first the fixed processes it calls); returns the new definition or None."""
+    seen = _seen if _seen is not None else set()
+    if key in seen:
+        return None
+    seen.add(key)
+    xml = fixed_process_xml(key)
+    try:
+        calls = engine.called_processes(xml)
+    except engine.DefinitionError as error:
+        raise ImproperlyConfigured(f"The fixed process {key!r} ({FIXED_PROCESSES[key]}) is refused: {error}") from None
+    for called in calls:
+        if called in FIXED_PROCESSES:
+            ensure_fixed_process(called, _seen=seen)
+    if ProcessDefinition.objects.filter(key=key, xml=xml).exists():
+        return None
+    try:
+        with transaction.atomic():
+            definition = deploy(xml=xml, kind=ProcessKind.FIXED)
+            if definition.key != key:
+                raise ImproperlyConfigured(
+                    f"The fixed process {key!r} ({FIXED_PROCESSES[key]}) holds the process {definition.key!r}; its ID must be the key."
+                )
+    except IntegrityError:
+        # deployed at the same moment by another request: theirs is the version
+        if ProcessDefinition.objects.filter(key=key, xml=xml).exists():
+            return None
+        raise
+    except ValidationError as error:
+        raise ImproperlyConfigured(f"The fixed process {key!r} ({FIXED_PROCESSES[key]}) is refused: {'; '.join(error.messages)}") from None
+    return definition
+
+
 def ensure_fixed_processes():
-    """Deploy the processes shipped with the module, once per change of their file."""
-    deployed = []
-    for key, filename in FIXED_PROCESSES.items():
-        xml = (PROCESSES_DIR / filename).read_text(encoding="utf-8")
-        if not ProcessDefinition.objects.filter(key=key, xml=xml).exists():
-            deployed.append(deploy(xml=xml, kind=ProcessKind.FIXED))
+    """Deploy the processes shipped with the modules (register_fixed_process), once per change
+    of their file; returns the definitions deployed now."""
+    deployed, seen = [], set()
+    for key in list(FIXED_PROCESSES):
+        definition = ensure_fixed_process(key, _seen=seen)
+        if definition is not None:
+            deployed.append(definition)
     return deployed
+
+
+def _active_definition(key):
+    """The latest active version of `key`; a registered fixed process that has never been
+    deployed in this database is deployed first (a fresh install, a test database)."""
+    definition = latest_definition(key)
+    if definition is None and key in FIXED_PROCESSES and not ProcessDefinition.objects.filter(key=key).exists():
+        ensure_fixed_process(key)
+        definition = latest_definition(key)
+    return definition
 
 
 # ---- instances -------------------------------------------------------------------------------
@@ -314,8 +386,9 @@ def _load(instance):
 def start(*, definition_key, initiator, record=None, data=None, title=""):
     """Start the latest active version of process `definition_key` for `initiator`, optionally
     about a business `record` (its owner, when it has one, becomes ``record_owner`` in the
-    data), run it until it waits for people and assign their tasks."""
-    definition = latest_definition(definition_key)
+    data), run it until it waits for people and assign their tasks. A registered fixed
+    process that was never deployed here is deployed first."""
+    definition = _active_definition(definition_key)
     if definition is None:
         raise ValidationError(_("There is no active process “%(key)s”.") % {"key": definition_key})
     data = dict(data or {})
@@ -1104,7 +1177,7 @@ def submit_for_approval(*, record, user, action="submit", process_key=None, data
     elif bound.title is not None:
         shown_title = bound.title(record)
     else:
-        definition = latest_definition(bound.process_key)
+        definition = _active_definition(bound.process_key)
         process = shown_name(definition.name) if definition is not None else bound.process_key
         shown_title = _("%(process)s: %(record)s") % {"process": process, "record": record}
     return start(definition_key=bound.process_key, initiator=user, record=record, data=bound.variables(record, data), title=str(shown_title)[:200])
