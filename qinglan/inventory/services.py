@@ -11,7 +11,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from qinglan.core.changelog import log_change, snapshot
+from qinglan.core.changelog import log_change, new_record_snapshot, snapshot
 from qinglan.core.detail import decimal_text
 from qinglan.core.events import event_name, queue_event
 from qinglan.core.models import ObjectChange
@@ -198,7 +198,10 @@ def create_document(*, kind, warehouse, lines, user=None, **header):
 
 
 def _locked_document(record, user, action="change"):
-    document = StockDocument.objects.restrict(user, action).select_for_update().filter(pk=record.pk).first()
+    document = (
+        StockDocument.objects.restrict(user, action).select_related("warehouse")
+        .select_for_update(of=("self",)).filter(pk=record.pk).first()
+    )
     if document is None:
         raise PermissionDenied(_("You may not do this with this document."))
     return document
@@ -362,15 +365,24 @@ def post_document(*, record, user):
             scrap = Warehouse.objects.filter(kind=WarehouseKind.SCRAP, active=True).exclude(pk=document.warehouse_id).order_by("pk").first()
             if scrap is not None:
                 moves += [_mirror(move, scrap.pk, index) for index, move in enumerate(list(moves))]
-    stock.post(moves, user=user, document=document, releases=releases)
     document.status = DocumentStatus.POSTED
     document.posted_at, document.posted_by = timezone.now(), _member(user)
-    document.save(update_fields=["status", "posted_at", "posted_by", "last_updated"])
-    log_change(record=document, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(document))
-    queue_event(event_name(document, "posted"), record=document, user=user)
+    _save_step(document, before, user, "posted", ["status", "posted_at", "posted_by"])
+    stock.post(moves, user=user, document=document, releases=releases)  # last: the balances stay locked until the commit
     if kind == DocumentKind.SALES_RETURN:
         _credit_note(document, lines, user)
     return document
+
+
+def _save_step(document, before, user, verb, fields):
+    """Save a step of the document's way, log it and queue its event. The "after" snapshot
+    is built from the values in hand with the tags of the "before" one (one tag query per
+    posting instead of two)."""
+    document.save(update_fields=[*fields, "last_updated"])
+    after = new_record_snapshot(document, {}, None)
+    after["tags"] = before.get("tags", [])
+    log_change(record=document, action=ObjectChange.Action.UPDATE, user=user, before=before, after=after)
+    queue_event(event_name(document, verb), record=document, user=user)
 
 
 def _negated(line):
@@ -432,13 +444,11 @@ def dispatch_transfer(*, record, user):
          "quantity": -move.quantity, "document": document}
         for move in moves if move.quantity < 0
     ]
-    stock.post(moves, user=user, document=document, expects=expects)
     document.status = DocumentStatus.IN_TRANSIT
     document.transit_warehouse = transit
     document.posted_at, document.posted_by = timezone.now(), _member(user)
-    document.save(update_fields=["status", "transit_warehouse", "posted_at", "posted_by", "last_updated"])
-    log_change(record=document, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(document))
-    queue_event(event_name(document, "dispatched"), record=document, user=user)
+    _save_step(document, before, user, "dispatched", ["status", "transit_warehouse", "posted_at", "posted_by"])
+    stock.post(moves, user=user, document=document, expects=expects)
     return document
 
 
@@ -456,12 +466,10 @@ def receive_transfer(*, record, user):
         out = Move(product_id=entry.product_id, variant_id=entry.variant_id, warehouse_id=entry.warehouse_id, batch_id=entry.batch_id,
                    quantity=-entry.quantity, value=-entry.value, kind=EntryKind.TRANSFER_IN, line_id=entry.document_line_id)
         moves += [out, _mirror(out, document.to_warehouse_id, len(moves))]
-    stock.post(moves, user=user, document=document, releases=[(commitment, commitment.quantity) for commitment in expected])
     document.status = DocumentStatus.POSTED
     document.received_at = timezone.now()
-    document.save(update_fields=["status", "received_at", "last_updated"])
-    log_change(record=document, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(document))
-    queue_event(event_name(document, "received"), record=document, user=user)
+    _save_step(document, before, user, "received", ["status", "received_at"])
+    stock.post(moves, user=user, document=document, releases=[(commitment, commitment.quantity) for commitment in expected])
     return document
 
 
@@ -474,7 +482,11 @@ def cancel_document(*, record, user):
     if document.status == DocumentStatus.CANCELLED:
         raise ValidationError(_("The document is cancelled already."))
     before = snapshot(document)
-    if document.status != DocumentStatus.DRAFT:
+    was = document.status
+    document.status = DocumentStatus.CANCELLED
+    document.cancelled_at = timezone.now()
+    _save_step(document, before, user, "cancelled", ["status", "cancelled_at"])
+    if was != DocumentStatus.DRAFT:
         lines = list(document.lines.select_related("product", "order_line"))
         if document.kind == DocumentKind.DELIVERY:
             _fulfil(lines, sign=-1, field="delivered", user=user)
@@ -484,11 +496,6 @@ def cancel_document(*, record, user):
         entries = list(StockEntry.objects.filter(document=document, reversal_of__isnull=True, reversals__isnull=True).order_by("pk"))
         stock.post(stock.reversing_moves(entries), user=user, document=document,
                    releases=[(commitment, commitment.quantity) for commitment in expected])
-    document.status = DocumentStatus.CANCELLED
-    document.cancelled_at = timezone.now()
-    document.save(update_fields=["status", "cancelled_at", "last_updated"])
-    log_change(record=document, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(document))
-    queue_event(event_name(document, "cancelled"), record=document, user=user)
     return document
 
 

@@ -36,12 +36,12 @@ class Workload:
         self.products, self.physical, self.negative, self.transit, self.user = products, physical, negative, transit, user
 
     @classmethod
-    def create(cls, *, products=4):
-        user = make_member(f"stock-racer-{random.randint(0, 10**9)}", superuser=True)
-        items = [make_product(f"RACE{n}", f"競爭商品{n}", cost=Decimal("10") + n) for n in range(products)]
-        physical = [Warehouse.objects.create(code=f"RW{n}", name=f"總倉{n}") for n in range(2)]
-        negative = Warehouse.objects.create(code="RWN", name="可負庫存倉", allow_negative=True)
-        transit = Warehouse.objects.create(code="RWT", name="在途倉", kind=WarehouseKind.TRANSIT)
+    def create(cls, *, products=4, prefix="R"):
+        user = make_member(f"stock-racer-{prefix}-{random.randint(0, 10**9)}", superuser=True)
+        items = [make_product(f"{prefix}ACE{n}", f"競爭商品{n}", cost=Decimal("10") + n) for n in range(products)]
+        physical = [Warehouse.objects.create(code=f"{prefix}W{n}", name=f"總倉{n}") for n in range(2)]
+        negative = Warehouse.objects.create(code=f"{prefix}WN", name="可負庫存倉", allow_negative=True)
+        transit = Warehouse.objects.create(code=f"{prefix}WT", name="在途倉", kind=WarehouseKind.TRANSIT)
         for warehouse in physical:
             document = services.create_document(
                 kind=DocumentKind.RECEIPT, warehouse=warehouse, user=user,
@@ -131,15 +131,16 @@ def run_writers(workload, seconds, writers=WRITERS):
 
 def check_consistency(workload):
     """Assert every invariant of the ledger; returns the number of balances checked."""
+    warehouses = [*workload.physical, workload.negative, workload.transit]
     ledger = {
         (row["product_id"], row["warehouse_id"], row["batch_id"]): (row["quantity"], row["value"])
-        for row in StockEntry.objects.order_by().values("product_id", "warehouse_id", "batch_id").annotate(quantity=Sum("quantity"), value=Sum("value"))
+        for row in StockEntry.objects.filter(warehouse__in=warehouses).order_by().values("product_id", "warehouse_id", "batch_id").annotate(quantity=Sum("quantity"), value=Sum("value"))
     }
     open_reserved = {
         (row["product_id"], row["warehouse_id"], row["batch_id"]): row["quantity"]
-        for row in StockCommitment.objects.filter(kind="reserved").order_by().values("product_id", "warehouse_id", "batch_id").annotate(quantity=Sum("quantity"))
+        for row in StockCommitment.objects.filter(kind="reserved", warehouse__in=warehouses).order_by().values("product_id", "warehouse_id", "batch_id").annotate(quantity=Sum("quantity"))
     }
-    balances = list(StockBalance.objects.select_related("warehouse"))
+    balances = list(StockBalance.objects.filter(warehouse__in=warehouses).select_related("warehouse"))
     for balance in balances:
         key = (balance.product_id, balance.warehouse_id, balance.batch_id)
         quantity, value = ledger.get(key, (Decimal(0), Decimal(0)))
