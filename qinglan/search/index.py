@@ -15,6 +15,7 @@ The Latin words of titles and fields also go into the vocabulary of typo correct
 The rows follow the records through the domain events (``subscribers.py``) and are rebuilt by
 ``qinglan search rebuild``."""
 
+import re
 import time
 
 from django.contrib.contenttypes.models import ContentType
@@ -88,8 +89,43 @@ def document(resource, record, attachment_tokens=""):
                 body.append(value)
     fields = {f"tokens_{bucket}": index_text(" ".join(values)) for bucket, values in buckets.items()}
     fields["tokens_d"] = " ".join(part for part in (fields["tokens_d"], *pinyin_tokens(title), attachment_tokens) if part)
+    if connection.vendor == "postgresql":
+        fields["tokens_d"] = fit_tsvector(fields["tokens_d"], used=sum(_tsvector_bytes(fields[f"tokens_{b}"]) for b in "abc"))
     updated = getattr(record, "last_updated", None) or timezone.now()
     return {"title": title, "body": " · ".join(body)[:BODY_LIMIT], "updated": updated, **fields}
+
+
+# PostgreSQL refuses a tsvector past 1 MB ("string is too long for tsvector"), and a large
+# attachment's distinct words and bigrams reach that long before MAX_RECORD_TOKENS: the row
+# (and a rebuild's whole batch) would fail. The D column is cut to what fits.
+TSVECTOR_BUDGET = 960_000
+
+
+def _tsvector_bytes(tokens):
+    """An upper bound of the tsvector bytes of `tokens`: each token's bytes, its entry (4)
+    and positions (2 each, 2 for their count, 2 of alignment), as if every token were new."""
+    return len(tokens.encode()) + 10 * (tokens.count(" ") + 1) if tokens else 0
+
+
+def fit_tsvector(tokens, *, used=0, budget=TSVECTOR_BUDGET):
+    """`tokens` cut after the last token that keeps the tsvector of all the columns (`used`
+    bytes already) under `budget` bytes; repeated tokens cost their position only (2 bytes,
+    none past PostgreSQL's 256 positions per word)."""
+    if used + _tsvector_bytes(tokens) <= budget:
+        return tokens
+    size, seen, end = used, {}, 0
+    for match in re.finditer(r"\S+", tokens):
+        token = match.group()
+        count = seen.get(token, 0)
+        cost = 2 if count else len(token.encode()) + 10
+        if count >= 256:
+            cost = 0
+        if size + cost > budget:
+            break
+        size += cost
+        seen[token] = count + 1
+        end = match.end()
+    return tokens[:end]
 
 
 def index_record(model, pk):

@@ -4,6 +4,7 @@ after), field:value on text fields narrowed by the index and folded 繁/简, sni
 documents read a piece at a time, PDFs read for a bounded time, and typo tolerance with and
 without pg_trgm."""
 
+import random
 import unittest
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -11,7 +12,7 @@ from django.test import override_settings
 
 from qinglan.customers.tests.factories import make_contact, make_customer
 from qinglan.search import fuzzy, index
-from qinglan.search.models import DocumentText
+from qinglan.search.models import DocumentText, SearchEntry
 from qinglan.search.service import document_snippet, search
 
 from . import files
@@ -132,6 +133,30 @@ class LongDocumentTests(AttachmentTestCase):
         self.assertIn("<mark>主軸免費更換</mark>", hits[0].snippet)
         self.assertTrue(hits[0].snippet.startswith("…") and hits[0].snippet.endswith("…"))
         self.assertLess(len(hits[0].snippet), 300)
+
+    def test_a_document_of_many_distinct_words_is_indexed(self):
+        # 150,000 characters drawn at random: ~150,000 distinct bigrams, a tsvector of over
+        # 2 MB that PostgreSQL refuses (the limit is 1 MB); the row keeps what fits.
+        rng = random.Random(7)
+        text = "冷鏈倉儲合約開頭" + "".join(chr(0x4E00 + rng.randrange(20000)) for _ in range(150000))
+        self.upload(self.alice, self.contract, "大文件.txt", text.encode())
+        self.assertEqual(DocumentText.objects.get(name="大文件.txt").status, DocumentText.Status.OK)
+        hits = [hit for group in search(self.alice, "冷鏈倉儲合約").groups for hit in group.hits]
+        self.assertEqual([(hit.title, hit.attachment) for hit in hits], [("青藍科技合同管理有限公司", "大文件.txt")])
+        entry = SearchEntry.objects.get(object_id=self.contract.pk, content_type__model="customer")
+        document_tokens = DocumentText.objects.get(name="大文件.txt").tokens
+        if connection.vendor == "postgresql":
+            self.assertLess(len(entry.tokens_d), len(document_tokens))  # cut to what fits
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_column_size(vector) FROM search_searchentry WHERE id = %s", [entry.pk])
+                self.assertLess(cursor.fetchone()[0], 1_048_576)
+        else:
+            self.assertIn(document_tokens, entry.tokens_d)
+
+    def test_fit_tsvector(self):
+        self.assertEqual(index.fit_tsvector("甲 乙 甲", budget=100), "甲 乙 甲")
+        self.assertEqual(index.fit_tsvector("甲乙 丙丁 戊己", budget=30), "甲乙")  # 16 bytes a new token
+        self.assertEqual(index.fit_tsvector("甲乙 甲乙 丙丁", budget=40, used=20), "甲乙 甲乙")
 
     def test_pieces_read_one_at_a_time(self):
         text = "前言" * 30000 + "合同" + "後記" * 10
