@@ -4,8 +4,10 @@ import json
 
 import pytest
 from django.test import Client
+from lxml import etree
 
 from qinglan.core.testing import make_member
+from qinglan.org.models import Department, Role
 from qinglan.workflow import importers, services
 from qinglan.workflow.choices import TaskStatus
 from qinglan.workflow.models import WorkTask
@@ -42,9 +44,61 @@ def test_the_diagram_marks_done_active_and_pending_steps():
 
 
 def test_a_process_without_a_drawing_has_no_diagram():
-    services.ensure_fixed_processes()
+    services.deploy(xml=bpmn("customer_credit.bpmn"))
+    Role.objects.create(name="信用審核").members.add(make_member("reviewer"))
     applicant = make_member("applicant", language="en")
-    instance = services.start(definition_key="leave_request", initiator=applicant, data={"leave_type": "annual", "days": 1, "reason": "x"})
+    instance = services.start(definition_key="customer_credit", initiator=applicant, data={"credit_limit": 5000})
     client = Client()
     client.force_login(applicant)
     assert 'data-testid="instance-diagram"' not in client.get(instance.get_page_url()).content.decode()
+
+
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+BPMNDI = "{http://www.omg.org/spec/BPMN/20100524/DI}"
+DRAWN = ("startEvent", "endEvent", "userTask", "exclusiveGateway", "sequenceFlow")
+
+
+@pytest.mark.parametrize("filename", ["leave_request.bpmn", "purchase_request.bpmn"])
+def test_the_shipped_processes_draw_every_element_and_stay_deployable(filename):
+    xml = (services.PROCESSES_DIR / filename).read_text(encoding="utf-8")
+    root = etree.fromstring(xml.encode())
+    elements = {e.get("id") for tag in DRAWN for e in root.iter(f"{BPMN}{tag}")}
+    shapes = {s.get("bpmnElement") for s in root.iter(f"{BPMNDI}BPMNShape")}
+    edges = {e.get("bpmnElement") for e in root.iter(f"{BPMNDI}BPMNEdge")}
+    assert elements and elements == shapes | edges and not shapes & edges
+    for edge in root.iter(f"{BPMNDI}BPMNEdge"):
+        assert len(edge.findall("{http://www.omg.org/spec/DD/20100524/DI}waypoint")) >= 2
+    definition = services.deploy(xml=xml)
+    assert definition.task_rules
+
+
+def _diagram_data(page):
+    return json.loads(page.split('id="instance-diagram-data" type="application/json">')[1].split("</script>")[0])
+
+
+def test_a_leave_request_shows_its_drawing_with_the_steps_marked():
+    applicant, lead, head = (make_member(name, language="en") for name in ("applicant", "lead", "head"))
+    department = Department.objects.create(name="業務部", code="SALES", head=head)
+    applicant.department, applicant.manager = department, lead
+    applicant.save()
+    instance = services.start(
+        definition_key="leave_request", initiator=applicant, data={"leave_type": "annual", "days": 5, "reason": "旅遊"}
+    )
+    client = Client()
+    client.force_login(applicant)
+    page = client.get(instance.get_page_url()).content.decode()
+    assert 'data-testid="instance-diagram"' in page
+    data = _diagram_data(page)
+    assert "submitted" in data["done"]
+    assert data["active"] == ["manager_approval"]
+    assert {"head_approval", "approved"} <= set(data["pending"]) and "BPMNDiagram" in data["xml"]
+
+    services.complete(task=WorkTask.objects.get(instance=instance, status=TaskStatus.OPEN), user=lead, outcome="approve")
+    data = _diagram_data(client.get(instance.get_page_url()).content.decode())
+    assert data["active"] == ["head_approval"]
+    assert {"submitted", "manager_approval", "manager_decision"} <= set(data["done"])
+
+    services.complete(task=WorkTask.objects.get(instance=instance, status=TaskStatus.OPEN), user=head, outcome="approve")
+    data = _diagram_data(client.get(instance.get_page_url()).content.decode())
+    assert data["active"] == [] and data["pending"] == []
+    assert {"head_approval", "head_decision", "approved"} <= set(data["done"]) and "rejected" not in data["done"]
