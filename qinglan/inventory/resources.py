@@ -92,7 +92,7 @@ class StockBalanceResource(LedgerResource):
 @register(StockEntry)
 class StockEntryResource(LedgerResource):
     columns = ("posted_at", "kind", "product", "warehouse", "batch", "quantity", "unit_cost", "value", "document", "posted_by")
-    filters = ("kind", "product", "warehouse", "batch", "posted_at", "document")
+    filters = ("kind", "product", "warehouse", "batch", "posted_at")  # a document lists its own movements
     search = {}
     ordering = ("-id",)
     select_related = ("product", "warehouse", "batch", "document", "posted_by")
@@ -125,6 +125,18 @@ POST = Action(
 )
 
 
+def limit_line_choices(document, name, queryset):
+    """A line picks an order line of its document's order (before the order is chosen: of an
+    order being delivered) and a bin of its document's warehouse."""
+    if name == "order_line":
+        if document.sales_order_id:
+            return queryset.filter(order_id=document.sales_order_id)
+        return queryset.filter(order__status__in=("approved", "fulfilling"))
+    if name == "location" and document.warehouse_id:
+        return queryset.filter(warehouse_id=document.warehouse_id)
+    return queryset
+
+
 class DocumentResource(Resource):
     columns = ("code", "document_date", "warehouse", "status", "owner")
     filters = ("status", "warehouse", "owner", "document_date")
@@ -142,7 +154,9 @@ class DocumentResource(Resource):
         super().__init__(model)
         self.fieldsets = ((model._meta.verbose_name, self.header), (_("Notes"), self.more))
         self.children = {
-            "lines": Child(StockDocumentLine, fields=self.line_fields, label=_("lines"), extra=1, columns=self.line_columns),
+            "lines": Child(
+                StockDocumentLine, fields=self.line_fields, label=_("lines"), extra=1, columns=self.line_columns, limit=limit_line_choices,
+            ),
         }
         self.panels = (
             Panel(model._meta.verbose_name, ("code", "status", *self.header)),
