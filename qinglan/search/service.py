@@ -27,7 +27,7 @@ from . import fuzzy
 from .backends import Backend
 from .index import searchable_resources
 from .models import DocumentText
-from .text import MAX_TERMS, as_text, fold, highlight_spans, parse_query, pinyin_spans, value_terms
+from .text import MAX_TERMS, as_text, fold, highlight_spans, parse_query, pinyin_spans, runs, value_terms
 from .text import _dedupe as _dedupe_terms
 
 PAGE_SIZE = 20
@@ -276,6 +276,7 @@ def _field_filters(query, resources):
         if indexed and not filter_.negated:
             # The index narrows the rows first; the field is then read only for those.
             narrowing.extend(value_terms(filter_.value))
+            query.highlight.extend(runs(fold(filter_.value)))
         for resource, field in matched.items():
             by_resource.setdefault(resource, []).append(
                 (search_fields.condition(field, filter_.value), filter_.negated, search_fields.is_text(field) and (indexed or not query.empty))

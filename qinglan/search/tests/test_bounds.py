@@ -103,6 +103,8 @@ class FieldValueTests(SearchTestCase):
         self.assertEqual(self.titles(self.admin, "name:青藍科技"), {"青藍科技合同管理有限公司"})
         self.assertEqual(self.titles(self.admin, "name:客戶服務"), {"客户服务中心"})
         self.assertEqual(self.titles(self.admin, "name:ＱＩＮＧ", types=["customers.customer"]), {"Qinglan Trading Companies"})
+        hit = search(self.admin, "name:青蓝科技").groups[0].hits[0]
+        self.assertIn("<mark>青藍科技</mark>", hit.title_html)
         # References too: contacts by their customer's name written in Simplified.
         self.assertEqual(self.titles(self.admin, "customer:青蓝"), {"林大同", "林合同"})
 
