@@ -246,6 +246,11 @@ def suggest_batches(*, product_id, warehouse_id, quantity, variant_id=None, on=N
     """FEFO: [(batch or None, quantity)] taking `quantity` from the batches that expire first
     (expired ones left out), then from stock kept without a batch; what cannot be covered is
     suggested from the batch-less stock, where posting will refuse it if it is not there."""
+    return fefo_plan(product_id=product_id, warehouse_id=warehouse_id, quantity=quantity, variant_id=variant_id, on=on, exclude=exclude)[0]
+
+
+def fefo_plan(*, product_id, warehouse_id, quantity, variant_id=None, on=None, exclude=()):
+    """(suggest_batches' plan, what is available in all: unexpired batches and batch-less stock)."""
     on = on or timezone.localdate()
     balances = (
         StockBalance.objects.filter(product_id=product_id, warehouse_id=warehouse_id, variant_id=variant_id)
@@ -266,7 +271,10 @@ def suggest_batches(*, product_id, warehouse_id, quantity, variant_id=None, on=N
             left -= take
     if left > 0 or not plan:
         plan.append((None, left if plan else Decimal(quantity)))
-    return [(batch, amount) for batch, amount in plan if amount > 0] or [(None, Decimal(quantity))]
+    available = sum((amount for batch, amount in plan if batch is not None), Decimal(0))
+    if loose is not None:
+        available += max(loose.on_hand - loose.reserved, Decimal(0))
+    return [(batch, amount) for batch, amount in plan if amount > 0] or [(None, Decimal(quantity))], available
 
 
 def _fulfil(lines, *, sign, field, user):
@@ -311,8 +319,15 @@ def _outgoing_moves(document, lines, kind):
         if line.batch_id:
             plan = [(line.batch, line.base_quantity)]
         else:
-            plan = suggest_batches(product_id=line.product_id, variant_id=line.variant_id, warehouse_id=document.warehouse_id,
-                                   quantity=line.base_quantity, on=document.document_date)
+            plan, available = fefo_plan(product_id=line.product_id, variant_id=line.variant_id, warehouse_id=document.warehouse_id,
+                                        quantity=line.base_quantity, on=document.document_date)
+            if any(batch is not None for batch, _amount in plan) and available < line.base_quantity and not document.warehouse.allow_negative:
+                # Split over batches, the shortfall would be reported on the batch-less stock alone: say it for the whole.
+                raise ValidationError(
+                    _("Not enough %(product)s in %(warehouse)s: %(available)s available in unexpired batches and without a batch, %(needed)s needed.")
+                    % {"product": line.product, "warehouse": document.warehouse, "available": decimal_text(available, 4),
+                       "needed": decimal_text(line.base_quantity, 4)}
+                )
         for batch, amount in plan:
             moves.append(Move(
                 product_id=line.product_id, variant_id=line.variant_id, warehouse_id=document.warehouse_id, batch_id=batch.pk if batch else None,

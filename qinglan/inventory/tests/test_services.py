@@ -117,6 +117,9 @@ def test_batches_go_out_first_expired_first_and_an_expired_batch_is_refused(cler
     with pytest.raises(ValidationError, match="L-OLD"):
         deliver(main, product, 1, clerk, batch=old)
     assert on_hand(product, main, old) == 5
+    with pytest.raises(ValidationError, match="3 available in unexpired batches and without a batch, 4 needed"):
+        deliver(main, product, 4, clerk)  # the expired batch does not count
+    assert on_hand(product, main, late) == 3
 
 
 def test_transfer_goes_through_in_transit_in_two_steps(clerk, main):
