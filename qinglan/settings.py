@@ -297,6 +297,7 @@ SPECTACULAR_SETTINGS = {
         "ProcessInstanceStatusEnum": "qinglan.workflow.choices.InstanceStatus",
         "StockDocumentStatusEnum": "qinglan.inventory.choices.DocumentStatus",
         "StocktakeStatusEnum": "qinglan.inventory.choices.StocktakeStatus",
+        "InspectionStatusEnum": "qinglan.inventory.choices.InspectionStatus",
     },
 }
 

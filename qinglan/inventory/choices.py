@@ -59,3 +59,16 @@ class StocktakeStatus(models.TextChoices):
     COUNTING = "counting", _("counting")
     POSTED = "posted", pgettext_lazy("stock document", "posted")
     CANCELLED = "cancelled", pgettext_lazy("stock document", "cancelled")
+
+
+class InspectionStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("inspection", "waiting for inspection")
+    POSTED = "posted", pgettext_lazy("inspection", "inspected")
+    CANCELLED = "cancelled", pgettext_lazy("stock document", "cancelled")
+
+
+class FailedGoods(models.TextChoices):
+    """Where goods that fail inspection go."""
+
+    RETURN = "return", _("back to the supplier")
+    SCRAP = "scrap", _("to scrap")

@@ -19,6 +19,7 @@ from . import services
 from .choices import DocumentKind, WarehouseKind
 from .models import (
     Batch,
+    Inspection,
     Location,
     ReorderRule,
     StockBalance,
@@ -61,7 +62,7 @@ def _load_demo():
     if keeper is None:
         return
     everything = list(ACTIONS)
-    ledger = [Warehouse, Batch, StockDocument, ReorderRule, Stocktake, StockBalance, StockEntry]
+    ledger = [Warehouse, Batch, StockDocument, ReorderRule, Stocktake, Inspection, StockBalance, StockEntry]
     role = _role("倉管", "倉庫、庫存單據與盤點", [(model, everything, Scope.ALL) for model in ledger])
     role.members.add(keeper)
     forget_grants(keeper)
@@ -119,6 +120,10 @@ def _load_demo():
             )
     post(DocumentKind.RECEIPT, warehouses["TXG"], partner=suppliers[-1] if suppliers else None,
          lines=[{"product": product, "quantity": Decimal(25), "unit_cost": cost_of(product)} for product in products[3:7]])
+
+    # Goods waiting in the QC hold: their inspection is open, passed goods will go to the main warehouse.
+    post(DocumentKind.RECEIPT, warehouses["QC"], to_warehouse=warehouses["TPE"], partner=suppliers[0] if suppliers else None,
+         reference="來料待檢", lines=[{"product": products[6], "quantity": Decimal(50), "unit_cost": cost_of(products[6])}])
 
     received = services.create_document(kind=DocumentKind.TRANSFER, warehouse=warehouses["TPE"], to_warehouse=warehouses["TXG"], user=keeper,
                                         lines=[{"product": products[2], "quantity": Decimal(10)}])

@@ -16,10 +16,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from qinglan.core.models import BaseModel, ChildModel, OwnedModel, RestrictedManager
 
-from .choices import CommitmentKind, DocumentKind, DocumentStatus, EntryKind, StocktakeStatus, WarehouseKind
+from .choices import CommitmentKind, DocumentKind, DocumentStatus, EntryKind, FailedGoods, InspectionStatus, StocktakeStatus, WarehouseKind
 
 QUANTITY = {"max_digits": 18, "decimal_places": 4}
 COST = {"max_digits": 18, "decimal_places": 4}
@@ -419,3 +420,41 @@ class StocktakeLine(ChildModel):
     @property
     def variance(self):
         return None if self.counted_quantity is None else self.counted_quantity - self.book_quantity
+
+
+class Inspection(OwnedModel):
+    """Quality inspection (品質檢驗) of goods held in a QC warehouse: a sample is checked, the
+    passed quantity moves on to the target warehouse, the failed one goes back to the
+    supplier or to scrap. Made for each line of a receipt into a QC warehouse, or by hand."""
+
+    code = models.CharField(_("code"), max_length=30, unique=True, blank=True, help_text=_("Leave empty to number automatically."))
+    receipt = models.ForeignKey(
+        StockDocument, verbose_name=_("purchase receipt"), on_delete=models.PROTECT, null=True, blank=True, related_name="inspections", editable=False,
+    )
+    warehouse = models.ForeignKey(Warehouse, verbose_name=_("QC warehouse"), on_delete=models.PROTECT, related_name="inspections")
+    target_warehouse = models.ForeignKey(
+        Warehouse, verbose_name=_("passed goods go to"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+    )
+    product = models.ForeignKey("products.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+")
+    batch = models.ForeignKey(Batch, verbose_name=_("batch"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    quantity = models.DecimalField(_("quantity to inspect"), validators=[MinValueValidator(Decimal("0.0001"))], **QUANTITY)
+    sample_size = models.DecimalField(_("sample size"), null=True, blank=True, validators=[MinValueValidator(0)], **QUANTITY)
+    passed_quantity = models.DecimalField(_("passed"), null=True, blank=True, validators=[MinValueValidator(0)], **QUANTITY)
+    failed_quantity = models.DecimalField(pgettext_lazy("inspection", "failed"), null=True, blank=True, validators=[MinValueValidator(0)], **QUANTITY)
+    failed_goods = models.CharField(_("failed goods go"), max_length=10, choices=FailedGoods.choices, default=FailedGoods.RETURN)
+    result = models.TextField(_("findings"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=InspectionStatus.choices, default=InspectionStatus.OPEN, editable=False)
+    posted_at = models.DateTimeField(_("inspected at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ("-id",)
+        verbose_name = _("quality inspection")
+        verbose_name_plural = _("quality inspections")
+
+    def __str__(self):
+        return self.code or gettext("new inspection")
+
+    def clean(self):
+        from . import inspections
+
+        inspections.check_inspection(inspection=self)

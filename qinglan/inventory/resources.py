@@ -6,10 +6,11 @@ from qinglan.core.menu import register_menu_group, register_menu_page
 from qinglan.core.registry import register
 from qinglan.core.resources import Action, Child, Panel, RecordLink, Resource
 
-from . import services, stocktaking
-from .choices import DocumentStatus, StocktakeStatus
+from . import inspections, services, stocktaking
+from .choices import DocumentStatus, InspectionStatus, StocktakeStatus
 from .models import (
     Batch,
+    Inspection,
     Location,
     PurchaseReceipt,
     PurchaseReturn,
@@ -179,7 +180,7 @@ class DocumentResource(Resource):
 class PurchaseReceiptResource(DocumentResource):
     columns = ("code", "document_date", "partner", "warehouse", "status", "owner")
     filters = ("status", "warehouse", "partner", "owner", "document_date")
-    header = ("partner", "warehouse", "document_date", "owner")
+    header = ("partner", "warehouse", "to_warehouse", "document_date", "owner")
     line_fields = ("product", "quantity", "unit", "unit_cost", "batch_code", "production_date", "expiry_date", "location", "notes")
     line_columns = ("product", "quantity", "unit", "unit_cost", "batch", "batch_code", "expiry_date", "location")
     menu_order = 20
@@ -252,6 +253,39 @@ class StockScrapResource(DocumentResource):
     header = ("warehouse", "reason", "document_date", "owner")
     menu_order = 50
     icon = "bi-trash3"
+
+
+@register(Inspection)
+class InspectionResource(Resource):
+    columns = ("code", "product", "batch", "quantity", "warehouse", "target_warehouse", "status", "owner")
+    filters = ("status", "warehouse", "target_warehouse", "product", "owner")
+    search = {"code": 100, "product__name": 200, "result": 1000}
+    fieldsets = (
+        (_("Quality inspection"), ("warehouse", "target_warehouse", "product", "batch", "quantity", "owner")),
+        (_("Result"), ("sample_size", "passed_quantity", "failed_quantity", "failed_goods", "result")),
+    )
+    panels = (
+        Panel(_("Quality inspection"), ("code", "receipt", "warehouse", "target_warehouse", "product", "batch", "quantity", "status", "owner")),
+        Panel(_("Result"), ("sample_size", "passed_quantity", "failed_quantity", "failed_goods", "result", "posted_at")),
+    )
+    actions = {
+        "post": Action(
+            inspections.post_inspection, _("Post result"), style="success", available=_when(InspectionStatus.OPEN),
+            confirm=_("Post the result? Passed goods move to their warehouse, failed ones go back or to scrap."),
+        ),
+        "cancel": Action(inspections.cancel_inspection, _("Cancel"), style="outline-danger", available=_when(InspectionStatus.OPEN)),
+    }
+    import_lookups = {"warehouse": "code", "target_warehouse": "code", "product": "code", "owner": "username"}
+    scope_through = "warehouse"
+    menu_group = "inventory"
+    menu_order = 55
+    icon = "bi-clipboard2-check"
+
+    def edit_lock(self, record, action):
+        return inspections.inspection_lock(record, action)
+
+    def before_save(self, record, *, user, created):
+        inspections.prepare_inspection(inspection=record, created=created)
 
 
 @register(ReorderRule)

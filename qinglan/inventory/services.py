@@ -72,6 +72,8 @@ def check_document(*, document):
             errors["to_warehouse"] = _("A transfer goes to another warehouse.")
         if document.transit_warehouse_id and document.transit_warehouse.kind != WarehouseKind.TRANSIT:
             errors["transit_warehouse"] = _("Choose an in-transit warehouse.")
+    if kind == DocumentKind.RECEIPT and document.to_warehouse_id and (warehouse is None or warehouse.kind != WarehouseKind.QC):
+        errors["to_warehouse"] = _("Only a receipt into a quality inspection hold names where the goods go after inspection.")
     if warehouse is not None and warehouse.kind == WarehouseKind.TRANSIT:
         errors["warehouse"] = _("Goods reach an in-transit warehouse only through a transfer.")
     if document.partner_id:
@@ -383,7 +385,11 @@ def post_document(*, record, user):
     document.status = DocumentStatus.POSTED
     document.posted_at, document.posted_by = timezone.now(), _member(user)
     _save_step(document, before, user, "posted", ["status", "posted_at", "posted_by"])
-    stock.post(moves, user=user, document=document, releases=releases)  # last: the balances stay locked until the commit
+    entries = stock.post(moves, user=user, document=document, releases=releases)  # last: the balances stay locked until the commit
+    if kind == DocumentKind.RECEIPT and document.warehouse.kind == WarehouseKind.QC:
+        from .inspections import inspections_for_receipt
+
+        inspections_for_receipt(document=document, entries=entries, user=user)
     if kind == DocumentKind.SALES_RETURN:
         _credit_note(document, lines, user)
     return document

@@ -10,6 +10,7 @@ from qinglan.inventory import services, stocktaking
 from qinglan.inventory.choices import DocumentKind
 from qinglan.inventory.models import (
     Batch,
+    Inspection,
     PurchaseReceipt,
     PurchaseReturn,
     ReorderRule,
@@ -119,4 +120,14 @@ def stocktake(owner, serial):
     stocktaking.prepare_stocktake(stocktake=record, created=True)
     record.save()
     stocktaking.start_stocktake(stocktake=record, user=None)
+    return record, owner, owner.department
+
+
+@sample_factory(Inspection)
+def inspection(owner, serial):
+    from qinglan.inventory.choices import WarehouseKind
+
+    hold = make_warehouse(f"MQ{serial}", f"矩陣待檢倉{serial}", owner=owner, kind=WarehouseKind.QC)
+    product = make_product(f"MXQ-{serial}", f"待檢商品{serial}")
+    record = Inspection.objects.create(warehouse=hold, product=product, quantity=Decimal(5), owner=owner, code=f"QC-M{serial}", result=f"矩陣檢驗{serial} matrix")
     return record, owner, owner.department
