@@ -77,3 +77,11 @@ menu.register_menu_page(
     group="workflow", key="workflow.leave", label=_("Leave request"), url_name="workflow:start_leave",
     icon="bi-calendar2-minus", order=20,
 )
+menu.register_menu_page(
+    group="workflow", key="workflow.report_durations", label=_("Process durations"), url_name="workflow:report_durations",
+    icon="bi-stopwatch", order=60, model=ProcessInstance,
+)
+menu.register_menu_page(
+    group="workflow", key="workflow.report_overdue", label=_("Overdue tasks"), url_name="workflow:report_overdue",
+    icon="bi-alarm", order=65, model=ProcessInstance,
+)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,7 +17,7 @@ from django.views import View
 from qinglan.core.forms import StyledFormMixin
 from qinglan.core.pagination import SortKey, keyset_page
 
-from . import assignees, services
+from . import assignees, reports, services
 from .choices import InstanceStatus, LeaveType, Outcome, TaskKind, TaskStatus
 from .models import CopyRecipient, ProcessInstance, TaskEvent, WorkTask
 
@@ -334,3 +335,77 @@ class EventAttachmentView(View):
         response = FileResponse(handle, as_attachment=True, filename=attachment.name, content_type="application/octet-stream")
         response["X-Content-Type-Options"] = "nosniff"
         return response
+
+
+# ---- reports -----------------------------------------------------------------------------------
+
+
+class ReportView(View):
+    """A workflow report: for members who may view process instances, over those in their scope."""
+
+    def dispatch(self, request, *args, **kwargs):
+        from qinglan.core.permissions import has_permission
+
+        if not has_permission(request.user, ProcessInstance, "view"):
+            raise PermissionDenied(_("You have no permission to do this."))
+        return super().dispatch(request, *args, **kwargs)
+
+
+class DurationReportView(ReportView):
+    """Average and longest duration per process (start to decision) and per step (task opened to
+    completed), over the instances started in the chosen days."""
+
+    template_name = "workflow/report_durations.html"
+
+    def get(self, request):
+        instances = reports.instances_in_scope(request.user)
+        form = reports.PeriodForm(request.GET or None, instances=instances)
+        context = {"form": form, "processes": [], "steps": [], "limit": reports.MAX_ROWS}
+        if request.GET and not form.is_valid():
+            return render(request, self.template_name, context, status=400)
+        if form.is_bound:
+            instances = form.narrow(instances)
+        processes, steps = reports.process_durations(instances), reports.step_durations(instances)
+        for row in processes + steps:
+            row["average_text"], row["longest_text"] = reports.duration_text(row["average"]), reports.duration_text(row["longest"])
+        context.update({
+            "processes": processes[: reports.MAX_ROWS], "steps": steps[: reports.MAX_ROWS],
+            "more": len(processes) > reports.MAX_ROWS or len(steps) > reports.MAX_ROWS,
+        })
+        return render(request, self.template_name, context)
+
+
+class OverdueReportView(ReportView):
+    """Open steps past their deadline, by member and by department, and the most overdue ones
+    (narrowed to one member or department when chosen)."""
+
+    template_name = "workflow/report_overdue.html"
+
+    def get(self, request):
+        from django.utils import timezone
+
+        form = reports.OverdueForm(request.GET or None)
+        context = {"form": form, "members": [], "departments": [], "tasks": [], "total": 0, "limit": reports.MAX_ROWS}
+        if request.GET and not form.is_valid():
+            return render(request, self.template_name, context, status=400)
+        now = timezone.now()
+        tasks = reports.overdue_tasks(request.user, now=now)
+        members, departments = reports.overdue_by_member(tasks, now=now), reports.overdue_by_department(tasks, now=now)
+        listed = tasks
+        chosen = form.cleaned_data if form.is_bound else {}
+        if chosen.get("member"):
+            listed = listed.filter(assignee_id=chosen["member"])
+        if chosen.get("department"):
+            listed = listed.filter(Q(assignee__department_id=chosen["department"]) | Q(assignee__isnull=True, candidate_department_id=chosen["department"]))
+        listed = list(
+            listed.select_related("instance", "instance__initiator", "assignee", "candidate_role", "candidate_department", "candidate_position")
+            .order_by("due", "id")[: reports.OVERDUE_LIST]
+        )
+        for task in listed:
+            task.late = reports.duration_text(now - task.due)
+        context.update({
+            "members": members[: reports.MAX_ROWS], "departments": departments[: reports.MAX_ROWS], "tasks": listed,
+            "total": sum(row["count"] for row in departments), "chosen": chosen, "list_limit": reports.OVERDUE_LIST,
+            "more": len(members) > reports.MAX_ROWS or len(departments) > reports.MAX_ROWS,
+        })
+        return render(request, self.template_name, context)
