@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "qinglan.products",
     "qinglan.sales",
     "qinglan.inventory",
+    "qinglan.purchasing",
 ]
 
 MIDDLEWARE = [

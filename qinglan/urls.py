@@ -30,4 +30,5 @@ urlpatterns = [
     path("products/", include("qinglan.products.urls")),
     path("sales/", include("qinglan.sales.urls")),
     path("inventory/", include("qinglan.inventory.urls")),
+    path("purchasing/", include("qinglan.purchasing.urls")),
 ]

@@ -311,6 +311,10 @@ class StockDocumentLine(ChildModel):
     production_date = models.DateField(_("production date"), null=True, blank=True)
     expiry_date = models.DateField(_("expiry date"), null=True, blank=True)
     location = models.ForeignKey(Location, verbose_name=_("bin location"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    purchase_line = models.ForeignKey(
+        "purchasing.PurchaseOrderLine", verbose_name=_("purchase order line"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="receipt_lines",
+    )
     notes = models.CharField(_("notes"), max_length=200, blank=True)
     # Kept by the services: the quantity in the product's base unit.
     base_quantity = models.DecimalField(_("quantity in base unit"), null=True, blank=True, editable=False, **QUANTITY)

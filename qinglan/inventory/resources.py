@@ -182,7 +182,7 @@ class PurchaseReceiptResource(DocumentResource):
     filters = ("status", "warehouse", "partner", "owner", "document_date")
     header = ("partner", "warehouse", "to_warehouse", "document_date", "owner")
     line_fields = ("product", "quantity", "unit", "unit_cost", "batch_code", "production_date", "expiry_date", "location", "notes")
-    line_columns = ("product", "quantity", "unit", "unit_cost", "batch", "batch_code", "expiry_date", "location")
+    line_columns = ("product", "quantity", "unit", "unit_cost", "batch", "batch_code", "expiry_date", "location", "purchase_line")
     menu_order = 20
     icon = "bi-box-arrow-in-down"
 

@@ -121,6 +121,11 @@ def check_line(*, line):
             errors["order_line"] = _("The order line is for another product.")
     if line.order_line_id and document.sales_order_id and line.order_line.order_id != document.sales_order_id:
         errors["order_line"] = _("This line is of another order.")
+    if line.purchase_line_id:
+        if kind != DocumentKind.RECEIPT:
+            errors["purchase_line"] = _("Only a purchase receipt refers to a purchase order line.")
+        elif line.product_id and line.purchase_line.product_id != line.product_id:
+            errors["purchase_line"] = _("The purchase order line is for another product.")
     if line.order_line_id and kind not in ORDER_KINDS:
         errors["order_line"] = _("Only deliveries and sales returns refer to order lines.")
     if line.location_id and document.warehouse_id and line.location.warehouse_id != document.warehouse_id:
@@ -210,7 +215,7 @@ def _locked_document(record, user, action="change"):
 
 
 def _lines(document):
-    lines = list(document.lines.select_related("product", "batch", "order_line", "unit"))
+    lines = list(document.lines.select_related("product", "batch", "order_line", "unit", "purchase_line"))
     if not lines:
         raise ValidationError(_("Add at least one line before posting."))
     for line in lines:
@@ -293,6 +298,24 @@ def _fulfil(lines, *, sign, field, user):
     return done
 
 
+def _purchased(lines, *, sign, user):
+    """Tell purchasing what of its order lines a receipt brought in (negative: cancelled)."""
+    from qinglan.products.services import convert_quantity
+    from qinglan.purchasing import services as purchasing
+
+    done = {}
+    for line in lines:
+        if line.purchase_line_id:
+            order_unit = line.purchase_line.unit_id or line.product.base_unit_id
+            line_unit = line.unit_id or line.product.base_unit_id
+            quantity = Decimal(line.quantity) if order_unit == line_unit else convert_quantity(
+                product=line.product, quantity=line.quantity, from_unit=line_unit, to_unit=order_unit, places=4,
+            )
+            done[line.purchase_line_id] = done.get(line.purchase_line_id, Decimal(0)) + quantity
+    for line_id in sorted(done):
+        purchasing.record_receipt(line_id=line_id, quantity=sign * done[line_id], user=user)
+
+
 def _order_quantity(line):
     """The line's quantity in the unit of its order line."""
     from qinglan.products.services import convert_quantity
@@ -358,6 +381,8 @@ def post_document(*, record, user):
     if kind in INCOMING_KINDS or kind == DocumentKind.ADJUSTMENT:
         if kind == DocumentKind.SALES_RETURN:
             _fulfil(lines, sign=1, field="returned", user=user)
+        if kind == DocumentKind.RECEIPT:
+            _purchased(lines, sign=1, user=user)
         moves = []
         for line in lines:
             if kind == DocumentKind.ADJUSTMENT and line.base_quantity < 0:
@@ -508,7 +533,9 @@ def cancel_document(*, record, user):
     document.cancelled_at = timezone.now()
     _save_step(document, before, user, "cancelled", ["status", "cancelled_at"])
     if was != DocumentStatus.DRAFT:
-        lines = list(document.lines.select_related("product", "order_line"))
+        lines = list(document.lines.select_related("product", "order_line", "purchase_line"))
+        if document.kind == DocumentKind.RECEIPT:
+            _purchased(lines, sign=-1, user=user)
         if document.kind == DocumentKind.DELIVERY:
             _fulfil(lines, sign=-1, field="delivered", user=user)
         elif document.kind == DocumentKind.SALES_RETURN:

@@ -1,0 +1,78 @@
+"""Purchasing (採購): purchase orders to suppliers, with lines of products, prices and expected
+dates, received into a warehouse through the warehouse's purchase receipts."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from qinglan.core.models import ChildModel, OwnedModel
+
+from .choices import PurchaseStatus
+
+QUANTITY = {"max_digits": 18, "decimal_places": 4}
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class PurchaseOrder(OwnedModel):
+    code = models.CharField(_("code"), max_length=30, unique=True, blank=True, help_text=_("Leave empty to number automatically."))
+    supplier = models.ForeignKey("customers.Customer", verbose_name=_("supplier"), on_delete=models.PROTECT, related_name="purchase_orders")
+    warehouse = models.ForeignKey("inventory.Warehouse", verbose_name=_("receive into"), on_delete=models.PROTECT, related_name="purchase_orders")
+    order_date = models.DateField(_("order date"), default=timezone.localdate)
+    expected_date = models.DateField(_("expected date"), null=True, blank=True)
+    currency = models.ForeignKey(
+        "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text=_("Left empty: the company's base currency."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    # Kept by the services.
+    status = models.CharField(_("status"), max_length=10, choices=PurchaseStatus.choices, default=PurchaseStatus.DRAFT, editable=False)
+    total = models.DecimalField(_("total"), default=Decimal(0), editable=False, **MONEY)
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("department"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False,
+    )
+
+    class Meta:
+        ordering = ("-id",)
+        verbose_name = _("purchase order")
+        verbose_name_plural = _("purchase orders")
+        indexes = [
+            models.Index(fields=("supplier", "status"), name="purchase_supplier_status"),
+            models.Index(fields=("department", "id"), name="purchase_department_id"),
+            models.Index(fields=("owner", "id"), name="purchase_owner_id"),
+        ]
+
+    def __str__(self):
+        return self.code or gettext("new purchase order")
+
+    def clean(self):
+        if self.supplier_id and not self.supplier.is_supplier:
+            raise ValidationError({"supplier": _("%(partner)s is not a supplier.") % {"partner": self.supplier}})
+        if self.expected_date and self.order_date and self.expected_date < self.order_date:
+            raise ValidationError({"expected_date": _("Goods cannot be expected before the order date.")})
+
+
+class PurchaseOrderLine(ChildModel):
+    order = models.ForeignKey(PurchaseOrder, verbose_name=_("purchase order"), on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("products.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(_("quantity"), validators=[MinValueValidator(Decimal("0.0001"))], **QUANTITY)
+    unit = models.ForeignKey("products.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text=_("Left empty: the product's base unit."))
+    unit_price = models.DecimalField(_("unit price"), validators=[MinValueValidator(0)], **MONEY)
+    expected_date = models.DateField(_("expected date"), null=True, blank=True)
+    received_quantity = models.DecimalField(_("received"), default=Decimal(0), editable=False, **QUANTITY)
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = _("purchase order line")
+        verbose_name_plural = _("purchase order lines")
+
+    def __str__(self):
+        return str(self.product) if self.product_id else ""
+
+    @property
+    def open_quantity(self):
+        return max(self.quantity - self.received_quantity, Decimal(0))
