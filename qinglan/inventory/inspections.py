@@ -40,6 +40,8 @@ def check_inspection(*, inspection):
 
 
 def inspection_lock(inspection, action):
+    if action == "delete" and inspection.receipt_id:
+        return _("An inspection of a receipt is not deleted; cancel it instead (the goods stay in the QC warehouse).")
     if inspection.status == InspectionStatus.OPEN:
         return None
     return _("A %(status)s inspection cannot be changed.") % {"status": inspection.get_status_display()}

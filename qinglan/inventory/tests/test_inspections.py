@@ -47,6 +47,7 @@ def test_a_receipt_into_qc_waits_for_inspection_and_the_result_moves_the_goods(r
     inspection = Inspection.objects.get(receipt=receipt)
     assert (inspection.quantity, inspection.target_warehouse, inspection.batch.code) == (Decimal(100), main, "B-7")
     assert on_hand(product, hold) == 100 and on_hand(product, main) == 0
+    assert inspections.inspection_lock(inspection, "delete")  # cancelled, never deleted: the goods are in the hold
     Inspection.objects.filter(pk=inspection.pk).update(sample_size=Decimal(10), passed_quantity=Decimal(96), failed_quantity=Decimal(4), failed_goods="scrap")
     inspections.post_inspection(record=inspection, user=clerk)
     assert (on_hand(product, hold), on_hand(product, main), on_hand(product, scrap)) == (0, 96, 4)
