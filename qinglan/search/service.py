@@ -24,7 +24,7 @@ from qinglan.core.registry import registry
 
 from . import fields as search_fields
 from . import fuzzy
-from .backends import Backend
+from .backends import Backend, type_token, window
 from .index import searchable_resources
 from .models import DocumentText
 from .text import MAX_TERMS, as_text, fold, highlight_spans, parse_query, pinyin_spans, runs, value_terms
@@ -36,6 +36,7 @@ FEW_RESULTS = 3
 
 
 MAX_CORRECTIONS_TRIED = 6
+WIDER = 10
 
 
 def count_limit():
@@ -62,6 +63,8 @@ class Group:
     resource: object
     count: int  # exact up to count_limit(); one more means "more than the limit"
     hits: list = field(default_factory=list)
+    # Counted among the newest matches of a very common word only: at least `count`.
+    partial: bool = False
 
     @property
     def key(self):
@@ -69,16 +72,17 @@ class Group:
 
     @property
     def capped(self):
-        return self.count > count_limit()
+        return self.count > count_limit() or self.partial
 
     @property
     def shown_count(self):
-        """The count as shown: "1,000+" past the limit."""
-        return f"{count_limit():,}+" if self.capped else f"{self.count:,}"
+        """The count as shown: "1,000+" past the limit, "N+" when only the newest matches
+        of the words were counted."""
+        return f"{min(self.count, count_limit()):,}+" if self.capped else f"{self.count:,}"
 
     @property
     def limit_shown(self):
-        return f"{count_limit():,}"
+        return f"{min(self.count, count_limit()):,}"
 
     @property
     def more(self):
@@ -137,11 +141,14 @@ def _allowed(user, viewers):
                 unrestricted = True
                 break
             try:
-                # No ORDER BY inside IN (…): a resource's default ordering only costs there.
-                sql, sub_params = queryset.order_by().values("pk").query.sql_with_params()
+                # A correlated EXISTS: the scope is checked for the matched rows only (a key
+                # lookup each). `object_id IN (scope)` made the database list the whole scope
+                # first: all the contacts of a department's customers, ~0.9 s at 1 M records.
+                records = queryset.order_by().filter(pk=RawSQL("e.object_id", ()))
+                sql, sub_params = records.values("pk").query.sql_with_params()
             except EmptyResultSet:
                 continue
-            subqueries.append(f"e.object_id IN ({sql})")
+            subqueries.append(f"EXISTS ({sql})")
             params.extend(sub_params)
         if unrestricted:
             allowed[content_type.pk] = ("e.content_type_id = %s", [content_type.pk])
@@ -216,9 +223,19 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
         if not type_ids:
             return results
     backend = Backend()
-    counts = backend.counts(query, {type_id: allowed[type_id] for type_id in type_ids}, count_limit())
+    queries = backend.typed(query, {type_id: type_token(resource.label) for type_id, resource in type_ids.items()}, window())
+    partial = {type_id for type_id, item in queries.items() if item.floor is not None}
+    counts = backend.counts(queries, {type_id: allowed[type_id] for type_id in type_ids}, count_limit())
+    # A scope that holds few of a very common word's newest matches (a salesperson's own
+    # customers among everybody's): those types are read again over WIDER times as many.
+    thin = {type_id: queries[type_id].type_token for type_id in partial if counts.get(type_id, 0) < per_type}
+    if thin:
+        wider = backend.typed(query, thin, window() * WIDER)
+        queries.update(wider)
+        partial = (partial - set(thin)) | {type_id for type_id, item in wider.items() if item.floor is not None}
+        counts.update(backend.counts(wider, {type_id: allowed[type_id] for type_id in thin}, count_limit()))
     results.facets = sorted(
-        (Group(resource=type_ids[type_id], count=count) for type_id, count in counts.items() if type_id in type_ids),
+        (Group(resource=type_ids[type_id], count=count, partial=type_id in partial) for type_id, count in counts.items() if type_id in type_ids),
         key=lambda group: (-group.count, str(group.resource.verbose_name_plural)),
     )
     selected_ids = [type_id for type_id, resource in type_ids.items() if resource in selected]
@@ -236,28 +253,32 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
         if not selected_ids or not any(counts.get(type_id) for type_id in selected_ids):
             return results
         offset = (results.page - 1) * page_size
-        rows = backend.page(query, {type_id: allowed[type_id] for type_id in selected_ids}, counts, offset, page_size + 1)
+        rows = backend.page(queries, {type_id: allowed[type_id] for type_id in selected_ids if counts.get(type_id)}, counts, offset, page_size + 1)
         results.has_next = len(rows) > page_size
         hits = _hits(rows[:page_size], type_ids, viewers, user, query)
         for type_id in selected_ids:
             if counts.get(type_id):
                 resource = type_ids[type_id]
-                results.groups.append(Group(resource=resource, count=counts[type_id], hits=[hit for hit in hits if hit.resource is resource]))
+                results.groups.append(Group(resource=resource, count=counts[type_id], hits=[hit for hit in hits if hit.resource is resource], partial=type_id in partial))
         if len(results.groups) > 1:  # several types on one page: keep the ranked order in one list
-            results.groups = [Group(resource=results.groups[0].resource, count=results.total, hits=hits)]
+            results.groups = [Group(resource=results.groups[0].resource, count=results.total, hits=hits, partial=bool(partial & set(selected_ids)))]
         return results
     present = [type_id for type_id in type_ids if counts.get(type_id)]
     if not present:
         return results
-    rows = backend.top_per_type(query, {type_id: allowed[type_id] for type_id in present}, counts, per_type)
+    rows = backend.top_per_type(queries, {type_id: allowed[type_id] for type_id in present}, counts, per_type)
     hits = _hits(rows, type_ids, viewers, user, query)
     by_type = {}
     for hit in hits:
         by_type.setdefault(hit.resource, []).append(hit)
     reverse = backend.impl.rank_order == "DESC"
     ordered = sorted(by_type.items(), key=lambda item: max(h.score for h in item[1]) if reverse else min(h.score for h in item[1]), reverse=reverse)
-    by_resource = {group.resource: group.count for group in results.facets}
-    results.groups = [Group(resource=resource, count=by_resource.get(resource, len(items)), hits=items) for resource, items in ordered]
+    by_resource = {group.resource: group for group in results.facets}
+    results.groups = [
+        Group(resource=resource, count=by_resource[resource].count if resource in by_resource else len(items), hits=items,
+              partial=resource in by_resource and by_resource[resource].partial)
+        for resource, items in ordered
+    ]
     return results
 
 

@@ -63,7 +63,7 @@ def _vector(columns):
     said ten times is not ten times the topic), times the column's weight."""
     vector = Counter()
     for name, text in columns.items():
-        counts = Counter(token for token in (text or "").split() if not (len(token) == 1 and is_cjk(token)))
+        counts = Counter(token for token in (text or "").split() if not (len(token) == 1 and is_cjk(token)) and not token.startswith("qtype"))
         for token, count in counts.items():
             vector[token] += COLUMN_WEIGHTS[name] * (1 + math.log(count))
     return vector

@@ -260,6 +260,10 @@ class Query:
     types: list = field(default_factory=list)  # the values of type:… filters
     highlight: list = field(default_factory=list)  # folded strings to mark in snippets
     fields: list = field(default_factory=list)  # FieldFilters of name:value parts
+    # Set by the backend for the query of one type: only index rows from this id on (the
+    # type's newest matches, see backends.Backend.floors), and the type's index token.
+    floor: int | None = None
+    type_token: str = ""
 
     @property
     def empty(self):

@@ -89,6 +89,57 @@ class CommonWordRankingTests(SearchTestCase):
         self.assertEqual(groups, {"customers.customer": 5, "customers.contact": 3})
 
 
+class WindowTests(SearchTestCase):
+    """QINGLAN_SEARCH_WINDOW: a search reads at most a type's newest `window` matches of its
+    words (10 times as many for a type where the member's scope holds too few of them)."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.mine = [make_customer(cls.alice, f"窗口詞 甲{number:02d}") for number in range(12)]
+        cls.theirs = [make_customer(cls.bob, f"窗口詞 乙{number:02d}") for number in range(8)]
+        make_contact(cls.mine[0], "窗口詞聯絡人")
+
+    def setUp(self):
+        index.rebuild(index.resource_for_label("customers.customer"))
+        index.rebuild(index.resource_for_label("customers.contact"))
+
+    def counts(self, user, text, **kwargs):
+        return {facet.key: facet.shown_count for facet in search(user, text, **kwargs).facets}
+
+    def titles(self, results):
+        return sorted(hit.title for group in results.groups for hit in group.hits)
+
+    @override_settings(QINGLAN_SEARCH_WINDOW=10)
+    def test_counts_within_the_newest_matches_are_lower_bounds(self):
+        # 20 customers match: the newest 10 are read; the one contact is counted exactly.
+        self.assertEqual(self.counts(self.admin, "窗口詞"), {"customers.customer": "10+", "customers.contact": "1"})
+        self.assertEqual(self.counts(self.bob, "窗口詞"), {"customers.customer": "8+"})
+        self.client.force_login(self.admin)
+        body = self.client.get("/api/search/", {"q": "窗口詞"}).json()
+        facets = {facet["type"]: (facet["count"], facet["count_capped"]) for facet in body["facets"]}
+        self.assertEqual(facets["customers.customer"], (10, True))
+        self.assertTrue(body["total_capped"])
+        self.assertIn('data-testid="search-count">10+<', self.client.get("/search/", {"q": "窗口詞"}).content.decode())
+
+    @override_settings(QINGLAN_SEARCH_WINDOW=5)
+    def test_a_thin_scope_reads_ten_times_further(self):
+        # The newest 5 are all Bob's: Alice's are found in the newest 50 (all 20), exactly.
+        results = search(self.alice, "窗口詞", types=["customers.customer"], page_size=20)
+        self.assertEqual((results.groups[0].count, results.groups[0].capped), (12, False))
+        self.assertEqual(self.titles(results), [f"窗口詞 甲{number:02d}" for number in range(12)])
+
+    @override_settings(QINGLAN_SEARCH_WINDOW=1)
+    def test_only_what_is_in_scope_within_the_wider_window(self):
+        # Newest 10: Bob's 8 and Alice's 2 newest.
+        results = search(self.alice, "窗口詞", types=["customers.customer"])
+        self.assertEqual(results.groups[0].shown_count, "2+")
+        self.assertEqual(self.titles(results), ["窗口詞 甲10", "窗口詞 甲11"])
+
+    def test_the_words_of_most_searches_are_read_in_full(self):
+        self.assertEqual(self.counts(self.alice, "窗口詞"), {"customers.customer": "12", "customers.contact": "1"})
+
+
 class FieldValueTests(SearchTestCase):
     @classmethod
     def setUpTestData(cls):
