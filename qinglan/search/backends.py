@@ -58,10 +58,12 @@ def fts5_match(query):
     return expression
 
 
-def type_token(label):
-    """The token every index row of a type carries (in its D column): ``qtypecustomerscustomer``.
-    SQLite's full-text index then finds the matches of one type by itself, newest first."""
-    return "qtype" + "".join(char for char in label.lower() if char.isalnum())
+def type_token(model):
+    """The token every index row of a type (a concrete model) carries at the start of its D
+    column: ``qtypecustomerscustomer``. SQLite's full-text index then finds the matches of one
+    type by itself, newest first. (Migration 0004 writes the same from django_content_type.)"""
+    meta = model._meta.concrete_model._meta
+    return "qtype" + meta.app_label.replace("_", "") + meta.model_name.replace("_", "")
 
 
 def typed_match(query):

@@ -89,7 +89,7 @@ def document(resource, record, attachment_tokens=""):
             if value != title and value not in body:
                 body.append(value)
     fields = {f"tokens_{bucket}": index_text(" ".join(values)) for bucket, values in buckets.items()}
-    fields["tokens_d"] = " ".join(part for part in (type_token(resource.label), fields["tokens_d"], *pinyin_tokens(title), attachment_tokens) if part)
+    fields["tokens_d"] = " ".join(part for part in (type_token(resource.model), fields["tokens_d"], *pinyin_tokens(title), attachment_tokens) if part)
     if connection.vendor == "postgresql":
         fields["tokens_d"] = fit_tsvector(fields["tokens_d"], used=sum(_tsvector_bytes(fields[f"tokens_{b}"]) for b in "abc"))
     updated = getattr(record, "last_updated", None) or timezone.now()

@@ -223,7 +223,7 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
         if not type_ids:
             return results
     backend = Backend()
-    queries = backend.typed(query, {type_id: type_token(resource.label) for type_id, resource in type_ids.items()}, window())
+    queries = backend.typed(query, {type_id: type_token(resource.model) for type_id, resource in type_ids.items()}, window())
     partial = {type_id for type_id, item in queries.items() if item.floor is not None}
     counts = backend.counts(queries, {type_id: allowed[type_id] for type_id in type_ids}, count_limit())
     # A scope that holds few of a very common word's newest matches (a salesperson's own
