@@ -175,6 +175,10 @@ class CompanyProfile(BaseModel):
         _("orders beyond a customer's credit limit"), max_length=10, default="block",
         choices=[("block", _("are refused")), ("approval", _("need approval"))],
     )
+    quote_discount_limit = models.DecimalField(
+        _("quote discount needing approval (%)"), max_digits=5, decimal_places=2, default=10,
+        help_text=_("A quote priced more than this below the price lists and promotions goes to approval."),
+    )
 
     class Meta:
         verbose_name = _("company profile")

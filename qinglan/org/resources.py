@@ -105,7 +105,7 @@ class RoleResource(Resource):
 @register(CompanyProfile)
 class CompanyProfileResource(Resource):
     columns = ("name", "short_name", "tax_id", "phone", "base_currency")
-    fieldsets = ((_("Company"), ("name", "short_name", "tax_id", "address", "phone", "email", "website", "base_currency", "credit_control", "logo")),)
+    fieldsets = ((_("Company"), ("name", "short_name", "tax_id", "address", "phone", "email", "website", "base_currency", "credit_control", "quote_discount_limit", "logo")),)
     menu_group = "settings"
     menu_order = 10
     icon = "bi-building"

@@ -59,3 +59,16 @@ class PromotionKind(models.TextChoices):
     PERCENT = "percent", _("percent off")
     AMOUNT = "amount", _("amount off each unit")
     GIFT = "gift", _("buy X, get Y free")
+
+
+class QuoteStatus(models.TextChoices):
+    """A quote's way: draft → (waiting for approval when its discount is beyond the company's
+    limit) → approved → sent → accepted (and ordered) or declined; revising an approved, sent
+    or declined quote keeps the old one as a version and makes it a draft again."""
+
+    DRAFT = "draft", pgettext_lazy("quote status", "draft")
+    SUBMITTED = "submitted", pgettext_lazy("quote status", "waiting for approval")
+    APPROVED = "approved", pgettext_lazy("quote status", "approved")
+    SENT = "sent", pgettext_lazy("quote status", "sent")
+    ACCEPTED = "accepted", pgettext_lazy("quote status", "ordered")
+    DECLINED = "declined", pgettext_lazy("quote status", "declined")

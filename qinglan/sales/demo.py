@@ -24,6 +24,11 @@ from .models import (
     OpportunityLine,
     OpportunityStage,
     PaymentTerm,
+    PriceList,
+    PriceRule,
+    Promotion,
+    Quote,
+    QuoteLine,
     Receipt,
     ReceiptAllocation,
     SalesOrder,
@@ -101,10 +106,14 @@ def _load_demo():
     _grant("業務主管", [Invoice, Receipt], ["view", "add", "change", "delete", "export", "import"], Scope.SUBTREE)
     _grant("業務主管", [Opportunity], ["view", "add", "change", "delete", "export", "import"], Scope.SUBTREE)
     _grant("業務主管", [SalesOrder], ["view", "add", "change", "delete", "export", "import", "approve"], Scope.SUBTREE)
-    lookups = [OpportunityStage, LossReason, Competitor, TaxRate, PaymentTerm]
+    _grant("業務員", [Quote], ["view", "add", "change", "export"], Scope.OWN)
+    _grant("業務主管", [Quote], ["view", "add", "change", "delete", "export", "import"], Scope.SUBTREE)
+    lookups = [OpportunityStage, LossReason, Competitor, TaxRate, PaymentTerm, PriceList, Promotion]
     _grant("業務員", lookups, ["view"], Scope.ALL)
     _grant("業務主管", lookups, ["view"], Scope.ALL)
+    _demo_pricing(products)
     _demo_orders(customers, products, rng)
+    _demo_quotes(customers, products, rng)
 
 
 def _demo_orders(customers, products, rng):
@@ -179,3 +188,71 @@ def _demo_invoices(orders):
         receipt.save()
         ReceiptAllocation.objects.create(receipt=receipt, invoice=invoice, amount=paid)
         services.receipt_saved(receipt=receipt, user=order.owner)
+
+
+def _demo_pricing(products):
+    """A dealer price list for the top customer level with quantity tiers, a general list
+    taking 3% off, this month's promotion on the first product's category and a buy-ten-get-one."""
+    from qinglan.customers.models import CustomerLevel
+
+    today = timezone.localdate()
+    general = PriceList.objects.create(name="一般牌價", priority=20, notes="所有客戶適用：定價九七折。")
+    PriceRule.objects.create(price_list=general, method="discount", value=Decimal(3))
+    level = CustomerLevel.objects.order_by("order").first()
+    if level is not None:
+        dealers = PriceList.objects.create(name=f"{level.name}客戶價", priority=10, notes="依數量分級的優惠價。")
+        dealers.levels.add(level)
+        PriceRule.objects.create(price_list=dealers, method="discount", value=Decimal(8))
+        for product in products[:4]:
+            for quantity, off in ((10, 12), (50, 15)):
+                PriceRule.objects.create(
+                    price_list=dealers, product=product, min_quantity=Decimal(quantity), method="fixed",
+                    value=(product.list_price * (100 - off) / 100).quantize(Decimal(1)),
+                )
+    if products:
+        first = products[0]
+        month_end = (today.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+        if first.category_id:
+            Promotion.objects.create(
+                name="年終回饋", kind="percent", percent=Decimal(5), starts_on=today.replace(day=1), ends_on=month_end, category=first.category,
+            )
+        Promotion.objects.create(
+            name="買十送一", kind="gift", buy_quantity=10, free_quantity=1, starts_on=today.replace(day=1), ends_on=month_end, product=products[-1],
+        )
+
+
+def _demo_quotes(customers, products, rng):
+    """Quotes at every step: drafts, one sent, one converted into an order, one waiting for the
+    manager because its discount is beyond the limit, and a revised one (two versions)."""
+    from . import quotes
+
+    if not products:
+        return
+    for index, customer in enumerate(customers[12:20]):
+        quote = Quote(
+            customer=customer, owner=customer.owner, quote_date=timezone.localdate() - datetime.timedelta(days=rng.randint(0, 20)),
+            terms="報價含稅，有效期間內下單適用；交貨期：訂單確認後 14 個工作天。",
+        )
+        quotes.prepare_quote(quote=quote, created=True)
+        quote.save()
+        for product in rng.sample(products, min(len(products), 2)):
+            QuoteLine.objects.create(quote=quote, product=product, description=product.name, quantity=Decimal(rng.choice([2, 5, 12, 20])))
+        if index == 3:  # priced by hand 25% below the lists: needs the manager
+            line = quote.lines.first()
+            line.unit_price = (line.product.list_price * Decimal("0.75")).quantize(Decimal(1))
+            line.save(update_fields=["unit_price"])
+        quotes.quote_saved(quote=quote, user=None)
+        if index % 4 == 0:
+            continue  # a draft
+        quotes.submit_quote(record=quote, user=customer.owner)
+        quote.refresh_from_db()
+        if quote.status != "approved":
+            continue
+        if index in (1, 5):
+            quotes.mark_sent(record=quote, user=customer.owner)
+        if index == 2:
+            quotes.quote_to_order(record=quote, user=customer.owner)
+        if index == 5:  # the customer asked for more: a second version
+            quotes.revise_quote(record=quote, user=customer.owner)
+            QuoteLine.objects.filter(quote=quote).update(quantity=Decimal(30), unit_price=None)
+            quotes.quote_saved(quote=quote, user=customer.owner)

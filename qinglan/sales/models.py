@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qinglan.core.models import BaseModel, ChildModel, OrganizationalModel, OwnedModel
 
-from .choices import InvoiceKind, InvoiceStatus, OrderStatus, PriceMethod, PromotionKind, ReceiptMethod, StageKind
+from .choices import InvoiceKind, InvoiceStatus, OrderStatus, PriceMethod, PromotionKind, QuoteStatus, ReceiptMethod, StageKind
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(0), MaxValueValidator(100)]}
@@ -492,6 +492,102 @@ class SalesOrderVersion(models.Model):
         verbose_name = _("order version")
         verbose_name_plural = _("order versions")
         constraints = [models.UniqueConstraint(fields=("order", "version"), name="unique_order_version")]
+
+
+# ---- quotes ---------------------------------------------------------------------------------
+
+
+class Quote(OwnedModel):
+    """A quote (報價單): lines priced by the engine, a discount beyond the company's limit
+    approved through the workflow, versions, printed to PDF or DOCX, converted to an order."""
+
+    code = models.CharField(_("code"), max_length=30, unique=True, blank=True, help_text=_("Leave empty to number automatically."))
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="quotes")
+    contact = models.ForeignKey("customers.Contact", verbose_name=_("contact"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    opportunity = models.ForeignKey(Opportunity, verbose_name=_("opportunity"), on_delete=models.SET_NULL, null=True, blank=True, related_name="quotes")
+    quote_date = models.DateField(_("quote date"), default=timezone.localdate)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True, help_text=_("Left empty: 30 days after the quote date."))
+    currency = models.ForeignKey(
+        "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text=_("Left empty: the company's base currency."),
+    )
+    price_list = models.ForeignKey(
+        PriceList, verbose_name=_("price list"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text=_("Left empty: the list that applies to the customer, line by line."),
+    )
+    payment_term = models.ForeignKey(PaymentTerm, verbose_name=_("payment term"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    terms = models.TextField(_("terms and conditions"), blank=True, help_text=_("Printed under the lines."))
+    notes = models.TextField(_("internal notes"), blank=True)
+    # Kept by the services.
+    status = models.CharField(_("status"), max_length=10, choices=QuoteStatus.choices, default=QuoteStatus.DRAFT, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    subtotal = models.DecimalField(_("net amount"), default=Decimal(0), editable=False, **MONEY)
+    tax_total = models.DecimalField(_("tax"), default=Decimal(0), editable=False, **MONEY)
+    total = models.DecimalField(_("total"), default=Decimal(0), editable=False, **MONEY)
+    total_base = models.DecimalField(_("total in base currency"), null=True, blank=True, editable=False, **MONEY)
+    max_discount = models.DecimalField(_("largest discount below the price lists (%)"), default=Decimal(0), editable=False, max_digits=7, decimal_places=2)
+    approval_reason = models.TextField(_("why it needs approval"), blank=True, editable=False)
+    order = models.ForeignKey("sales.SalesOrder", verbose_name=_("sales order"), on_delete=models.SET_NULL, null=True, blank=True, related_name="quotes", editable=False)
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("department"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False,
+    )
+
+    class Meta:
+        ordering = ("-id",)
+        verbose_name = _("quote")
+        verbose_name_plural = _("quotes")
+        indexes = [
+            models.Index(fields=("customer", "status"), name="quote_customer_status"),
+            models.Index(fields=("department", "id"), name="quote_department_id"),
+            models.Index(fields=("owner", "id"), name="quote_owner_id"),
+        ]
+
+    def __str__(self):
+        return self.code or gettext("new quote")
+
+    def clean(self):
+        errors = {}
+        if self.contact_id and self.customer_id and self.contact.customer_id != self.customer_id:
+            errors["contact"] = _("This contact belongs to another customer.")
+        if self.opportunity_id and self.customer_id and self.opportunity.customer_id != self.customer_id:
+            errors["opportunity"] = _("The opportunity is another customer's.")
+        if self.valid_until and self.quote_date and self.valid_until < self.quote_date:
+            errors["valid_until"] = _("A quote cannot expire before its date.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def money_places(self):
+        return self.currency.decimal_places if self.currency_id else 2
+
+    @property
+    def expired(self):
+        return self.valid_until is not None and self.valid_until < timezone.localdate() and self.status in {QuoteStatus.APPROVED, QuoteStatus.SENT}
+
+
+class QuoteLine(PricedLine):
+    quote = models.ForeignKey(Quote, verbose_name=_("quote"), on_delete=models.CASCADE, related_name="lines")
+    unit = models.ForeignKey("products.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta(PricedLine.Meta):
+        verbose_name = _("quote line")
+        verbose_name_plural = _("quote lines")
+
+
+class QuoteVersion(models.Model):
+    """The quote as it was sent or approved before a revision: header and lines."""
+
+    quote = models.ForeignKey(Quote, verbose_name=_("quote"), on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField(_("version"))
+    data = models.JSONField(_("content"))
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("changed by"), on_delete=models.SET_NULL, null=True, related_name="+")
+    created = models.DateTimeField(_("saved at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ("-version",)
+        verbose_name = _("quote version")
+        verbose_name_plural = _("quote versions")
+        constraints = [models.UniqueConstraint(fields=("quote", "version"), name="unique_quote_version")]
 
 
 # ---- invoices and receipts -----------------------------------------------------------------

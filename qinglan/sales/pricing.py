@@ -90,11 +90,11 @@ def choose_list(lists, customer, region_paths, day):
 
 def _category_paths(product):
     """The product's category and its ancestors' materialized paths, nearest first."""
+    from qinglan.products.services import lineage_paths
+
     if product is None or product.category_id is None:
         return []
-    path = product.category.path
-    step = type(product.category).steplen
-    return [path[:end] for end in range(len(path), 0, -step)]
+    return lineage_paths(product.category.path)[::-1]
 
 
 def price_lines(*, customer, items, currency=None, day=None, price_list=None):
@@ -261,7 +261,7 @@ def _apply_promotion(result, promotions, paths, customer, currency):
     if promotion.kind == PromotionKind.PERCENT:
         result.discount = promotion.percent
         result.promotion = promotion
-        result.steps.append(_("Promotion “%(name)s”: %(percent)s%% off") % {"name": promotion, "percent": decimal_text(promotion.percent, 2)})
+        result.steps.append(_("Promotion “%(name)s”: %(percent)s%% off") % {"name": promotion, "percent": decimal_text(promotion.percent, 4)})
     elif promotion.kind == PromotionKind.AMOUNT:
         off = min(promotion.amount, result.unit_price)
         result.unit_price = (result.unit_price - off).quantize(_quantum(currency), ROUND_HALF_UP)

@@ -7,8 +7,8 @@ from qinglan.core.resources import Action, Child, Panel, Resource
 from qinglan.customers.models import Customer
 from qinglan.customers.value import register_potential_source
 
-from . import services
-from .choices import InvoiceStatus, OrderStatus, StageKind
+from . import quotes, services
+from .choices import InvoiceStatus, OrderStatus, QuoteStatus, StageKind
 from .models import (
     Competitor,
     Invoice,
@@ -21,6 +21,8 @@ from .models import (
     PriceList,
     PriceRule,
     Promotion,
+    Quote,
+    QuoteLine,
     Receipt,
     ReceiptAllocation,
     SalesOrder,
@@ -153,17 +155,12 @@ class SalesOrderResource(Resource):
         Panel(_("Sales order"), ("code", "customer", "contact", "opportunity", "original", "order_date", "delivery_date", "status", "version", "owner", "department")),
         Panel(_("Terms"), ("currency", "price_list", "payment_term", "notes")),
         Panel(_("Amounts"), ("subtotal", "tax_total", "total", "total_base"), side=True),
-        Panel(_("Approval"), ("approval_reason", "approved_by", "approved_at"), side=True),
+        Panel(_("Credit approval"), ("approval_reason", "approved_by", "approved_at"), side=True),
         Panel(_("Versions"), template="sales/order_versions_panel.html"),
         Panel(_("Supplementary orders"), template="sales/order_supplements_panel.html", side=True),
     )
     actions = {
         "submit": Action(services.submit_order, _("Submit"), available=_when(OrderStatus.DRAFT)),
-        "approve": Action(services.approve_order, _("Approve"), permission="approve", style="success", available=_when(OrderStatus.SUBMITTED)),
-        "reject": Action(
-            services.reject_order, _("Reject"), permission="approve", style="outline-danger", available=_when(OrderStatus.SUBMITTED),
-            confirm=_("Send the order back to its owner as a draft?"),
-        ),
         "reprice": Action(
             services.reprice_order, _("Reprice"), style="outline-secondary", available=_when(OrderStatus.DRAFT, OrderStatus.APPROVED, OrderStatus.FULFILLING),
             confirm=_("Price every line again by the price lists and promotions? Prices entered by hand are replaced."),
@@ -236,6 +233,71 @@ class PaymentTermResource(Resource):
 add_panel(Customer, Panel(_("Sales orders"), template="sales/customer_orders_panel.html"))
 
 
+# ---- quotes ---------------------------------------------------------------------------------
+
+
+@register(Quote)
+class QuoteResource(Resource):
+    columns = ("code", "customer", "quote_date", "valid_until", "status", "version", "total", "currency", "owner")
+    filters = ("status", "customer", "owner", "quote_date", "valid_until", "currency")
+    search = {"code": 100, "customer__name": 200, "terms": 1000, "notes": 1000}
+    fieldsets = (
+        (_("Quote"), ("customer", "contact", "opportunity", "quote_date", "valid_until", "owner")),
+        (_("Terms"), ("currency", "price_list", "payment_term", "terms", "notes")),
+    )
+    children = {
+        "lines": Child(
+            QuoteLine, fields=("product", "description", "quantity", "unit", "unit_price", "discount", "tax_rate"), label=_("quote lines"), extra=1,
+            columns=("product", "quantity", "unit_price", "discount", "tax_rate", "line_total", "price_basis"),
+        ),
+    }
+    panels = (
+        Panel(_("Quote"), ("code", "customer", "contact", "opportunity", "quote_date", "valid_until", "status", "version", "owner", "department", "order")),
+        Panel(_("Terms"), ("currency", "price_list", "payment_term", "terms", "notes")),
+        Panel(_("Amounts"), ("subtotal", "tax_total", "total", "total_base"), side=True),
+        Panel(_("Discount"), ("max_discount", "approval_reason"), side=True),
+        Panel(_("Print"), template="sales/quote_print_panel.html", side=True),
+        Panel(_("Versions"), template="sales/quote_versions_panel.html"),
+    )
+    actions = {
+        "submit": Action(quotes.submit_quote, _("Submit"), available=_when(QuoteStatus.DRAFT)),
+        "reprice": Action(
+            quotes.reprice_quote, _("Reprice"), style="outline-secondary", available=_when(QuoteStatus.DRAFT),
+            confirm=_("Price every line again by the price lists and promotions? Prices entered by hand are replaced."),
+        ),
+        "send": Action(quotes.mark_sent, _("Mark as sent"), style="outline-primary", available=_when(QuoteStatus.APPROVED)),
+        "order": Action(
+            quotes.quote_to_order, _("Convert to order"), style="success", available=_when(QuoteStatus.APPROVED, QuoteStatus.SENT),
+            confirm=_("The customer accepted: make a sales order of this quote?"),
+        ),
+        "decline": Action(
+            quotes.decline_quote, _("Declined"), style="outline-danger", available=_when(QuoteStatus.APPROVED, QuoteStatus.SENT),
+            confirm=_("The customer declined this quote?"),
+        ),
+        "revise": Action(
+            quotes.revise_quote, _("Revise"), style="outline-secondary", available=_when(QuoteStatus.APPROVED, QuoteStatus.SENT, QuoteStatus.DECLINED),
+            confirm=_("Keep this quote as version and edit a new one?"),
+        ),
+    }
+    import_lookups = {"customer": "code", "owner": "username", "currency": "code", "payment_term": "name", "price_list": "name"}
+    department_field = "department"
+    menu_group = "sales"
+    menu_order = 35
+    icon = "bi-file-earmark-ruled"
+
+    def edit_lock(self, record, action):
+        return quotes.quote_lock(record, action)
+
+    def before_save(self, record, *, user, created):
+        quotes.prepare_quote(quote=record, created=created)
+
+    def after_save(self, record, *, user, created):
+        quotes.quote_saved(quote=record, user=user)
+
+
+add_panel(Customer, Panel(_("Quotes"), template="sales/customer_quotes_panel.html"))
+
+
 # ---- pricing --------------------------------------------------------------------------------
 
 
@@ -274,6 +336,9 @@ class PromotionResource(Resource):
     icon = "bi-gift"
 
 
+register_menu_page(
+    group="sales", key="sales.catalogue", label=_("Static catalogue"), url_name="sales:catalogue", icon="bi-journal-richtext", order=86, model=PriceList,
+)
 register_menu_page(
     group="sales", key="sales.price_check", label=_("Price check"), url_name="sales:price_check", icon="bi-calculator", order=84, model=PriceList,
 )

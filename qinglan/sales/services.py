@@ -5,6 +5,7 @@ drop; the customer's potential value follows its open opportunities."""
 
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -287,6 +288,8 @@ def order_saved(*, order, user, previous=None, reprice=False):
                     _over_limit(order, reason)
                     fields += ["status", "approval_reason"]
     SalesOrder.objects.filter(pk=order.pk).update(**{name: getattr(order, name) for name in fields})
+    if "status" in fields:
+        _request_credit_approval(order, user)
 
 
 @transaction.atomic
@@ -376,7 +379,8 @@ def _log(order, before, user):
 @transaction.atomic
 def submit_order(*, record, user):
     """Submit a draft: with lines and a total, within the customer's credit limit it is
-    approved at once; beyond it the order is refused or waits for approval (company profile)."""
+    approved at once; beyond it the order is refused or waits for approval in the order
+    credit process (company profile)."""
     order = _locked_order(record, user, "change")
     if order.status != OrderStatus.DRAFT:
         raise ValidationError(_("Only a draft order can be submitted."))
@@ -390,37 +394,69 @@ def submit_order(*, record, user):
         _move(order, OrderStatus.APPROVED)
         order.approval_reason = ""
     order.save(update_fields=["status", "approval_reason", "last_updated"])
+    if order.status == OrderStatus.SUBMITTED:
+        _request_credit_approval(order, user)
     _log(order, before, user)
     _order_event(order, "submitted" if order.status == OrderStatus.SUBMITTED else "approved", user)
     return order
 
 
-@transaction.atomic
-def approve_order(*, record, user):
-    order = _locked_order(record, user, "approve")
+CREDIT_PROCESS = "sales_order_credit"
+CREDIT_PROCESS_FILE = Path(__file__).parent / "processes" / "order_credit.bpmn"
+
+
+def _request_credit_approval(order, user):
+    from qinglan.workflow import services as workflow
+
+    workflow.submit_for_approval(record=order, user=user, action="credit")
+
+
+def credit_approved(order, user):
+    """The order credit process approved the order (called by the workflow in its transaction)."""
+    order = SalesOrder.objects.select_for_update().get(pk=order.pk)
     if order.status != OrderStatus.SUBMITTED:
-        raise ValidationError(_("Only an order waiting for approval can be approved."))
+        return
     before = snapshot(order)
     _move(order, OrderStatus.APPROVED)
     order.approved_by, order.approved_at = _member(user), timezone.now()
     order.save(update_fields=["status", "approved_by", "approved_at", "last_updated"])
     _log(order, before, user)
     _order_event(order, "approved", user)
-    return order
 
 
-@transaction.atomic
-def reject_order(*, record, user):
-    """Send an order waiting for approval back to its owner as a draft."""
-    order = _locked_order(record, user, "approve")
+def credit_refused(order, user, reason=""):
+    """The order credit process rejected the order, or its approval was withdrawn: back to
+    its owner as a draft, with the approver's reason."""
+    order = SalesOrder.objects.select_for_update().get(pk=order.pk)
     if order.status != OrderStatus.SUBMITTED:
-        raise ValidationError(_("Only an order waiting for approval can be rejected."))
+        return
     before = snapshot(order)
     _move(order, OrderStatus.DRAFT)
-    order.save(update_fields=["status", "last_updated"])
+    if reason:
+        order.approval_reason = _("Rejected: %(reason)s") % {"reason": reason}
+    order.save(update_fields=["status", "approval_reason", "last_updated"])
     _log(order, before, user)
     _order_event(order, "rejected", user)
-    return order
+
+
+def bind_credit_approval():
+    """Called from SalesConfig.ready(): an order beyond its customer's credit limit waits in
+    the order credit process (shipped here); the outcome moves the order."""
+    from django.utils.translation import gettext_lazy
+
+    from qinglan.workflow import binding
+    from qinglan.workflow.choices import SHIPPED_NAMES
+    from qinglan.workflow.services import register_fixed_process
+
+    register_fixed_process(CREDIT_PROCESS, CREDIT_PROCESS_FILE)
+    SHIPPED_NAMES["Order credit approval"] = gettext_lazy("Order credit approval")
+    binding.bind(
+        "sales.SalesOrder", action="credit", process_key=CREDIT_PROCESS,
+        data=lambda order: {"amount": order.total_base if order.total_base is not None else order.total, "customer": str(order.customer), "reason": order.approval_reason},
+        on_approved=credit_approved,
+        on_rejected=credit_refused,
+        on_withdrawn=lambda order, user, reason: credit_refused(order, user),
+    )
 
 
 def _simple_step(status, verb, allowed_from, message):
@@ -449,10 +485,22 @@ close_order = _simple_step(
     OrderStatus.CLOSED, "closed", {OrderStatus.APPROVED, OrderStatus.FULFILLING},
     gettext_lazy("Only an approved order or one in fulfilment can be closed."),
 )
-cancel_order = _simple_step(
-    OrderStatus.CANCELLED, "cancelled", {OrderStatus.DRAFT, OrderStatus.SUBMITTED, OrderStatus.APPROVED},
+_cancel_step = _simple_step(
+    OrderStatus.CANCELLED, "cancelled", {OrderStatus.DRAFT, OrderStatus.APPROVED},
     gettext_lazy("An order in fulfilment or finished cannot be cancelled; close it instead."),
 )
+
+
+@transaction.atomic
+def cancel_order(*, record, user):
+    """Cancel an order; one waiting for approval has its approval withdrawn first."""
+    from qinglan.workflow import services as workflow
+
+    order = _locked_order(record, user, "change")
+    if order.status == OrderStatus.SUBMITTED:
+        workflow.withdraw_approval(record=order, user=user, comment=_("The order is cancelled."))
+        order.refresh_from_db()
+    return _cancel_step(record=order, user=user)
 
 
 @transaction.atomic

@@ -13,4 +13,6 @@ urlpatterns = [
     path("receivables/", views.ReceivablesView.as_view(), name="receivables"),
     path("fulfilment/", views.FulfilmentView.as_view(), name="fulfilment"),
     path("price-check/", views.PriceCheckView.as_view(), name="price_check"),
+    path("catalogue/", views.CatalogueView.as_view(), name="catalogue"),
+    path("quote/<int:pk>/print/<str:fmt>/", views.QuotePrintView.as_view(), name="quote_print"),
 ]

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
 from django.db.models.functions import RowNumber, TruncMonth
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,9 +26,9 @@ from qinglan.org.models import Currency, User
 from qinglan.products.models import Product
 from qinglan.org.services import base_currency
 
-from . import pricing, services
+from . import catalogue, pricing, printing, services
 from .choices import InvoiceStatus, OrderStatus, StageKind
-from .models import Invoice, LossReason, Opportunity, OpportunityStage, PriceList, SalesOrder
+from .models import Invoice, LossReason, Opportunity, OpportunityStage, PriceList, Quote, SalesOrder, SalesOrderLine
 
 CARDS_PER_STAGE = 30
 RECENTLY_CLOSED_DAYS = 30
@@ -356,4 +357,68 @@ class PriceCheckView(View):
         currency = (form.cleaned_data.get("currency") if form.is_bound and form.is_valid() else None) or base_currency()
         return render(request, self.template_name, {
             "form": form, "result": result, "error": error, "currency": currency, "places": currency.decimal_places if currency else 2,
+            "discount_label": SalesOrderLine._meta.get_field("discount").verbose_name,
         }, status=400 if form.is_bound and not form.is_valid() else 200)
+
+
+PRINT_FORMATS = {
+    "pdf": ("application/pdf", printing.to_pdf),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", printing.to_docx),
+}
+
+
+class QuotePrintView(View):
+    """The quote as a PDF or DOCX file, for the members who may view it."""
+
+    def get(self, request, pk, fmt):
+        if fmt not in PRINT_FORMATS:
+            raise Http404
+        quote = get_object_or_404(Quote.objects.restrict(request.user, "view").select_related("customer", "contact", "currency", "payment_term"), pk=pk)
+        content_type, write = PRINT_FORMATS[fmt]
+        response = HttpResponse(write(printing.quote_document(quote)), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{quote.code}-v{quote.version}.{fmt}"'
+        return response
+
+
+class CatalogueForm(StyledFormMixin, forms.Form):
+    price_list = forms.ModelChoiceField(
+        queryset=PriceList.objects.filter(active=True), label=_l("price list"), required=False,
+        help_text=_l("Left empty: the products' list prices."),
+    )
+    currency = forms.ModelChoiceField(queryset=Currency.objects.all(), label=_l("currency"), required=False)
+    day = forms.DateField(label=_l("prices valid on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        prepare_reference_fields(self.fields, user)
+
+
+class CatalogueView(View):
+    """Make the static HTML catalogue (a zip of an offline site) of the products the member may
+    view, priced by a chosen price list."""
+
+    template_name = "sales/catalogue_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        from qinglan.products.models import Product
+
+        if not (has_permission(request.user, Product, "view") and has_permission(request.user, PriceList, "view")):
+            raise PermissionDenied(_("You have no permission to do this."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        return render(request, self.template_name, {"form": CatalogueForm(user=request.user)})
+
+    def post(self, request):
+        form = CatalogueForm(request.POST, user=request.user)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form}, status=400)
+        data = form.cleaned_data
+        try:
+            files = catalogue.build(user=request.user, price_list=data["price_list"], currency=data["currency"], day=data["day"])
+        except ValidationError as error:
+            form.add_error(None, error)
+            return render(request, self.template_name, {"form": form}, status=400)
+        response = HttpResponse(catalogue.as_zip(files), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="catalogue-{timezone.localdate().isoformat()}.zip"'
+        return response

@@ -117,7 +117,7 @@ class RoleTests(testing.ResourceTestCase):
 
 class CompanyProfileTests(testing.ResourceTestCase):
     model = CompanyProfile
-    form_data = {"name": "青藍貿易股份有限公司", "tax_id": "24567890", "credit_control": "block"}
+    form_data = {"name": "青藍貿易股份有限公司", "tax_id": "24567890", "credit_control": "block", "quote_discount_limit": "10"}
     update_data = {"short_name": "青藍"}
 
 

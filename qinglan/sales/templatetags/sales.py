@@ -55,10 +55,22 @@ def order_versions(order):
     order as it is now): [(version, [(label, before, after)], added, removed, changed lines)]."""
     from ..services import order_snapshot
 
-    versions = list(order.versions.select_related("changed_by"))
+    return _versions(order, lambda: order_snapshot(order.pk))
+
+
+@register.simple_tag
+def quote_versions(quote):
+    """Each earlier version of a quote with what changed from it to the next one (or to the quote now)."""
+    from ..quotes import quote_snapshot
+
+    return _versions(quote, lambda: quote_snapshot(quote))
+
+
+def _versions(record, current):
+    versions = list(record.versions.select_related("changed_by"))
     if not versions:
         return []
-    later = order_snapshot(order.pk)
+    later = current()
     result = []
     for version in versions:  # newest first
         result.append({"version": version, "changes": _diff(version.data, later)})
@@ -69,6 +81,7 @@ def order_versions(order):
 HEADER_LABELS = {
     "contact": _("contact"), "order_date": _("order date"), "delivery_date": _("requested delivery date"), "currency": _("currency"),
     "payment_term": _("payment term"), "notes": _("notes"), "subtotal": _("net amount"), "tax_total": _("tax"), "total": _("total"),
+    "quote_date": _("quote date"), "valid_until": _("valid until"), "terms": _("terms and conditions"),
 }
 LINE_LABELS = {"item": _("item"), "quantity": _("quantity"), "unit_price": _("unit price"), "discount": _("discount (%)"), "tax_rate": _("tax rate"), "total": _("total")}
 
@@ -107,6 +120,15 @@ def customer_orders(customer, user, limit=10):
 
     visible = SalesOrder.objects.restrict(user, "view").filter(customer=customer)
     return list(visible.select_related("currency", "owner").order_by("-order_date", "-id")[:limit]), visible.count()
+
+
+@register.simple_tag
+def customer_quotes(customer, user, limit=10):
+    """The customer's latest quotes the member may view; (quotes, how many in all)."""
+    from ..models import Quote
+
+    visible = Quote.objects.restrict(user, "view").filter(customer=customer)
+    return list(visible.select_related("currency", "owner").order_by("-quote_date", "-id")[:limit]), visible.count()
 
 
 @register.simple_tag

@@ -15,6 +15,7 @@ from qinglan.sales.models import (
     PaymentTerm,
     PriceList,
     Promotion,
+    Quote,
     Receipt,
     SalesOrder,
     SalesOrderLine,
@@ -114,3 +115,13 @@ def promotion(owner, serial):
 
     today = datetime.date.today()
     return Promotion.objects.create(name=f"矩陣促銷{serial}", percent=Decimal(5), starts_on=today, ends_on=today), None, None
+
+
+@sample_factory(Quote)
+def quote(owner, serial):
+    from qinglan.sales import quotes
+
+    record = Quote(owner=owner, customer=make_customer(owner, f"矩陣報價客戶{serial} matrix"))
+    quotes.prepare_quote(quote=record, created=True)
+    record.save()
+    return record, owner, owner.department

@@ -5,7 +5,7 @@ change orders kept as versions with a diff, supplementary orders."""
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 
 from qinglan.core.permissions import Scope
@@ -17,6 +17,9 @@ from qinglan.sales import services
 from qinglan.sales.choices import OrderStatus
 from qinglan.sales.models import SalesOrder, SalesOrderLine, SalesOrderVersion, TaxRate
 
+from qinglan.workflow import services as workflow
+from qinglan.workflow.models import WorkTask
+
 from .factories import make_order
 
 pytestmark = pytest.mark.django_db
@@ -27,8 +30,8 @@ def team():
     twd = Currency.objects.create(code="TWD", name="新臺幣", decimal_places=0)
     CompanyProfile.objects.create(name="青藍貿易", base_currency=twd)
     department = make_department("業務一部")
-    seller = make_member("seller", department=department)
     boss = make_member("boss", department=department)
+    seller = make_member("seller", department=department, manager=boss)
     grant(seller, SalesOrder, ["view", "add", "change", "delete"], scope=Scope.OWN)
     grant(seller, Customer, ["view"], scope=Scope.OWN)
     grant(boss, SalesOrder, ["view", "approve"], scope=Scope.DEPARTMENT)
@@ -130,9 +133,13 @@ def test_beyond_the_limit_waits_for_approval_locked_until_decided(team):
     seller_client.post(f"/sales/salesorder/{order.pk}/delete/")
     order.refresh_from_db()
     assert order.notes == "" and SalesOrder.objects.filter(pk=order.pk).exists()
-    # The seller may not approve their own order; the boss may.
-    assert action(seller_client, order, "approve").status_code == 404
-    action(boss_client, order, "approve")
+    # It waits in the order credit process for the seller's manager, who approves from the inbox.
+    task = WorkTask.objects.get(instance=workflow.pending_instance(order), status="open")
+    assert task.assignee == boss
+    assert "訂單信用審批" in boss_client.get(f"/sales/salesorder/{order.pk}/").content.decode()
+    with pytest.raises(PermissionDenied):
+        workflow.complete(task=task, user=seller, outcome="approve")
+    workflow.complete(task=task, user=boss, outcome="approve", comment="老客戶，先出貨")
     order.refresh_from_db()
     assert (order.status, order.approved_by) == (OrderStatus.APPROVED, boss)
 
@@ -142,9 +149,23 @@ def test_a_rejected_order_goes_back_to_draft(team):
     CompanyProfile.objects.update(credit_control="approval")
     order = make_order(seller, customer=make_customer(seller, "客戶", credit_limit=Decimal("1")))
     services.submit_order(record=order, user=seller)
-    action(client_for(boss), order, "reject")
+    task = WorkTask.objects.get(instance=workflow.pending_instance(order), status="open")
+    workflow.complete(task=task, user=boss, outcome="reject", comment="額度不足")
     order.refresh_from_db()
-    assert order.status == OrderStatus.DRAFT
+    assert (order.status, order.approval_reason) == (OrderStatus.DRAFT, "退回：額度不足")
+
+
+def test_cancelling_an_order_waiting_for_approval_withdraws_it(team):
+    seller, _boss = team
+    CompanyProfile.objects.update(credit_control="approval")
+    order = make_order(seller, customer=make_customer(seller, "客戶", credit_limit=Decimal("1")))
+    services.submit_order(record=order, user=seller)
+    instance = workflow.pending_instance(order)
+    action(client_for(seller), order, "cancel")
+    order.refresh_from_db()
+    instance.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED and workflow.pending_instance(order) is None
+    assert instance.status == "withdrawn"
 
 
 def test_a_change_after_approval_makes_a_version_with_its_diff(team):
