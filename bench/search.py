@@ -208,7 +208,10 @@ def _admin():
 # ---- index -----------------------------------------------------------------------------
 
 
-def build_index(log, force=False):
+INDEXED = ("customers.customer", "customers.contact", "customers.activity")
+
+
+def build_index(log, force=False, labels=INDEXED):
     """Extract the documents' text (the job's code), then rebuild the index (the command's)."""
     from django.contrib.contenttypes.models import ContentType
 
@@ -223,10 +226,11 @@ def build_index(log, force=False):
         seconds = time.perf_counter() - started
         log(f"extracted {extracted:,} documents in {seconds:.0f} s: {extracted / seconds:,.0f} documents/s "
             f"({DocumentText.objects.filter(status='ok').count():,} with text)")
-    records = Customer.objects.count() + Contact.objects.count() + Activity.objects.count()
-    indexed = SearchEntry.objects.filter(content_type__app_label="customers", content_type__model__in=["customer", "contact", "activity"]).count()
+    models = {"customers.customer": Customer, "customers.contact": Contact, "customers.activity": Activity}
+    records = sum(models[label].objects.count() for label in labels)
+    indexed = SearchEntry.objects.filter(content_type__app_label="customers", content_type__model__in=[label.split(".")[1] for label in labels]).count()
     if indexed >= records and not force and not extracted:
-        log(f"reusing the index ({indexed:,} rows for {records:,} customers, contacts and follow-ups)")
+        log(f"reusing the index ({indexed:,} rows for {records:,} records of {', '.join(labels)})")
         return
     log(f"indexing {records:,} records…")
     marks = {}
@@ -238,14 +242,14 @@ def build_index(log, force=False):
 
     started = time.perf_counter()
     total = 0
-    for resource in (index.resource_for_label(label) for label in ("customers.customer", "customers.contact", "customers.activity")):
+    for resource in (index.resource_for_label(label) for label in labels):
         for item, count, seconds in index.rebuild(resource, report=report):
             total += count
             log(f"{item.label}: {count:,} records in {seconds:.1f} s ({count / max(seconds, 0.001):,.0f} records/s)")
     seconds = time.perf_counter() - started
     log(f"indexed {total:,} records in {seconds:.0f} s: {total / seconds:,.0f} records/s")
     for resource in index.searchable_resources().values():
-        if resource.label not in ("customers.customer", "customers.contact", "customers.activity"):
+        if resource.label not in INDEXED:
             index.rebuild(resource)
 
 
@@ -386,10 +390,14 @@ def raw_scopes(member):
     }
 
 
-def raw_statements(text, scopes, type_ids, postgres):
-    """Hand-written SQL of the same search: for each type, its matches in scope counted up to
-    COUNT_LIMIT + 1, and the best PER_TYPE of each type ranked (bm25 / ts_rank_cd, with the
-    recency boost the service applies). `scopes` None: everything (the administrator)."""
+WINDOW = 2000  # the service's default QINGLAN_SEARCH_WINDOW
+
+
+def raw_statements(text, scopes, type_ids, postgres, tokens):
+    """Hand-written SQL of the same search, bounded like it: for each type, the newest WINDOW
+    matches of the words in that type; of those in the member's scope, the count up to
+    COUNT_LIMIT + 1 and the best PER_TYPE ranked (bm25 / ts_rank_cd with the recency boost).
+    `scopes` None: everything (the administrator)."""
     from qinglan.search.backends import fts5_match, tsquery
     from qinglan.search.text import parse_query
 
@@ -398,32 +406,23 @@ def raw_statements(text, scopes, type_ids, postgres):
         return []
     statements = []
     for type_id in type_ids:
-        scope = f" AND {scopes[type_id]}" if scopes is not None else ""
+        scope = f"({scopes[type_id]})" if scopes is not None else "1 = 1"
         if postgres:
-            match = "FROM search_searchentry e WHERE e.vector @@ to_tsquery('simple', %s) AND e.content_type_id = %s" + scope
-            statements.append((f"SELECT COUNT(*) FROM (SELECT 1 {match} LIMIT {COUNT_LIMIT + 1}) c", [tsquery(query), type_id]))
+            window = (f"(SELECT id FROM search_searchentry WHERE vector @@ to_tsquery('simple', %s) AND content_type_id = {int(type_id)} "
+                      f"ORDER BY id DESC LIMIT {WINDOW}) w JOIN search_searchentry e ON e.id = w.id")
+            statements.append((f"SELECT COUNT(*) FROM (SELECT 1 FROM {window} WHERE {scope} LIMIT {COUNT_LIMIT + 1}) c", [tsquery(query)]))
+            rank = "ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', e.vector, q) * (1.0 + 0.2 / (1.0 + greatest(extract(epoch from (now() - e.updated)), 0) / 7776000.0))"
+            statements.append((f"SELECT e.content_type_id, e.object_id, e.title, e.body FROM {window}, to_tsquery('simple', %s) q "
+                               f"WHERE {scope} ORDER BY {rank} DESC, e.updated DESC LIMIT {PER_TYPE}", [tsquery(query), tsquery(query)]))
         else:
-            match = "FROM search_fts JOIN search_searchentry e ON e.id = search_fts.rowid WHERE search_fts MATCH %s AND e.content_type_id = %s" + scope
-            statements.append((f"SELECT COUNT(*) FROM (SELECT 1 {match} LIMIT {COUNT_LIMIT + 1}) c", [fts5_match(query), type_id]))
-    if not type_ids:
-        return statements
-    types = ", ".join(str(int(type_id)) for type_id in type_ids)
-    scope = ""
-    if scopes is not None:
-        scope = " AND (" + " OR ".join(f"(e.content_type_id = {int(t)} AND {scopes[t]})" for t in type_ids) + ")"
-    if postgres:
-        rank = ("ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', e.vector, q) * (1.0 + 0.2 / (1.0 + greatest(extract(epoch from (now() - e.updated)), 0) / 7776000.0))")
-        top = (f"SELECT content_type_id, object_id, title, body FROM (SELECT e.content_type_id, e.object_id, e.title, e.body, "
-               f"ROW_NUMBER() OVER (PARTITION BY e.content_type_id ORDER BY {rank} DESC, e.updated DESC) n "
-               f"FROM search_searchentry e, to_tsquery('simple', %s) q WHERE e.vector @@ q AND e.content_type_id IN ({types}){scope}) r WHERE n <= {PER_TYPE}")
-        statements.append((top, [tsquery(query)]))
-    else:
-        rank = "bm25(search_fts, 10.0, 4.0, 2.0, 1.0) * (1.0 + 0.2 / (1.0 + max(julianday('now') - julianday(e.updated), 0) / 90.0))"
-        top = (f"SELECT content_type_id, object_id, title, body FROM (SELECT e.content_type_id, e.object_id, e.title, e.body, "
-               f"ROW_NUMBER() OVER (PARTITION BY e.content_type_id ORDER BY {rank}, e.updated DESC) n "
-               f"FROM search_fts JOIN search_searchentry e ON e.id = search_fts.rowid WHERE search_fts MATCH %s "
-               f"AND e.content_type_id IN ({types}){scope}) r WHERE n <= {PER_TYPE}")
-        statements.append((top, [fts5_match(query)]))
+            match = f'({fts5_match(query)}) AND "{tokens[type_id]}"'
+            window = f"(SELECT rowid AS id FROM search_fts WHERE search_fts MATCH %s ORDER BY rowid DESC LIMIT {WINDOW}) w JOIN search_searchentry e ON e.id = w.id"
+            statements.append((f"SELECT COUNT(*) FROM (SELECT 1 FROM {window} WHERE {scope} LIMIT {COUNT_LIMIT + 1}) c", [match]))
+            recency = "(1.0 + 0.2 / (1.0 + max(julianday('now') - julianday(e.updated), 0) / 90.0))"
+            ranked = (f"(SELECT rowid AS id, bm25(search_fts, 10.0, 4.0, 2.0, 1.0) AS bm FROM search_fts WHERE search_fts MATCH %s "
+                      f"ORDER BY rowid DESC LIMIT {WINDOW}) w JOIN search_searchentry e ON e.id = w.id")
+            statements.append((f"SELECT e.content_type_id, e.object_id, e.title, e.body FROM {ranked} WHERE {scope} "
+                               f"ORDER BY w.bm * {recency}, e.updated DESC LIMIT {PER_TYPE}", [match]))
     return statements
 
 
@@ -457,7 +456,7 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else 0.0
 
 
-def measure_queries(client, queries, scopes, type_ids_of, postgres, log, label):
+def measure_queries(client, queries, scopes, type_ids_of, postgres, log, label, tokens):
     """Per query: the request's time, its SQL (execute time, and re-run), the raw SQL's."""
     from django.db import connection
 
@@ -465,7 +464,9 @@ def measure_queries(client, queries, scopes, type_ids_of, postgres, log, label):
 
     by_kind, sql_ms, raw_ms, slowest = defaultdict(list), [], [], []
     ratios = []
-    for kind, text in queries:
+    for number, (kind, text) in enumerate(queries, start=1):
+        if number % 100 == 0:
+            log(f"  … {number} queries")
         url = f"/api/search/?q={quote(text)}"
         started = time.perf_counter()
         response = client.get(url)
@@ -481,7 +482,7 @@ def measure_queries(client, queries, scopes, type_ids_of, postgres, log, label):
         searched = [s for s in selects if "search_fts" in s[0] or "search_searchentry" in s[0]]
         service = min(run_statements(searched) for _ in range(2))
         type_ids = type_ids_of(data)
-        raw = raw_statements(data["q"], scopes, type_ids, postgres)
+        raw = raw_statements(data["q"], scopes, type_ids, postgres, tokens)
         if raw:
             raw_time = min(run_statements(raw) for _ in range(2))
             sql_ms.append(service)
@@ -525,6 +526,8 @@ def main():
     parser.add_argument("--database-url", default="", help="a PostgreSQL URL instead (its database is created when missing)")
     parser.add_argument("--generate-only", action="store_true", help="generate and index, measure nothing")
     parser.add_argument("--reindex", action="store_true", help="rebuild the index even when it looks complete")
+    parser.add_argument("--analyze", action="store_true", help="run ANALYZE even when nothing was generated")
+    parser.add_argument("--types", default=",".join(INDEXED), help="the generated types to index (default all three)")
     args = parser.parse_args()
     configure(args.database, args.database_url)
 
@@ -539,8 +542,8 @@ def main():
     member, admin = viewers()
     generated = generate(args.records // RECORDS_PER_CUSTOMER, contacts_per=2, activities_per=1, batch=10_000, log=log)
     written = generate_documents(args.documents, log)
-    build_index(log, force=args.reindex)
-    if generated or written:
+    build_index(log, force=args.reindex, labels=tuple(label for label in args.types.split(",") if label))
+    if generated or written or args.analyze:
         analyze(log)
     sizes = index_size()
     log("index size: " + ", ".join(f"{name} {format_size(size)}" for name, size in sizes.items()))
@@ -554,6 +557,9 @@ def main():
     from django.contrib.contenttypes.models import ContentType
 
     label_ids = {f"{ct.app_label}.{ct.model}": ct.pk for ct in ContentType.objects.all()}
+    from qinglan.search.backends import type_token
+
+    tokens = {ct.pk: type_token(ct.model_class()) for ct in ContentType.objects.all() if ct.model_class() is not None}
 
     def type_ids_of(data):
         return [label_ids[facet["type"]] for facet in data["facets"] if facet["type"] in label_ids]
@@ -564,7 +570,7 @@ def main():
         for kind, text in queries[:10]:  # warm-up: jieba, OpenCC, caches
             client.get(f"/api/search/?q={quote(text)}")
         member_types = (lambda data: [t for t in type_ids_of(data) if t in scopes]) if user_scopes is not None else type_ids_of
-        measure_queries(client, queries, user_scopes, member_types, postgres, log, label)
+        measure_queries(client, queries, user_scopes, member_types, postgres, log, label, tokens)
         measure_suggestions(client, prefixes, log, label)
 
 

@@ -66,6 +66,12 @@ def type_token(model):
     return "qtype" + meta.app_label.replace("_", "") + meta.model_name.replace("_", "")
 
 
+def _ids(type_ids):
+    """Type ids (one, or a list) as SQL integers."""
+    ids = type_ids if isinstance(type_ids, list) else [type_ids]
+    return ", ".join(str(int(type_id)) for type_id in ids) or "NULL"
+
+
 def typed_match(query):
     """The FTS5 expression of `query`, limited to its type's rows when it has a type token."""
     expression = fts5_match(query)
@@ -123,10 +129,11 @@ class SQLiteBackend:
 
     rank_order = "ASC"  # bm25: lower is better
 
-    def floor_sql(self, query, type_id, size):
-        """(sql, params) of the ids of the type's `size`-th and next newest matches."""
+    def floor_sql(self, query, type_ids, size):
+        """(sql, params) of the ids of the `size`-th and next newest matches of the type
+        `type_ids` (or of the words alone, given a list of types)."""
         if query.empty:
-            return f"SELECT e.id FROM {ENTRY} e WHERE e.content_type_id = {int(type_id)} ORDER BY e.id DESC LIMIT 2 OFFSET {int(size) - 1}", []
+            return f"SELECT e.id FROM {ENTRY} e WHERE e.content_type_id IN ({_ids(type_ids)}) ORDER BY e.id DESC LIMIT 2 OFFSET {int(size) - 1}", []
         return f"SELECT rowid AS id FROM search_fts WHERE search_fts MATCH %s ORDER BY rowid DESC LIMIT 2 OFFSET {int(size) - 1}", [typed_match(query)]
 
     def ranked_sql(self, query, allowed_sql, allowed_params):
@@ -167,13 +174,11 @@ class PostgresBackend:
 
     rank_order = "DESC"
 
-    def floor_sql(self, query, type_id, size):
+    def floor_sql(self, query, type_ids, size):
         if query.empty:
-            return f"SELECT e.id FROM {ENTRY} e WHERE e.content_type_id = {int(type_id)} ORDER BY e.id DESC LIMIT 2 OFFSET {int(size) - 1}", []
-        sql = (
-            f"SELECT e.id FROM {ENTRY} e WHERE e.vector @@ to_tsquery('simple', %s) AND e.content_type_id = {int(type_id)} "
-            f"ORDER BY e.id DESC LIMIT 2 OFFSET {int(size) - 1}"
-        )
+            return f"SELECT e.id FROM {ENTRY} e WHERE e.content_type_id IN ({_ids(type_ids)}) ORDER BY e.id DESC LIMIT 2 OFFSET {int(size) - 1}", []
+        types = f" AND e.content_type_id IN ({_ids(type_ids)})" if not isinstance(type_ids, list) else ""
+        sql = f"SELECT e.id FROM {ENTRY} e WHERE e.vector @@ to_tsquery('simple', %s){types} ORDER BY e.id DESC LIMIT 2 OFFSET {int(size) - 1}"
         return sql, [tsquery(query)]
 
     def ranked_sql(self, query, allowed_sql, allowed_params):
@@ -219,7 +224,21 @@ class Backend:
         against the scope (0.6–1.3 s a query at 1,000,000 records)."""
         if not tokens:
             return {}
-        typed = {type_id: replace(query, type_token=token, floor=None) for type_id, token in tokens.items()}
+        # First the words alone: when they match no more than `size` rows of all the types,
+        # the types share the plain query, counted and ranked together in one statement each.
+        sql, params = self.impl.floor_sql(query, list(tokens), size)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) f", params)
+            if cursor.fetchone()[0] < 2:
+                return {type_id: query for type_id in tokens}
+            # The types that have index rows at all (the others match nothing).
+            cursor.execute(
+                " UNION ALL ".join(f"SELECT {int(type_id)} WHERE EXISTS (SELECT 1 FROM {ENTRY} WHERE content_type_id = {int(type_id)})" for type_id in tokens)
+            )
+            present = {row[0] for row in cursor.fetchall()}
+        typed = {type_id: replace(query, type_token=token, floor=None) for type_id, token in tokens.items() if type_id in present}
+        if not typed:
+            return {}
         parts, params = [], []
         for type_id, item in typed.items():
             sql, part_params = self.impl.floor_sql(item, type_id, size)
@@ -237,16 +256,29 @@ class Backend:
         {content_type_id: (SQL condition, params)} and the types' `queries` (``typed``): one
         statement, each type counted on its own up to `limit` + 1 rows — never a count of
         every match."""
+        conditions = {type_id: value for type_id, value in conditions.items() if type_id in queries}
         if not conditions:
             return {}
+        counts = {}
+        plain = [type_id for type_id in conditions if not queries[type_id].type_token]
+        if plain:  # the words match few rows in all: one pass over them
+            condition = " OR ".join(conditions[type_id][0] for type_id in plain)
+            base, params = self.impl._base(queries[plain[0]], condition, [p for type_id in plain for p in conditions[type_id][1]])
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT c.content_type_id, COUNT(*) FROM (SELECT e.content_type_id {base}) c GROUP BY c.content_type_id", params)
+                counts.update((type_id, min(count, limit + 1)) for type_id, count in cursor.fetchall() if type_id in conditions)
         parts, params = [], []
         for type_id, (condition, condition_params) in conditions.items():
+            if type_id in plain:
+                continue
             base, base_params = self.impl._base(queries[type_id], condition, condition_params)
             parts.append(f"SELECT {int(type_id)}, (SELECT COUNT(*) FROM (SELECT 1 AS one {base} LIMIT {int(limit) + 1}) c)")
             params.extend(base_params)
-        with connection.cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(parts), params)
-            return {type_id: count for type_id, count in cursor.fetchall() if count}
+        if parts:
+            with connection.cursor() as cursor:
+                cursor.execute(" UNION ALL ".join(parts), params)
+                counts.update((type_id, count) for type_id, count in cursor.fetchall() if count)
+        return counts
 
     def count_up_to(self, query, allowed_sql, allowed_params, limit):
         """How many rows match, counting no further than `limit`."""
@@ -261,7 +293,15 @@ class Backend:
         (`counts`) all of theirs, each other type its newest rank_candidates()."""
         bound = rank_candidates()
         parts, params = [], []
+        plain = [type_id for type_id in conditions if not queries[type_id].type_token and counts.get(type_id, 0) <= bound]
+        if plain:  # ranked together
+            condition = " OR ".join(conditions[type_id][0] for type_id in plain)
+            sql, part_params = self.impl.ranked_sql(queries[plain[0]], condition, [p for type_id in plain for p in conditions[type_id][1]])
+            parts.append(f"SELECT * FROM ({sql}) plain")
+            params.extend(part_params)
         for number, (type_id, (condition, condition_params)) in enumerate(conditions.items()):
+            if type_id in plain:
+                continue
             if counts.get(type_id, 0) <= bound:
                 sql, part_params = self.impl.ranked_sql(queries[type_id], condition, condition_params)
             else:
