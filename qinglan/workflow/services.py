@@ -1075,6 +1075,22 @@ def open_tasks(user):
     return WorkTask.objects.filter(assignees.open_tasks_q(user), status=TaskStatus.OPEN)
 
 
+def open_tasks_page(user, keys, *, size, after=None, before=None, rows=None):
+    """One inbox page (core.pagination.keyset_page) of the open tasks `user` may act on: the
+    page's candidates are the first size + 1 rows after (or before) the cursor along each way a
+    task reaches them (assignees.open_task_conditions, each an index range in the page's
+    order), and the page is taken from those; `rows(queryset)` adds what the page shows."""
+    from qinglan.core.pagination import keyset_page
+
+    paths = [key.path for key in keys if key.path != "pk"]
+    candidates = set()
+    for condition in assignees.open_task_conditions(user):
+        branch = WorkTask.objects.filter(condition, status=TaskStatus.OPEN).only(*paths)
+        candidates.update(task.pk for task in keyset_page(branch, keys, size=size + 1, after=after, before=before).rows)
+    queryset = WorkTask.objects.filter(pk__in=sorted(candidates))
+    return keyset_page(rows(queryset) if rows else queryset, keys, size=size, after=after, before=before)
+
+
 def open_task_count(user):
     return open_tasks(user).count()
 

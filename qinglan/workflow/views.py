@@ -35,24 +35,35 @@ def _error_text(error):
     return " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
 
 
+def task_rows(tasks):
+    """Task rows as the inbox shows them: with their instance, its initiator and the candidate
+    names, without the instance's engine state and data (large, and not shown)."""
+    return tasks.select_related(
+        "instance", "instance__initiator", "assignee", "candidate_role", "candidate_department", "candidate_position"
+    ).defer("instance__state", "instance__data", "instance__called")
+
+
 class InboxView(View):
     template_name = "workflow/inbox.html"
 
     def get(self, request):
         tab = request.GET.get("tab") if request.GET.get("tab") in TABS else "open"
         user = request.user
-        related = ("instance", "instance__initiator", "assignee", "candidate_role", "candidate_department", "candidate_position")
         if tab == "open":
-            queryset = services.open_tasks(user).select_related(*related)
+            queryset = None
         elif tab == "overdue":
-            queryset = services.overdue_tasks(user).select_related(*related)
+            queryset = task_rows(services.overdue_tasks(user))
         elif tab == "done":
             queryset = WorkTask.objects.filter(completed_by=user, status=TaskStatus.DONE).select_related("instance", "instance__initiator")
         elif tab == "copied":
             queryset = CopyRecipient.objects.filter(member=user).select_related("instance", "instance__initiator")
         else:
             queryset = ProcessInstance.objects.filter(initiator=user).select_related("definition")
-        page = keyset_page(queryset, TABS[tab], size=PAGE_SIZE, after=request.GET.get("after"), before=request.GET.get("before"))
+        after, before = request.GET.get("after"), request.GET.get("before")
+        if tab == "open":
+            page = services.open_tasks_page(user, TABS[tab], size=PAGE_SIZE, after=after, before=before, rows=task_rows)
+        else:
+            page = keyset_page(queryset, TABS[tab], size=PAGE_SIZE, after=after, before=before)
         context = {
             "tab": tab,
             "page": page,

@@ -174,3 +174,64 @@ def test_every_member_finds_the_inbox_in_the_menu_with_the_open_count(people):
     task = WorkTask.objects.get()
     client_for(lead).post(reverse("workflow:task_complete", args=[task.pk]), {"outcome": "approve"})
     assert "data-menu-badge" not in menu_entry(client_for(lead).get("/").content.decode(), "workflow.inbox")
+
+
+FIVE_WAYS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:qinglan="urn:qinglan:bpmn" id="defs" targetNamespace="urn:qinglan:tests">
+  <bpmn:process id="five_ways" name="Five ways" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="split" />
+    <bpmn:parallelGateway id="split" />
+    {steps}
+    <bpmn:parallelGateway id="join" />
+    <bpmn:sequenceFlow id="fe" sourceRef="join" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+RULES = {"mine": "member:boss", "role_a": "role:甲組", "role_b": "role:乙組", "dept": "department:D1", "pos": "position:經理", "theirs": "member:other"}
+
+
+def test_the_inbox_merges_every_way_a_task_reaches_the_member_page_by_page():
+    """Assigned, two roles (one through a group), the department, the position — merged in
+    the inbox's order, forwards and backwards, exactly as one query over all of them."""
+    from qinglan.org.models import Group, Position, Role
+    from qinglan.workflow.views import TABS, task_rows
+
+    steps = "".join(
+        f'<bpmn:sequenceFlow id="in_{key}" sourceRef="split" targetRef="{key}" /><bpmn:userTask id="{key}" name="{key}" qinglan:assignee="{rule}" />'
+        f'<bpmn:sequenceFlow id="out_{key}" sourceRef="{key}" targetRef="join" />'
+        for key, rule in RULES.items()
+    )
+    department = make_department("一部", code="D1")
+    position = Position.objects.create(name="經理")
+    boss = make_member("boss", department=department, position=position)
+    other = make_member("other")
+    make_member("colleague", department=department, position=position)
+    role_a, role_b = Role.objects.create(name="甲組"), Role.objects.create(name="乙組")
+    role_a.members.add(boss, other)
+    group = Group.objects.create(name="乙組成員")
+    group.members.add(boss, other)
+    role_b.groups.add(group)
+    services.deploy(xml=FIVE_WAYS.replace("{steps}", steps))
+    for _n in range(4):
+        services.start(definition_key="five_ways", initiator=other)
+
+    expected = list(services.open_tasks(boss).order_by("-created", "-id").values_list("pk", flat=True))
+    assert len(expected) == 20  # 4 × (assigned, two roles, department, position); not "theirs"
+    keys, pages, after = TABS["open"], [], None
+    while True:
+        page = services.open_tasks_page(boss, keys, size=3, after=after, rows=task_rows)
+        pages.append(page)
+        if not page.next_cursor:
+            break
+        after = page.next_cursor
+    assert [task.pk for page in pages for task in page.rows] == expected
+    assert [len(page.rows) for page in pages] == [3] * 6 + [2]
+    # and back from the last page
+    back, before = [], pages[-1].prev_cursor
+    while before:
+        page = services.open_tasks_page(boss, keys, size=3, before=before)
+        back = [task.pk for task in page.rows] + back
+        before = page.prev_cursor
+    assert back == expected[:-2]
+    assert pages[0].is_first and not services.open_tasks_page(boss, keys, size=3, before=pages[1].prev_cursor).prev_cursor
