@@ -1219,7 +1219,8 @@ def withdraw_approval(*, record, user, comment=""):
 def diagram_state(instance):
     """{"done", "active", "pending"}: the BPMN IDs of the instance's own process that are
     completed, waiting now (open steps, timers, called processes running) and still ahead, for
-    the markers of its diagram."""
+    the markers of its diagram; "done" also holds the sequence flows the instance went along
+    (a step reached from a completed one, as the engine's task tree records it)."""
     from SpiffWorkflow.util.task import TaskState
 
     state = {"done": set(), "active": set(), "pending": set()}
@@ -1227,13 +1228,23 @@ def diagram_state(instance):
         workflow = engine.load(instance.state) if instance.state else None
     except Exception:  # noqa: BLE001 — a diagram without markers rather than a broken page
         workflow = None
+    taken = set()  # (source, target) of the sequence flows the instance went along
     if workflow is not None:
+        # a task cancelled after its predecessor completed was reached too: a parallel join
+        # merges the branch that arrived first into the last one and cancels its own task
+        reached = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR | TaskState.CANCELLED
         for task in workflow.get_tasks():
             if task.workflow is not workflow:
                 continue  # a called process's own steps are not on this drawing
             bpmn_id = getattr(task.task_spec, "bpmn_id", None)
             if not bpmn_id:
                 continue
+            if task.state & reached:
+                source = task.parent
+                while source is not None and not getattr(source.task_spec, "bpmn_id", None):
+                    source = source.parent  # the engine's own joins and splits are not drawn
+                if source is not None and source.state == TaskState.COMPLETED:
+                    taken.add((source.task_spec.bpmn_id, bpmn_id))
             if task.state == TaskState.COMPLETED:
                 state["done"].add(bpmn_id)
             elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
@@ -1247,4 +1258,19 @@ def diagram_state(instance):
         state["pending"].clear()
     state["done"] -= state["active"]
     state["pending"] -= state["active"] | state["done"]
+    state["done"] |= _taken_flows(instance.definition.xml, taken)
     return {key: sorted(value) for key, value in state.items()}
+
+
+def _taken_flows(xml, taken):
+    """The IDs of the sequence flows from source to target for the pairs in `taken`."""
+    if not taken:
+        return set()
+    try:
+        root = engine._read_xml(xml)
+    except engine.DefinitionError:
+        return set()
+    return {
+        flow.get("id") for flow in root.iter(f"{{{engine.BPMN_NS}}}sequenceFlow")
+        if flow.get("id") and (flow.get("sourceRef"), flow.get("targetRef")) in taken
+    }

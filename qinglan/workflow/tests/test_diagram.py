@@ -89,7 +89,8 @@ def test_a_leave_request_shows_its_drawing_with_the_steps_marked():
     page = client.get(instance.get_page_url()).content.decode()
     assert 'data-testid="instance-diagram"' in page
     data = _diagram_data(page)
-    assert "submitted" in data["done"]
+    assert "submitted" in data["done"] and "to_manager" in data["done"]
+    assert not {"manager_rejected", "short_leave", "needs_head"} & set(data["done"])
     assert data["active"] == ["manager_approval"]
     assert {"head_approval", "approved"} <= set(data["pending"]) and "BPMNDiagram" in data["xml"]
 
@@ -102,3 +103,34 @@ def test_a_leave_request_shows_its_drawing_with_the_steps_marked():
     data = _diagram_data(client.get(instance.get_page_url()).content.decode())
     assert data["active"] == [] and data["pending"] == []
     assert {"head_approval", "head_decision", "approved"} <= set(data["done"]) and "rejected" not in data["done"]
+    # the flows it went along are marked, the others are not
+    assert {"to_manager", "to_manager_decision", "needs_head", "to_head_decision", "head_approved"} <= set(data["done"])
+    assert not {"manager_rejected", "short_leave", "head_rejected"} & set(data["done"])
+
+
+def test_a_rejected_leave_request_marks_the_rejection_path():
+    applicant, lead = make_member("applicant", language="en"), make_member("lead", language="en")
+    applicant.manager = lead
+    applicant.save()
+    instance = services.start(definition_key="leave_request", initiator=applicant, data={"leave_type": "annual", "days": 1, "reason": "x"})
+    services.complete(task=WorkTask.objects.get(instance=instance, status=TaskStatus.OPEN), user=lead, outcome="reject")
+    instance.refresh_from_db()
+    done = set(services.diagram_state(instance)["done"])
+    assert {"manager_decision", "manager_rejected", "rejected"} <= done
+    assert not {"short_leave", "needs_head", "approved", "head_rejected"} & done
+
+
+def test_both_branches_of_a_parallel_split_are_marked_as_they_go():
+    services.deploy(xml=bpmn("parallel.bpmn"))
+    legal, finance = make_member("legal", language="en"), make_member("finance", language="en")
+    applicant = make_member("applicant", language="en")
+    instance = services.start(definition_key="two_signatures", initiator=applicant)
+    state = services.diagram_state(instance)
+    assert {"f1", "f2", "f3"} <= set(state["done"]) and set(state["active"]) == {"legal", "finance"}
+    services.complete(task=WorkTask.objects.get(instance=instance, bpmn_id="legal", status=TaskStatus.OPEN), user=legal, outcome="approve")
+    instance.refresh_from_db()
+    state = services.diagram_state(instance)
+    assert "f4" in state["done"] and not {"f5", "f6"} & set(state["done"])
+    services.complete(task=WorkTask.objects.get(instance=instance, bpmn_id="finance", status=TaskStatus.OPEN), user=finance, outcome="approve")
+    instance.refresh_from_db()
+    assert {"f1", "f2", "f3", "f4", "f5", "f6", "join", "end"} <= set(services.diagram_state(instance)["done"])
