@@ -102,9 +102,44 @@ def detail_panels(resource, record, user):
             rows = [(d.label, display(d, data.get(d.name)) or "—") for d in definitions]
             panels.append({"title": _("Custom fields"), "rows": rows, "side": False})
     for name, child in resource.children.items():
-        lines = list(getattr(record, name).all()[:500])
         names = child.columns or child.fields
-        headers = [child.model._meta.get_field(f).verbose_name for f in names]
-        body = [[field_value_html(line, child.model._meta.get_field(f), user) for f in names] for line in lines]
+        fields = [child.model._meta.get_field(f) for f in names]
+        references = [field for field in fields if isinstance(field, models.ForeignKey)]
+        lines = getattr(record, name).all()
+        if references:
+            lines = lines.select_related(*(field.name for field in references))
+        lines = list(lines[:500])
+        visible = _visible_references(lines, references, user)
+        body = [
+            [
+                _reference_html(getattr(line, field.name), visible[field.name]) if field in references else field_value_html(line, field, user)
+                for field in fields
+            ]
+            for line in lines
+        ]
+        headers = [field.verbose_name for field in fields]
         panels.append({"title": child.label or child.model._meta.verbose_name_plural, "headers": headers, "lines": body, "side": False})
     return panels
+
+
+def _visible_references(lines, references, user):
+    """{field name: ids of the referenced records the member may open} for the lines' foreign
+    keys to resources: one restricted query per column, whatever the number of lines."""
+    visible = {}
+    for field in references:
+        ids = {getattr(line, field.attname) for line in lines} - {None}
+        resource = registry.get(field.related_model)
+        if resource is None or not ids:
+            visible[field.name] = set()
+            continue
+        allowed = resource.model._default_manager.restrict(user, "view").filter(pk__in=ids)
+        visible[field.name] = set(allowed.values_list("pk", flat=True))
+    return visible
+
+
+def _reference_html(obj, visible):
+    if obj is None:
+        return "—"
+    if obj.pk in visible:
+        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), obj)
+    return format_html("{}", obj)

@@ -145,19 +145,34 @@ def price_lines(*, customer, items, currency=None, day=None, price_list=None):
     products = [product for product, _quantity in items if product is not None]
     category_paths = {product.pk: _category_paths(product) for product in products}
     all_paths = {path for paths in category_paths.values() for path in paths}
+    # Category ids rather than a join on their paths: each alternative below then reads an index.
+    from qinglan.products.models import Category
+
+    category_ids = list(Category.objects.filter(path__in=all_paths).values_list("pk", flat=True)) if all_paths else []
+    product_ids = list({p.pk for p in products})
+    applicable = Q(product__isnull=True, category__isnull=True) | Q(product__in=product_ids) | Q(category__in=category_ids)
     rules = []
     if chosen is not None:
         rules = list(
             PriceRule.objects.filter(price_list=chosen)
-            .filter(Q(product__isnull=True, category__isnull=True) | Q(product__in=[p.pk for p in products]) | Q(category__path__in=all_paths))
+            .filter(applicable)
             .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=day)).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
             .select_related("category")
         )
     promotions = list(
         Promotion.objects.filter(active=True, starts_on__lte=day, ends_on__gte=day)
-        .filter(Q(product__isnull=True, category__isnull=True) | Q(product__in=[p.pk for p in products]) | Q(category__path__in=all_paths))
+        .filter(applicable)
         .select_related("category").prefetch_related("levels")
     )
+    # The rules that may apply to a product: its own, its categories' (nearest first) and the general ones.
+    by_product, by_path, general = {}, {}, []
+    for rule in rules:
+        if rule.product_id is not None:
+            by_product.setdefault(rule.product_id, []).append(rule)
+        elif rule.category_id is not None:
+            by_path.setdefault(rule.category.path, []).append(rule)
+        else:
+            general.append(rule)
     rates = {}
 
     def converted(amount, source):
@@ -180,7 +195,8 @@ def price_lines(*, customer, items, currency=None, day=None, price_list=None):
         if product is None:
             continue
         paths = category_paths.get(product.pk, [])
-        rule = _pick_rule(rules, product, paths, quantity)
+        candidates = by_product.get(product.pk, []) + [rule for path in paths for rule in by_path.get(path, ())] + general
+        rule = _pick_rule(candidates, product, paths, quantity)
         list_price = converted(product.list_price, product.price_currency)
         if rule is not None:
             result.rule = rule

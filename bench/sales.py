@@ -1,0 +1,286 @@
+"""Pricing and sales orders at scale, against hand-written SQL.
+
+    .venv/bin/python bench/sales.py [--products 200000] [--orders 20000] [--lines 5] [--requests 50]
+
+Works on its own database: SQLite in var/bench-sales.sqlite3 (var/bench-sales/ as the var
+folder), or QINGLAN_DATABASE_URL when that is set (use a database of its own). The first run
+migrates and generates; later runs top up to the sizes asked.
+
+Generated: products in a two-level category tree with list prices and costs; a general price
+list (a discount for everything, one rule per tenth category) and a dealer list for a customer
+level (a fixed price per product with two quantity tiers for every fifth product); promotions
+on a few categories; customers; orders with `--lines` lines each (rows written in bulk, amounts
+computed as the services do) plus one order of 200 lines.
+
+Timed (p50/p95 over --requests runs, server time in-process):
+1. pricing 200 lines for a dealer customer (sales.pricing.price_lines), its SQL time, and the
+   raw SQL reading the same rows (the chosen lists' rules for the products and categories, the
+   promotions of the day);
+2. the order list (GET /sales/salesorder/) as an administrator and as a salesperson seeing
+   their own orders, against the raw SQL of the same 50 rows and bounded count;
+3. the page of the 200-line order (GET /sales/salesorder/<pk>/).
+"""
+
+import argparse
+import datetime
+import os
+import random
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SEED = 20261127
+
+
+def configure(database):
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qinglan.settings")
+    os.environ["QINGLAN_VAR_DIR"] = str(ROOT / "var" / "bench-sales")
+    os.environ.setdefault("QINGLAN_DEBUG", "0")
+    os.environ.setdefault("QINGLAN_LOG_LEVEL", "ERROR")
+    from django.conf import settings
+
+    if not os.environ.get("QINGLAN_DATABASE_URL"):
+        settings.DATABASES["default"]["NAME"] = str(Path(database).resolve())
+    import django
+
+    django.setup()
+    return settings.DATABASES["default"]
+
+
+def percentiles(samples):
+    samples = sorted(samples)
+    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
+
+
+def timed(function, runs):
+    """((p50, p95) of the whole call, (p50, p95) of its SQL, queries of the last call) in ms;
+    the SQL timed by an execute wrapper (Django's query log rounds to whole milliseconds)."""
+    from django.db import connection
+
+    times, sql = [], []
+    for _ in range(runs):
+        spent = [0.0, 0]
+
+        def wrapper(execute, query, params, many, context):
+            start = time.perf_counter()
+            try:
+                return execute(query, params, many, context)
+            finally:
+                spent[0] += time.perf_counter() - start
+                spent[1] += 1
+
+        with connection.execute_wrapper(wrapper):
+            start = time.perf_counter()
+            function()
+            times.append((time.perf_counter() - start) * 1000)
+        sql.append(spent[0] * 1000)
+    return percentiles(times), percentiles(sql), spent[1]
+
+
+def ensure_data(args, log):
+    from django.db import transaction
+
+    from qinglan.core.testing import make_department
+    from qinglan.customers.models import Customer, CustomerLevel
+    from qinglan.org.models import CompanyProfile, Currency, User
+    from qinglan.products.models import Category, Product, Unit
+    from qinglan.sales import services
+    from qinglan.sales.models import PriceList, PriceRule, Promotion, SalesOrder, SalesOrderLine, TaxRate
+
+    rng = random.Random(SEED)
+    services.ensure_defaults()
+    twd = Currency.objects.get_or_create(code="TWD", defaults={"name": "新臺幣", "decimal_places": 0})[0]
+    if not CompanyProfile.objects.exists():
+        CompanyProfile.objects.create(name="青藍壓測", base_currency=twd)
+    department = make_department("壓測業務部") if not User.objects.filter(username="bench-seller").exists() else None
+    seller = User.objects.filter(username="bench-seller").first() or User.objects.create_user(username="bench-seller", password="x", department=department)
+    admin = User.objects.filter(username="bench-admin").first() or User.objects.create_user(username="bench-admin", password="x", is_superuser=True)
+    from qinglan.core.permissions import Scope
+    from qinglan.core.testing import grant
+
+    if department is not None:  # a new seller: may see their own orders
+        grant(seller, SalesOrder, ["view", "add", "change"], scope=Scope.OWN)
+    level = CustomerLevel.objects.get_or_create(name="經銷商")[0]
+    unit = Unit.objects.get_or_create(code="pcs", defaults={"name": "個"})[0]
+    if not Category.objects.exists():
+        for top in range(20):
+            parent = Category(name=f"類別{top:02d}")
+            parent.save()
+            for sub in range(10):
+                child = Category(name=f"類別{top:02d}-{sub}")
+                child.new_parent = parent
+                child.save()
+    leaves = list(Category.objects.filter(depth=2).order_by("path"))
+    have = Product.objects.count()
+    if have < args.products:
+        log(f"generating {args.products - have:,} products")
+        batch = []
+        for index in range(have, args.products):
+            price = Decimal(rng.randint(50, 50000))
+            batch.append(Product(
+                code=f"B{index:07d}", name=f"壓測產品{index}", category=leaves[index % len(leaves)], base_unit=unit, owner=admin,
+                list_price=price, cost=(price * Decimal("0.6")).quantize(Decimal(1)), status="active",
+            ))
+            if len(batch) == 5000:
+                Product.objects.bulk_create(batch)
+                batch = []
+        Product.objects.bulk_create(batch)
+    products = list(Product.objects.order_by("pk").values_list("pk", "category_id", "list_price"))
+    if not PriceList.objects.filter(name="壓測一般價").exists():
+        general = PriceList.objects.create(name="壓測一般價", priority=20)
+        PriceRule.objects.create(price_list=general, method="discount", value=Decimal(3))
+        PriceRule.objects.bulk_create([PriceRule(price_list=general, category=leaf, method="discount", value=Decimal(5)) for leaf in leaves[::10]])
+        dealers = PriceList.objects.create(name="壓測經銷價", priority=10)
+        dealers.levels.add(level)
+        rules = []
+        for pk, _category, price in products[::5]:
+            rules.append(PriceRule(price_list=dealers, product_id=pk, method="fixed", value=price * Decimal("0.9")))
+            rules.append(PriceRule(price_list=dealers, product_id=pk, min_quantity=Decimal(10), method="fixed", value=price * Decimal("0.85")))
+            rules.append(PriceRule(price_list=dealers, product_id=pk, min_quantity=Decimal(100), method="fixed", value=price * Decimal("0.8")))
+        PriceRule.objects.bulk_create(rules, batch_size=5000)
+        today = datetime.date.today()
+        for leaf in leaves[:5]:
+            Promotion.objects.create(name=f"壓測促銷{leaf.pk}", percent=Decimal(5), starts_on=today, ends_on=today + datetime.timedelta(days=365), category=leaf)
+    customers = list(Customer.objects.filter(name__startswith="壓測客戶").values_list("pk", flat=True))
+    if len(customers) < 500:
+        Customer.objects.bulk_create([
+            Customer(name=f"壓測客戶{index}", code=f"BC{index:05d}", owner=seller if index % 10 == 0 else admin, level=level if index % 2 else None)
+            for index in range(len(customers), 500)
+        ])
+        customers = list(Customer.objects.filter(name__startswith="壓測客戶").values_list("pk", flat=True))
+    rate = TaxRate.objects.filter(is_default=True).first()
+    have = SalesOrder.objects.count()
+    if have < args.orders:
+        log(f"generating {args.orders - have:,} orders of {args.lines} lines")
+        day = datetime.date.today()
+        for start in range(have, args.orders, 2000):
+            with transaction.atomic():
+                orders = [
+                    SalesOrder(
+                        code=f"BSO{index:08d}", customer_id=customers[index % len(customers)], owner=seller if index % 10 == 0 else admin,
+                        department=seller.department if index % 10 == 0 else None, order_date=day - datetime.timedelta(days=index % 700),
+                        status=rng.choice(["draft", "approved", "fulfilling", "completed"]), currency=twd,
+                    )
+                    for index in range(start, min(start + 2000, args.orders))
+                ]
+                SalesOrder.objects.bulk_create(orders)
+                lines = []
+                for order in orders:
+                    total = Decimal(0)
+                    for pk, _category, price in rng.sample(products, args.lines):
+                        quantity = Decimal(rng.randint(1, 20))
+                        net = quantity * price
+                        tax = (net * Decimal("0.05")).quantize(Decimal(1))
+                        total += net + tax
+                        lines.append(SalesOrderLine(
+                            order=order, product_id=pk, quantity=quantity, unit_price=price, tax_rate=rate, net_amount=net, tax_amount=tax, line_total=net + tax,
+                        ))
+                    order.total = order.total_base = total
+                SalesOrderLine.objects.bulk_create(lines, batch_size=5000)
+                SalesOrder.objects.bulk_update(orders, ["total", "total_base"], batch_size=2000)
+    big = SalesOrder.objects.filter(code="BSO-200").first()
+    if big is None:
+        big = SalesOrder(code="BSO-200", customer_id=customers[1], owner=admin, currency=twd)
+        services.prepare_order(order=big, created=True)
+        big.code = "BSO-200"
+        big.save()
+        SalesOrderLine.objects.bulk_create([
+            SalesOrderLine(order=big, product_id=pk, description="", quantity=Decimal(rng.randint(1, 120)), unit_price=None, tax_rate=rate)
+            for pk, _category, _price in rng.sample(products, 200)
+        ])
+        services.order_saved(order=big, user=admin)
+    return admin, seller, big, customers
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--products", type=int, default=200_000)
+    parser.add_argument("--orders", type=int, default=20_000)
+    parser.add_argument("--lines", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--database", default=str(ROOT / "var" / "bench-sales.sqlite3"))
+    args = parser.parse_args()
+    database = configure(args.database)
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from qinglan.customers.models import Customer
+    from qinglan.products.models import Product
+    from qinglan.sales import pricing
+    from qinglan.sales.models import SalesOrder, SalesOrderLine
+
+    print(f"database: {connection.vendor} {database.get('NAME')}")
+    call_command("migrate", verbosity=0)
+    admin, seller, big, customers = ensure_data(args, print)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    print(f"{Product.objects.count():,} products, {SalesOrder.objects.count():,} orders, {SalesOrderLine.objects.count():,} lines")
+
+    dealer = Customer.objects.filter(pk__in=customers, level__isnull=False).first()
+    lines = list(big.lines.select_related("product__category"))
+    items = [(line.product, line.quantity) for line in lines]
+
+    def price_200():
+        pricing.price_lines(customer=dealer, items=items, currency=big.currency, day=big.order_date)
+
+    (p50, p95), (s50, s95), queries = timed(price_200, args.requests)
+    product_ids = [line.product_id for line in lines]
+    placeholders = ",".join(["%s"] * len(product_ids))
+
+    def raw_pricing():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, priority FROM sales_pricelist WHERE active")
+            cursor.execute(
+                f"SELECT r.* FROM sales_pricerule r LEFT JOIN products_category c ON c.id = r.category_id WHERE r.price_list_id IN "
+                f"(SELECT id FROM sales_pricelist WHERE active) AND (r.product_id IN ({placeholders}) OR r.category_id IS NOT NULL OR r.product_id IS NULL)",
+                product_ids,
+            )
+            cursor.fetchall()
+            cursor.execute("SELECT * FROM sales_promotion WHERE active AND starts_on <= %s AND ends_on >= %s", [big.order_date, big.order_date])
+            cursor.fetchall()
+
+    (r50, r95), _, _ = timed(raw_pricing, args.requests)
+    print(f"pricing 200 lines: p50 {p50:.1f} ms, p95 {p95:.1f} ms; its SQL p50 {s50:.1f} ms in {queries} queries; raw SQL of the same rows p50 {r50:.1f} ms "
+          f"(SQL ratio {s50 / r50 if r50 else 0:.1f}x)")
+
+    for who, member in (("administrator", admin), ("salesperson (own)", seller)):
+        client = Client()
+        client.force_login(member)
+        client.get("/sales/salesorder/")
+        (p50, p95), (s50, s95), queries = timed(lambda: client.get("/sales/salesorder/"), args.requests)
+        where = "" if member.is_superuser else f"WHERE o.owner_id = {member.pk}"
+
+        def raw_list():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT o.id, o.code, o.order_date, o.status, o.total, cu.name, c.code, u.username FROM sales_salesorder o "
+                    "JOIN customers_customer cu ON cu.id = o.customer_id LEFT JOIN org_currency c ON c.id = o.currency_id "
+                    f"LEFT JOIN org_user u ON u.id = o.owner_id {where} ORDER BY o.id DESC LIMIT 50"
+                )
+                cursor.fetchall()
+                cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM sales_salesorder o {where} LIMIT {settings.QINGLAN_COUNT_LIMIT + 1}) t")
+                cursor.fetchall()
+
+        (r50, r95), _, _ = timed(raw_list, args.requests)
+        print(f"order list as {who}: p50 {p50:.1f} ms, p95 {p95:.1f} ms; SQL p50 {s50:.1f} ms in {queries} queries; raw SQL p50 {r50:.1f} ms "
+              f"(SQL ratio {s50 / r50 if r50 else 0:.1f}x)")
+
+    client = Client()
+    client.force_login(admin)
+    client.get(f"/sales/salesorder/{big.pk}/")
+    (p50, p95), (s50, s95), queries = timed(lambda: client.get(f"/sales/salesorder/{big.pk}/"), args.requests)
+    print(f"order page with 200 lines: p50 {p50:.1f} ms, p95 {p95:.1f} ms; SQL p50 {s50:.1f} ms in {queries} queries")
+
+
+if __name__ == "__main__":
+    main()
