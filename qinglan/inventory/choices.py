@@ -14,8 +14,6 @@ class WarehouseKind(models.TextChoices):
     SCRAP = "scrap", pgettext_lazy("warehouse kind", "scrap")
 
 
-VIRTUAL_KINDS = {WarehouseKind.TRANSIT, WarehouseKind.CONSIGNMENT, WarehouseKind.QC, WarehouseKind.SCRAP}
-
 
 class DocumentKind(models.TextChoices):
     RECEIPT = "receipt", _("purchase receipt")

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,7 +18,7 @@ from qinglan.core.models import ObjectChange
 from qinglan.org.services import next_numbers
 
 from . import stock
-from .choices import VIRTUAL_KINDS, CommitmentKind, DocumentKind, DocumentStatus, EntryKind, WarehouseKind
+from .choices import CommitmentKind, DocumentKind, DocumentStatus, EntryKind, WarehouseKind
 from .models import Batch, StockBalance, StockCommitment, StockDocument, StockDocumentLine, StockEntry, Warehouse
 from .stock import Move, retrying
 
@@ -622,12 +622,3 @@ def expiring_batches(*, warehouses, within_days=30, on=None):
         StockBalance.objects.filter(warehouse__in=warehouses, on_hand__gt=0, batch__expiry_date__lte=on + datetime.timedelta(days=within_days))
         .select_related("product", "warehouse", "batch").order_by("batch__expiry_date", "pk")
     )
-
-
-def virtual(warehouse):
-    return warehouse.kind in VIRTUAL_KINDS
-
-
-def decimal(value):
-    return decimal_text(value, 4)
-
