@@ -222,6 +222,7 @@ class StockCommitment(models.Model):
     original_quantity = models.DecimalField(_("quantity"), **QUANTITY)
     document = models.ForeignKey("StockDocument", on_delete=models.PROTECT, null=True, blank=True, related_name="commitments")
     order_line = models.ForeignKey("sales.SalesOrderLine", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    purchase_line = models.ForeignKey("purchasing.PurchaseOrderLine", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     note = models.CharField(_("note"), max_length=200, blank=True)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")

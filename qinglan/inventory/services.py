@@ -316,6 +316,23 @@ def _purchased(lines, *, sign, user):
         purchasing.record_receipt(line_id=line_id, quantity=sign * done[line_id], user=user)
 
 
+def _purchase_releases(lines):
+    """[(locked incoming commitment of a purchase order line, quantity received in base units)]."""
+    from qinglan.purchasing.services import open_incoming
+
+    received = {}
+    for line in lines:
+        if line.purchase_line_id:
+            received[line.purchase_line_id] = received.get(line.purchase_line_id, Decimal(0)) + line.base_quantity
+    releases = []
+    for commitment in open_incoming(received):
+        take = min(commitment.quantity, received.get(commitment.purchase_line_id, Decimal(0)))
+        if take > 0:
+            received[commitment.purchase_line_id] -= take
+            releases.append((commitment, take))
+    return releases
+
+
 def _order_quantity(line):
     """The line's quantity in the unit of its order line."""
     from qinglan.products.services import convert_quantity
@@ -383,6 +400,7 @@ def post_document(*, record, user):
             _fulfil(lines, sign=1, field="returned", user=user)
         if kind == DocumentKind.RECEIPT:
             _purchased(lines, sign=1, user=user)
+            releases += _purchase_releases(lines)
         moves = []
         for line in lines:
             if kind == DocumentKind.ADJUSTMENT and line.base_quantity < 0:
@@ -533,9 +551,15 @@ def cancel_document(*, record, user):
     document.cancelled_at = timezone.now()
     _save_step(document, before, user, "cancelled", ["status", "cancelled_at"])
     if was != DocumentStatus.DRAFT:
-        lines = list(document.lines.select_related("product", "order_line", "purchase_line"))
+        lines = list(document.lines.select_related("product", "order_line", "purchase_line__order"))
+        expects = []
         if document.kind == DocumentKind.RECEIPT:
             _purchased(lines, sign=-1, user=user)
+            expects = [  # what the order still brings is incoming again
+                {"product_id": line.product_id, "warehouse_id": line.purchase_line.order.warehouse_id, "quantity": line.base_quantity,
+                 "purchase_line_id": line.purchase_line_id}
+                for line in lines if line.purchase_line_id and line.base_quantity
+            ]
         if document.kind == DocumentKind.DELIVERY:
             _fulfil(lines, sign=-1, field="delivered", user=user)
         elif document.kind == DocumentKind.SALES_RETURN:
@@ -543,7 +567,7 @@ def cancel_document(*, record, user):
         expected = list(stock.lock_commitments(document.commitments.filter(quantity__gt=0).values_list("pk", flat=True)).values())
         entries = list(StockEntry.objects.filter(document=document, reversal_of__isnull=True, reversals__isnull=True).order_by("pk"))
         stock.post(stock.reversing_moves(entries), user=user, document=document,
-                   releases=[(commitment, commitment.quantity) for commitment in expected])
+                   releases=[(commitment, commitment.quantity) for commitment in expected], expects=expects)
     return document
 
 

@@ -305,6 +305,24 @@ def expect(*, product_id, warehouse_id, quantity, variant_id=None, batch_id=None
                    variant_id=variant_id, batch_id=batch_id, user=user, check=False, **links)
 
 
+def expect_many(items, *, user=None):
+    """Note several incoming quantities at once (dicts of StockCommitment fields with
+    product_id, warehouse_id, quantity…), their balances locked in one ordered query."""
+    keys = [(i["product_id"], i.get("variant_id") or 0, i["warehouse_id"], i.get("batch_id") or 0) for i in items]
+    balances = lock_balances(keys)
+    member = user if user is not None and user.is_authenticated else None
+    made = []
+    for values, key in zip(items, keys):
+        values = dict(values)
+        quantity = Decimal(values.pop("quantity"))
+        if quantity <= 0:
+            continue
+        made.append(StockCommitment.objects.create(kind=CommitmentKind.INCOMING, quantity=quantity, original_quantity=quantity, created_by=member, **values))
+        balances[key].incoming += quantity
+    _save_balances({key: balances[key] for key in keys}.values())
+    return made
+
+
 def lock_commitments(ids):
     return {c.pk: c for c in StockCommitment.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")}
 

@@ -82,7 +82,39 @@ def place_order(*, record, user):
         raise ValidationError(_("Add at least one line before placing the order."))
     before = snapshot(order)
     order.status = PurchaseStatus.ORDERED
-    return _step(order, before, user, "ordered", ["status"])
+    _step(order, before, user, "ordered", ["status"])
+    _expect(order, user)
+    return order
+
+
+def _expect(order, user):
+    """What the order brings is incoming at its warehouse until it is received or cancelled."""
+    from qinglan.inventory import stock
+
+    items = []
+    for line in order.lines.select_related("product"):
+        items.append({"product_id": line.product_id, "warehouse_id": order.warehouse_id, "quantity": base_quantity(line, line.open_quantity),
+                      "purchase_line": line})
+    stock.expect_many(items, user=user)
+
+
+def base_quantity(line, quantity):
+    """`quantity` of the line's unit in its product's base unit."""
+    from qinglan.products.services import convert_quantity
+
+    if not line.unit_id or line.unit_id == line.product.base_unit_id:
+        return Decimal(quantity)
+    return convert_quantity(product=line.product, quantity=quantity, from_unit=line.unit_id, to_unit=line.product.base_unit_id, places=4)
+
+
+def open_incoming(line_ids):
+    """The open incoming commitments of purchase order lines, locked."""
+    from qinglan.inventory import stock
+    from qinglan.inventory.choices import CommitmentKind
+    from qinglan.inventory.models import StockCommitment
+
+    ids = StockCommitment.objects.filter(kind=CommitmentKind.INCOMING, purchase_line_id__in=list(line_ids), quantity__gt=0).values_list("pk", flat=True)
+    return list(stock.lock_commitments(ids).values())
 
 
 @transaction.atomic
@@ -91,8 +123,14 @@ def cancel_order(*, record, user):
     if order.status not in (PurchaseStatus.DRAFT, PurchaseStatus.ORDERED):
         raise ValidationError(_("A purchase order that is received, even in part, is not cancelled."))
     before = snapshot(order)
+    was = order.status
     order.status = PurchaseStatus.CANCELLED
-    return _step(order, before, user, "cancelled", ["status"])
+    _step(order, before, user, "cancelled", ["status"])
+    if was == PurchaseStatus.ORDERED:
+        from qinglan.inventory import stock
+
+        stock.close_commitments(open_incoming(order.lines.values_list("pk", flat=True)))
+    return order
 
 
 @transaction.atomic

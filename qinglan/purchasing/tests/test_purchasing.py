@@ -40,8 +40,14 @@ def placed(db):
     return clerk, warehouse, product, order
 
 
+def incoming(product, warehouse):
+    balance = StockBalance.objects.filter(product=product, warehouse=warehouse, batch__isnull=True).first()
+    return balance.incoming if balance else Decimal(0)
+
+
 def test_a_placed_order_is_received_in_part_then_in_full(placed):
     clerk, warehouse, product, order = placed
+    assert incoming(product, warehouse) == 100
     receipt = services.receipt_for_order(record=order, user=clerk)
     line = receipt.lines.get()
     assert (line.quantity, line.unit_cost, receipt.partner_id, receipt.reference) == (Decimal(100), Decimal("12.5"), order.supplier_id, order.code)
@@ -50,6 +56,7 @@ def test_a_placed_order_is_received_in_part_then_in_full(placed):
     inventory.post_document(record=receipt, user=clerk)
     order.refresh_from_db()
     assert order.status == PurchaseStatus.PARTLY_RECEIVED and order.lines.get().received_quantity == 60
+    assert incoming(product, warehouse) == 40
     rest = services.receipt_for_order(record=order, user=clerk)
     assert rest.lines.get().quantity == 40
     inventory.post_document(record=rest, user=clerk)
@@ -58,9 +65,14 @@ def test_a_placed_order_is_received_in_part_then_in_full(placed):
     assert StockBalance.objects.get(product=product, warehouse=warehouse).on_hand == 100
     with pytest.raises(ValidationError):
         services.receipt_for_order(record=order, user=clerk)
+    assert incoming(product, warehouse) == 0
     inventory.cancel_document(record=rest, user=clerk)
     order.refresh_from_db()
     assert order.status == PurchaseStatus.PARTLY_RECEIVED and order.lines.get().received_quantity == 60
+    assert incoming(product, warehouse) == 40
+    from qinglan.inventory.stock import recompute_balances
+
+    assert recompute_balances(apply=False) == []
 
 
 def test_receiving_beyond_the_order_is_refused_and_nothing_is_written(placed):
@@ -109,3 +121,9 @@ class PurchaseOrderTests(testing.ResourceTestCase):
         response = self.post_form(self.resource.url("add"), {**self.form_data, "supplier": str(buyer.pk)})
         self.assertEqual(response.status_code, 400)
         self.assertFalse(PurchaseOrder.objects.exists())
+
+
+def test_a_cancelled_order_is_no_longer_incoming(placed):
+    clerk, warehouse, product, order = placed
+    services.cancel_order(record=order, user=clerk)
+    assert incoming(product, warehouse) == 0
