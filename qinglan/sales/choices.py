@@ -72,3 +72,16 @@ class QuoteStatus(models.TextChoices):
     SENT = "sent", pgettext_lazy("quote status", "sent")
     ACCEPTED = "accepted", pgettext_lazy("quote status", "ordered")
     DECLINED = "declined", pgettext_lazy("quote status", "declined")
+
+
+class TargetPeriod(models.TextChoices):
+    MONTH = "month", _("month")
+    QUARTER = "quarter", _("quarter")
+    YEAR = "year", _("year")
+
+
+class TargetMeasure(models.TextChoices):
+    """What achieves a target: issued invoices (net of tax, less credit notes) or money received."""
+
+    INVOICED = "invoiced", _("invoiced (net, less credit notes)")
+    RECEIVED = "received", _("received")

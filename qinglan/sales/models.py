@@ -14,7 +14,18 @@ from django.utils.translation import gettext_lazy as _
 
 from qinglan.core.models import BaseModel, ChildModel, OrganizationalModel, OwnedModel
 
-from .choices import InvoiceKind, InvoiceStatus, OrderStatus, PriceMethod, PromotionKind, QuoteStatus, ReceiptMethod, StageKind
+from .choices import (
+    InvoiceKind,
+    InvoiceStatus,
+    OrderStatus,
+    PriceMethod,
+    PromotionKind,
+    QuoteStatus,
+    ReceiptMethod,
+    StageKind,
+    TargetMeasure,
+    TargetPeriod,
+)
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(0), MaxValueValidator(100)]}
@@ -720,3 +731,53 @@ class ReceiptAllocation(ChildModel):
         ordering = ("id",)
         verbose_name = _("applied to invoice")
         verbose_name_plural = _("applied to invoices")
+
+
+# ---- sales plans and targets ---------------------------------------------------------------
+
+
+class SalesTarget(BaseModel):
+    """A sales target (銷售目標) for a month, a quarter or a year: of a member, a department
+    (with its sub-departments), a region (territory, with its sub-regions) or, naming none, the
+    whole company; achieved by issued invoices or by money received, in the base currency."""
+
+    period = models.CharField(_("period"), max_length=8, choices=TargetPeriod.choices, default=TargetPeriod.MONTH)
+    year = models.PositiveSmallIntegerField(_("year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)])
+    number = models.PositiveSmallIntegerField(
+        _("month or quarter"), default=1, validators=[MinValueValidator(1), MaxValueValidator(12)], help_text=_("1–12 for a month, 1–4 for a quarter; 1 for a year."),
+    )
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("member"), on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    department = models.ForeignKey("org.Department", verbose_name=_("department"), on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    region = models.ForeignKey("customers.Region", verbose_name=_("region"), on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    measure = models.CharField(_("achieved by"), max_length=10, choices=TargetMeasure.choices, default=TargetMeasure.INVOICED)
+    amount = models.DecimalField(_("target (base currency)"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    notes = models.CharField(_("notes"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ("-year", "period", "number", "id")
+        verbose_name = _("sales target")
+        verbose_name_plural = _("sales targets")
+        indexes = [models.Index(fields=("year", "period", "number"), name="target_period")]
+
+    def __str__(self):
+        return f"{self.period_label()} · {self.who()}"
+
+    def who(self):
+        return str(self.member or self.department or self.region or gettext("the whole company"))
+
+    def period_label(self):
+        if self.period == TargetPeriod.YEAR:
+            return str(self.year)
+        if self.period == TargetPeriod.QUARTER:
+            return f"{self.year} Q{self.number}"
+        return f"{self.year}-{self.number:02d}"
+
+    def clean(self):
+        errors = {}
+        if sum(bool(value) for value in (self.member_id, self.department_id, self.region_id)) > 1:
+            errors["member"] = _("A target is for one member, one department or one region (or, naming none, the company).")
+        limit = {TargetPeriod.MONTH: 12, TargetPeriod.QUARTER: 4, TargetPeriod.YEAR: 1}.get(self.period, 12)
+        if self.number and self.number > limit:
+            errors["number"] = _("A %(period)s target is numbered 1 to %(limit)s.") % {"period": self.get_period_display(), "limit": limit}
+        if errors:
+            raise ValidationError(errors)

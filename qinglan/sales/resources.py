@@ -24,6 +24,7 @@ from .models import (
     Quote,
     QuoteLine,
     Receipt,
+    SalesTarget,
     ReceiptAllocation,
     SalesOrder,
     SalesOrderLine,
@@ -296,6 +297,29 @@ class QuoteResource(Resource):
 
 
 add_panel(Customer, Panel(_("Quotes"), template="sales/customer_quotes_panel.html"))
+
+
+# ---- targets --------------------------------------------------------------------------------
+
+
+@register(SalesTarget)
+class SalesTargetResource(Resource):
+    columns = ("year", "period", "number", "member", "department", "region", "measure", "amount")
+    filters = ("year", "period", "measure", "member", "department", "region")
+    search = {"notes": 1000}
+    fieldsets = (
+        (_("Period"), ("period", "year", "number")),
+        (_("Whose target"), ("member", "department", "region")),
+        (_("Target"), ("measure", "amount", "notes")),
+    )
+    menu_group = "sales"
+    menu_order = 70
+    icon = "bi-bullseye"
+
+
+register_menu_page(
+    group="sales", key="sales.targets", label=_("Target achievement"), url_name="sales:targets", icon="bi-speedometer2", order=71, model=SalesTarget,
+)
 
 
 # ---- pricing --------------------------------------------------------------------------------

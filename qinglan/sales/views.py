@@ -26,9 +26,9 @@ from qinglan.org.models import Currency, User
 from qinglan.products.models import Product
 from qinglan.org.services import base_currency
 
-from . import catalogue, pricing, printing, services
-from .choices import InvoiceStatus, OrderStatus, StageKind
-from .models import Invoice, LossReason, Opportunity, OpportunityStage, PriceList, Quote, SalesOrder, SalesOrderLine
+from . import catalogue, pricing, printing, services, targets
+from .choices import InvoiceStatus, OrderStatus, StageKind, TargetPeriod
+from .models import Invoice, LossReason, Opportunity, OpportunityStage, PriceList, Quote, SalesOrder, SalesOrderLine, SalesTarget
 
 CARDS_PER_STAGE = 30
 RECENTLY_CLOSED_DAYS = 30
@@ -422,3 +422,34 @@ class CatalogueView(View):
         response = HttpResponse(catalogue.as_zip(files), content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="catalogue-{timezone.localdate().isoformat()}.zip"'
         return response
+
+
+TARGET_ROWS = 200
+
+
+class TargetsView(View):
+    """Targets of a year with what achieved them so far (目標達成), the members may view."""
+
+    template_name = "sales/targets.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not has_permission(request.user, SalesTarget, "view"):
+            raise PermissionDenied(_("You have no permission to do this."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        today = timezone.localdate()
+        try:
+            year = int(request.GET.get("year", today.year))
+        except ValueError:
+            year = today.year
+        period = request.GET.get("period", "")
+        chosen = SalesTarget.objects.restrict(request.user, "view").filter(year=year).select_related("member", "department", "region")
+        if period in TargetPeriod.values:
+            chosen = chosen.filter(period=period)
+        rows = targets.achievement_rows(list(chosen.order_by("period", "number", "id")[:TARGET_ROWS]))
+        base = base_currency()
+        return render(request, self.template_name, {
+            "rows": rows, "year": year, "years": range(today.year - 3, today.year + 2), "period": period, "periods": TargetPeriod.choices,
+            "base": base, "places": base.decimal_places if base else 2, "limit": TARGET_ROWS, "today": today,
+        })

@@ -18,6 +18,7 @@ from qinglan.sales.models import (
     Quote,
     Receipt,
     SalesOrder,
+    SalesTarget,
     SalesOrderLine,
     TaxRate,
 )
@@ -125,3 +126,8 @@ def quote(owner, serial):
     quotes.prepare_quote(quote=record, created=True)
     record.save()
     return record, owner, owner.department
+
+
+@sample_factory(SalesTarget)
+def sales_target(owner, serial):
+    return SalesTarget.objects.create(year=2026, number=serial % 12 + 1, member=owner, amount=Decimal(100000 + serial)), None, None
