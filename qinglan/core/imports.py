@@ -620,7 +620,7 @@ class ImportView(ResourceView):
 
     def job(self):
         return get_object_or_404(
-            ImportJob, pk=self.kwargs["job"], user=self.request.user, content_type=ContentType.objects.get_for_model(self.resource.model)
+            ImportJob, pk=self.kwargs["job"], user=self.request.user, content_type=ContentType.objects.get_for_model(self.resource.model, for_concrete_model=False)
         )
 
     def get(self, request, job=None):
@@ -637,7 +637,7 @@ class ImportView(ResourceView):
                 return self.render_upload(form, status=400)
             upload = form.cleaned_data["file"]
             new_job = ImportJob(
-                user=request.user, content_type=ContentType.objects.get_for_model(self.resource.model),
+                user=request.user, content_type=ContentType.objects.get_for_model(self.resource.model, for_concrete_model=False),
                 original_name=upload.name[:200], headers=form.headers, encoding=form.encoding,
             )
             new_job.file.save(upload.name, upload, save=False)
@@ -671,7 +671,7 @@ class ImportView(ResourceView):
         return redirect(self.resource.url("import_job", job=job.pk))
 
     def render_upload(self, form, status=200):
-        recent = ImportJob.objects.filter(user=self.request.user, content_type=ContentType.objects.get_for_model(self.resource.model))[:10]
+        recent = ImportJob.objects.filter(user=self.request.user, content_type=ContentType.objects.get_for_model(self.resource.model, for_concrete_model=False))[:10]
         fields = importable_fields(self.resource)
         return render(self.request, "core/import.html", self.base_context(upload_form=form, recent=recent, fields=fields), status=status)
 
