@@ -104,7 +104,9 @@ def detail_panels(resource, record, user):
     for name, child in resource.children.items():
         names = child.columns or child.fields
         fields = [child.model._meta.get_field(f) for f in names]
-        references = [field for field in fields if isinstance(field, models.ForeignKey)]
+        # References shown as links (checked per column at once); a line model's own wording of
+        # a value (get_<field>_display, e.g. a role permission's resource) goes first.
+        references = [field for field in fields if isinstance(field, models.ForeignKey) and not hasattr(child.model, f"get_{field.name}_display")]
         lines = getattr(record, name).all()
         if references:
             lines = lines.select_related(*(field.name for field in references))

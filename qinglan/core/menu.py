@@ -72,10 +72,17 @@ def resource_title(resource):
 
 
 def content_type_title(content_type):
-    """resource_title() of a content type's resource; a model that is no resource gets its name."""
+    """resource_title() of a content type's resource; a model whose resources are proxies of
+    it (one grant covers them all) is named under their menu group; any other model by its name."""
     model = content_type.model_class()
     resource = registry.get(model) if model is not None else None
-    return resource_title(resource) if resource is not None else capfirst(content_type.name)
+    if resource is not None:
+        return resource_title(resource)
+    proxies = [item for item in registry if model is not None and item.model._meta.concrete_model is model]
+    if proxies:
+        group = menu_group_label(proxies[0].menu_group) or model._meta.app_config.verbose_name
+        return f"{capfirst(group)} · {capfirst(model._meta.verbose_name_plural)}"
+    return capfirst(content_type.name)
 
 
 def resource_sort_key(resource):
