@@ -84,4 +84,4 @@ class TargetMeasure(models.TextChoices):
     """What achieves a target: issued invoices (net of tax, less credit notes) or money received."""
 
     INVOICED = "invoiced", _("invoiced (net, less credit notes)")
-    RECEIVED = "received", _("received")
+    RECEIVED = "received", _("money received")

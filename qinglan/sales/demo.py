@@ -31,6 +31,7 @@ from .models import (
     QuoteLine,
     Receipt,
     ReceiptAllocation,
+    SalesTarget,
     SalesOrder,
     SalesOrderLine,
     TaxRate,
@@ -107,6 +108,8 @@ def _load_demo():
     _grant("業務主管", [Opportunity], ["view", "add", "change", "delete", "export", "import"], Scope.SUBTREE)
     _grant("業務主管", [SalesOrder], ["view", "add", "change", "delete", "export", "import", "approve"], Scope.SUBTREE)
     _grant("業務員", [Quote], ["view", "add", "change", "export"], Scope.OWN)
+    _grant("業務員", [SalesTarget], ["view"], Scope.ALL)
+    _grant("業務主管", [SalesTarget], ["view", "add", "change", "delete", "export", "import"], Scope.ALL)
     _grant("業務主管", [Quote], ["view", "add", "change", "delete", "export", "import"], Scope.SUBTREE)
     lookups = [OpportunityStage, LossReason, Competitor, TaxRate, PaymentTerm, PriceList, Promotion]
     _grant("業務員", lookups, ["view"], Scope.ALL)
@@ -114,6 +117,7 @@ def _load_demo():
     _demo_pricing(products)
     _demo_orders(customers, products, rng)
     _demo_quotes(customers, products, rng)
+    _demo_targets(customers)
 
 
 def _demo_orders(customers, products, rng):
@@ -256,3 +260,17 @@ def _demo_quotes(customers, products, rng):
             quotes.revise_quote(record=quote, user=customer.owner)
             QuoteLine.objects.filter(quote=quote).update(quantity=Decimal(30), unit_price=None)
             quotes.quote_saved(quote=quote, user=customer.owner)
+
+
+def _demo_targets(customers):
+    """This month's and this quarter's targets of the salespeople and their department, and
+    the company's year, so the achievement page shows progress from the demo invoices."""
+    today = timezone.localdate()
+    owners = sorted({customer.owner for customer in customers if customer.owner_id}, key=lambda member: member.pk)
+    for owner in owners:
+        SalesTarget.objects.create(period="month", year=today.year, number=today.month, member=owner, amount=Decimal(1_500_000))
+        SalesTarget.objects.create(period="quarter", year=today.year, number=(today.month - 1) // 3 + 1, member=owner, amount=Decimal(4_000_000), measure="received")
+    departments = {owner.department for owner in owners if owner.department_id}
+    for department in sorted(departments, key=lambda item: item.pk):
+        SalesTarget.objects.create(period="quarter", year=today.year, number=(today.month - 1) // 3 + 1, department=department, amount=Decimal(12_000_000))
+    SalesTarget.objects.create(period="year", year=today.year, amount=Decimal(60_000_000))

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('period', models.CharField(choices=[('month', 'month'), ('quarter', 'quarter'), ('year', 'year')], default='month', max_length=8, verbose_name='period')),
                 ('year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(2000), django.core.validators.MaxValueValidator(2100)], verbose_name='year')),
                 ('number', models.PositiveSmallIntegerField(default=1, help_text='1–12 for a month, 1–4 for a quarter; 1 for a year.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(12)], verbose_name='month or quarter')),
-                ('measure', models.CharField(choices=[('invoiced', 'invoiced (net, less credit notes)'), ('received', 'received')], default='invoiced', max_length=10, verbose_name='achieved by')),
+                ('measure', models.CharField(choices=[('invoiced', 'invoiced (net, less credit notes)'), ('received', 'money received')], default='invoiced', max_length=10, verbose_name='achieved by')),
                 ('amount', models.DecimalField(decimal_places=2, max_digits=18, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))], verbose_name='target (base currency)')),
                 ('notes', models.CharField(blank=True, max_length=300, verbose_name='notes')),
                 ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='org.department', verbose_name='department')),
