@@ -86,8 +86,24 @@ HEADER_LABELS = {
 LINE_LABELS = {"item": _("item"), "quantity": _("quantity"), "unit_price": _("unit price"), "discount": _("discount (%)"), "tax_rate": _("tax rate"), "total": _("total")}
 
 
+AMOUNT_KEYS = {"subtotal", "tax_total", "total", "unit_price"}
+
+
+def _shown(key, value):
+    """An amount kept as text in a version ("1115035.00") as people read it ("1,115,035.00")."""
+    if key in AMOUNT_KEYS and value not in (None, "", "None"):
+        try:
+            return decimal_text(Decimal(value), 2)
+        except ArithmeticError:
+            return value
+    return value
+
+
 def _diff(before, after):
-    header = [(HEADER_LABELS.get(key, key), value, after["header"].get(key)) for key, value in before["header"].items() if after["header"].get(key) != value]
+    header = [
+        (HEADER_LABELS.get(key, key), _shown(key, value), _shown(key, after["header"].get(key)))
+        for key, value in before["header"].items() if after["header"].get(key) != value
+    ]
     old = {line["id"]: line for line in before["lines"]}
     new = {line["id"]: line for line in after["lines"]}
     added = [line for pk, line in new.items() if pk not in old]
@@ -95,7 +111,10 @@ def _diff(before, after):
     changed = []
     for pk, line in new.items():
         if pk in old:
-            fields = [(LINE_LABELS[key], old[pk].get(key), value) for key, value in line.items() if key in LINE_LABELS and old[pk].get(key) != value]
+            fields = [
+                (LINE_LABELS[key], _shown(key, old[pk].get(key)), _shown(key, value))
+                for key, value in line.items() if key in LINE_LABELS and old[pk].get(key) != value
+            ]
             if fields:
                 changed.append({"item": line["item"], "fields": fields})
     return {"header": header, "added": added, "removed": removed, "changed": changed}

@@ -151,6 +151,7 @@ def test_revising_keeps_the_sent_quote_as_a_version(team):
     page = client.get(f"/sales/quote/{quote.pk}/").content.decode()
     assert 'data-quote-version="1"' in page
     assert '<del class="text-danger">2</del> → <ins class="text-success">3</ins>' in page
+    assert '<del class="text-danger">42,000.00</del> → <ins class="text-success">63,000.00</ins>' in page  # amounts grouped
 
 
 def test_an_expired_quote_is_not_ordered_and_bad_dates_are_refused(team):
