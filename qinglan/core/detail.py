@@ -72,9 +72,8 @@ def field_value_html(record, field, user):
 
 def link_to(obj, user):
     resource = registry.get(obj)
-    if resource is not None and resource.model._default_manager.restrict(user, "view").filter(pk=obj.pk).exists():
-        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), obj)
-    return format_html("{}", obj)
+    may_open = resource is not None and resource.model._default_manager.restrict(user, "view").filter(pk=obj.pk).exists()
+    return _reference_html(obj, {obj.pk} if may_open else set())
 
 
 def detail_panels(resource, record, user):

@@ -39,7 +39,7 @@ def _category_page(category):
 def build(*, user, price_list=None, currency=None, day=None):
     """{relative path: bytes} of the whole site, in the active language."""
     from qinglan.products.models import Category, Product, ProductImage, ProductStatus, ProductVariant
-    from qinglan.products.services import attribute_rows
+    from qinglan.products.services import attribute_rows, lineage_paths
 
     day = day or timezone.localdate()
     currency = currency or (price_list.currency if price_list is not None and price_list.currency_id else None) or base_currency()
@@ -80,7 +80,7 @@ def build(*, user, price_list=None, currency=None, day=None):
         return f"{currency.code if currency else ''} {decimal_text(net, places)}"
 
     def lineage(category):
-        return [by_path[category.path[:end]] for end in range(step, len(category.path) + 1, step) if category.path[:end] in by_path]
+        return [by_path[path] for path in lineage_paths(category.path, step) if path in by_path]
 
     common = {
         "title": _site_title(), "language": translation.get_language(), "price_list": price_list, "currency": currency, "day": day, "generated": timezone.localtime(),

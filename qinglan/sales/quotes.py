@@ -9,7 +9,6 @@ from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from qinglan.core.changelog import log_change, snapshot
@@ -17,7 +16,7 @@ from qinglan.core.detail import decimal_text
 from qinglan.core.events import event_name, queue_event
 from qinglan.core.models import ObjectChange
 from qinglan.core.permissions import has_permission
-from qinglan.org.services import base_currency, to_base
+from qinglan.org.services import base_currency
 
 from . import services
 from .choices import QuoteStatus
@@ -54,14 +53,9 @@ def quote_saved(*, quote, user, reprice=False):
     largest discount below the engine's prices."""
     lines = services._priced_lines(quote, QuoteLine, "quote", reprice=reprice)
     QuoteLine.objects.bulk_update(lines, ["tax_rate", "net_amount", "tax_amount", "line_total"])
-    quote.subtotal = sum((line.net_amount for line in lines), Decimal(0))
-    quote.tax_total = sum((line.tax_amount for line in lines), Decimal(0))
-    quote.total = quote.subtotal + quote.tax_total
-    quote.total_base = to_base(quote.total, quote.currency, on=quote.quote_date)
+    fields = services.total_up(quote, lines, on=quote.quote_date)
     quote.max_discount = largest_discount(quote, lines)
-    Quote.objects.filter(pk=quote.pk).update(
-        subtotal=quote.subtotal, tax_total=quote.tax_total, total=quote.total, total_base=quote.total_base, max_discount=quote.max_discount,
-    )
+    Quote.objects.filter(pk=quote.pk).update(max_discount=quote.max_discount, **{name: getattr(quote, name) for name in fields})
 
 
 def largest_discount(quote, lines):
@@ -88,10 +82,7 @@ def largest_discount(quote, lines):
 
 
 def _locked(quote, user, action):
-    current = Quote.objects.restrict(user, action).select_for_update().filter(pk=quote.pk).first()
-    if current is None:
-        raise PermissionDenied(_("You may not do this with this quote."))
-    return current
+    return services.locked(quote, user, action, _("You may not do this with this quote."))
 
 
 def _step(quote, status, user, verb):
@@ -261,11 +252,9 @@ def bind_discount_approval():
     from django.utils.translation import gettext_lazy
 
     from qinglan.workflow import binding
-    from qinglan.workflow.choices import SHIPPED_NAMES
     from qinglan.workflow.services import register_fixed_process
 
-    register_fixed_process(DISCOUNT_PROCESS, PROCESS_FILE)
-    SHIPPED_NAMES["Quote discount approval"] = gettext_lazy("Quote discount approval")
+    register_fixed_process(DISCOUNT_PROCESS, PROCESS_FILE, names={"Quote discount approval": gettext_lazy("Quote discount approval")})
 
     binding.bind(
         "sales.Quote", action="discount", process_key=DISCOUNT_PROCESS, data=discount_variables,

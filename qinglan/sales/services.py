@@ -264,17 +264,23 @@ def _priced_lines(document, line_model, parent_field, *, reprice=False):
     return lines
 
 
+def total_up(document, lines, *, on=None):
+    """A document's net amount, tax, total and total in the base currency (at the rate of `on`,
+    today by default) from its lines' amounts; returns the names of the fields set."""
+    document.subtotal = sum((line.net_amount for line in lines), Decimal(0))
+    document.tax_total = sum((line.tax_amount for line in lines), Decimal(0))
+    document.total = document.subtotal + document.tax_total
+    document.total_base = to_base(document.total, document.currency, on=on)
+    return ["subtotal", "tax_total", "total", "total_base"]
+
+
 def order_saved(*, order, user, previous=None, reprice=False):
     """After a save through the form, API or import: the lines' amounts and the order's
     totals; a change to an approved order keeps the previous version and checks the credit
     again (beyond the limit it is refused or goes back to approval)."""
     lines = _priced_lines(order, SalesOrderLine, "order", reprice=reprice)
     SalesOrderLine.objects.bulk_update(lines, ["tax_rate", "net_amount", "tax_amount", "line_total"])
-    order.subtotal = sum((line.net_amount for line in lines), Decimal(0))
-    order.tax_total = sum((line.tax_amount for line in lines), Decimal(0))
-    order.total = order.subtotal + order.tax_total
-    order.total_base = to_base(order.total, order.currency)
-    fields = ["subtotal", "tax_total", "total", "total_base"]
+    fields = total_up(order, lines)
     if previous is not None and previous["status"] in VERSIONED:
         current = order_snapshot(order.pk)
         current["header"].update(subtotal=str(order.subtotal), tax_total=str(order.tax_total), total=str(order.total))
@@ -365,11 +371,16 @@ def _order_event(order, verb, user):
     queue_event(event_name(order, verb), record=order, user=user)
 
 
-def _locked_order(order, user, action):
-    current = SalesOrder.objects.restrict(user, action).select_for_update().filter(pk=order.pk).first()
+def locked(record, user, action, refusal):
+    """The record read again under a row lock, if `user` may `action` it; else PermissionDenied(refusal)."""
+    current = type(record).objects.restrict(user, action).select_for_update().filter(pk=record.pk).first()
     if current is None:
-        raise PermissionDenied(_("You may not do this with this order."))
+        raise PermissionDenied(refusal)
     return current
+
+
+def _locked_order(order, user, action):
+    return locked(order, user, action, _("You may not do this with this order."))
 
 
 def _log(order, before, user):
@@ -445,11 +456,9 @@ def bind_credit_approval():
     from django.utils.translation import gettext_lazy
 
     from qinglan.workflow import binding
-    from qinglan.workflow.choices import SHIPPED_NAMES
     from qinglan.workflow.services import register_fixed_process
 
-    register_fixed_process(CREDIT_PROCESS, CREDIT_PROCESS_FILE)
-    SHIPPED_NAMES["Order credit approval"] = gettext_lazy("Order credit approval")
+    register_fixed_process(CREDIT_PROCESS, CREDIT_PROCESS_FILE, names={"Order credit approval": gettext_lazy("Order credit approval")})
     binding.bind(
         "sales.SalesOrder", action="credit", process_key=CREDIT_PROCESS,
         data=lambda order: {"amount": order.total_base if order.total_base is not None else order.total, "customer": str(order.customer), "reason": order.approval_reason},
@@ -601,13 +610,8 @@ def invoice_saved(*, invoice, user):
         line.tax_rate = rates.get(line.tax_rate_id) or default_rate
         line.net_amount, line.tax_amount, line.line_total = line_amounts(line, places=invoice.money_places)
     InvoiceLine.objects.bulk_update(lines, ["product", "description", "tax_rate", "net_amount", "tax_amount", "line_total"])
-    invoice.subtotal = sum((line.net_amount for line in lines), Decimal(0))
-    invoice.tax_total = sum((line.tax_amount for line in lines), Decimal(0))
-    invoice.total = invoice.subtotal + invoice.tax_total
-    invoice.total_base = to_base(invoice.total, invoice.currency, on=invoice.invoice_date)
-    Invoice.objects.filter(pk=invoice.pk).update(
-        subtotal=invoice.subtotal, tax_total=invoice.tax_total, total=invoice.total, total_base=invoice.total_base,
-    )
+    fields = total_up(invoice, lines, on=invoice.invoice_date)
+    Invoice.objects.filter(pk=invoice.pk).update(**{name: getattr(invoice, name) for name in fields})
 
 
 def invoiced_quantities(order_line_ids, *, excluding=None):
@@ -679,10 +683,7 @@ def _add_lines(invoice, lines, user):
 
 
 def _locked_invoice(invoice, user, action):
-    current = Invoice.objects.restrict(user, action).select_for_update().filter(pk=invoice.pk).first()
-    if current is None:
-        raise PermissionDenied(_("You may not do this with this invoice."))
-    return current
+    return locked(invoice, user, action, _("You may not do this with this invoice."))
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ import calendar
 import datetime
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, ExpressionWrapper, F, Q, Sum, Value, When
+from django.db.models import Case, DecimalField, ExpressionWrapper, F, Q, Sum, When
 
 from qinglan.org.services import to_base
 
@@ -54,7 +54,7 @@ def achieved(target):
         When(kind=InvoiceKind.CREDIT_NOTE, then=-net_base), default=net_base, output_field=DecimalField(max_digits=24, decimal_places=6),
     )
     invoices = Invoice.objects.filter(_scope(target), status__in=COUNTED_INVOICES, invoice_date__range=(first, last)).exclude(total=0)
-    total = invoices.exclude(total_base=None).aggregate(total=Sum(signed))["total"] or Value(0).value
+    total = invoices.exclude(total_base=None).aggregate(total=Sum(signed))["total"] or Decimal(0)
     return Decimal(total).quantize(CENT)
 
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import assignees, binding, engine
-from .choices import CountersignMode, EventKind, InstanceStatus, Outcome, ProcessKind, TaskKind, TaskStatus, shown_name
+from .choices import CountersignMode, EventKind, InstanceStatus, Outcome, ProcessKind, TaskKind, SHIPPED_NAMES, TaskStatus, shown_name
 from .expressions import ExpressionError
 from .models import ProcessDefinition, ProcessInstance, TaskEvent, WorkTask
 
@@ -104,12 +104,13 @@ def called_definitions(keys):
     return found
 
 
-def register_fixed_process(key, path):
+def register_fixed_process(key, path, *, names=None):
     """Ship the BPMN file at `path` (a module's own folder) as the fixed process `key` (its
     process ID). Call it from the module's AppConfig.ready(); ensure_fixed_processes() deploys
     it once per change of the file, and start() / submit_for_approval() deploy it on first use
     when no version of it is deployed yet. Registering the same key again with the same file
-    does nothing; another file raises ImproperlyConfigured."""
+    does nothing; another file raises ImproperlyConfigured. `names`: {name as written in the
+    file: translated name} of the process and its steps, shown in the member's language."""
     path = Path(path).resolve()
     if not key or not isinstance(key, str):
         raise ImproperlyConfigured("register_fixed_process: the key is the BPMN process ID (a non-empty string).")
@@ -119,6 +120,7 @@ def register_fixed_process(key, path):
     if known is not None and Path(known).resolve() != path:
         raise ImproperlyConfigured(f"register_fixed_process({key!r}): already registered with {known}.")
     FIXED_PROCESSES[key] = path
+    SHIPPED_NAMES.update(names or {})
 
 
 def unregister_fixed_process(key):
