@@ -85,3 +85,8 @@ class TargetMeasure(models.TextChoices):
 
     INVOICED = "invoiced", _("invoiced (net, less credit notes)")
     RECEIVED = "received", _("money received")
+
+
+class CommissionStatus(models.TextChoices):
+    DRAFT = "draft", pgettext_lazy("commission status", "draft")
+    CONFIRMED = "confirmed", pgettext_lazy("commission status", "confirmed")

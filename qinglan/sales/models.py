@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from qinglan.core.models import BaseModel, ChildModel, OrganizationalModel, OwnedModel
 
 from .choices import (
+    CommissionStatus,
     InvoiceKind,
     InvoiceStatus,
     OrderStatus,
@@ -781,3 +782,128 @@ class SalesTarget(BaseModel):
             errors["number"] = _("A %(period)s target is numbered 1 to %(limit)s.") % {"period": self.get_period_display(), "limit": limit}
         if errors:
             raise ValidationError(errors)
+
+
+# ---- commissions ----------------------------------------------------------------------------
+
+
+class CommissionPlan(BaseModel):
+    """A commission plan (佣金方案): a rate per product category (the nearest category up the
+    tree that has one, else the default rate) on what paid invoices earned, multiplied by the
+    tier the member's target achievement reaches (e.g. below 80 % × 0.5, from 100 % × 1.2)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("members"), blank=True, related_name="+")
+    default_rate = models.DecimalField(_("default rate (%)"), default=Decimal(0), help_text=_("For products whose category (and the categories above it) has no rate."), **PERCENT)
+    active = models.BooleanField(_("active"), default=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = _("commission plan")
+        verbose_name_plural = _("commission plans")
+
+    def __str__(self):
+        return self.name
+
+
+class CommissionRate(ChildModel):
+    """The rate of a plan for a product category and its sub-categories."""
+
+    plan = models.ForeignKey(CommissionPlan, verbose_name=_("commission plan"), on_delete=models.CASCADE, related_name="rates")
+    category = models.ForeignKey("products.Category", verbose_name=_("product category"), on_delete=models.CASCADE, related_name="+")
+    rate = models.DecimalField(_("rate (%)"), **PERCENT)
+
+    class Meta:
+        ordering = ("plan", "id")
+        verbose_name = _("commission rate")
+        verbose_name_plural = _("commission rates")
+        constraints = [models.UniqueConstraint(fields=("plan", "category"), name="commission_rate_once")]
+
+    def __str__(self):
+        return f"{self.category} {self.rate}%"
+
+
+class CommissionTier(ChildModel):
+    """From this share of the member's target achieved, the commission is multiplied by `multiplier` %."""
+
+    plan = models.ForeignKey(CommissionPlan, verbose_name=_("commission plan"), on_delete=models.CASCADE, related_name="tiers")
+    from_achievement = models.DecimalField(_("from achievement (%)"), max_digits=7, decimal_places=2, validators=[MinValueValidator(0)])
+    multiplier = models.DecimalField(_("multiplier (%)"), max_digits=7, decimal_places=2, validators=[MinValueValidator(0)], help_text=_("100 pays the rates as they are."))
+
+    class Meta:
+        ordering = ("plan", "from_achievement")
+        verbose_name = _("achievement tier")
+        verbose_name_plural = _("achievement tiers")
+        constraints = [models.UniqueConstraint(fields=("plan", "from_achievement"), name="commission_tier_once")]
+
+    def __str__(self):
+        return f"≥ {self.from_achievement}% × {self.multiplier}%"
+
+
+class CommissionStatement(OwnedModel):
+    """A member's commission statement (佣金結算單) for a month, quarter or year: one line per
+    invoice line paid in the period (credit notes given back as money or credit: negative
+    lines), each traceable to its invoice. Draft statements are recalculated; a confirmed one
+    is final and its invoice lines are not paid again by a later statement."""
+
+    code = models.CharField(_("code"), max_length=30, unique=True, blank=True, help_text=_("Leave empty to number automatically."))
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("member"), on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(CommissionPlan, verbose_name=_("commission plan"), on_delete=models.PROTECT, related_name="statements")
+    period = models.CharField(_("period"), max_length=8, choices=TargetPeriod.choices, default=TargetPeriod.MONTH)
+    year = models.PositiveSmallIntegerField(_("year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)])
+    number = models.PositiveSmallIntegerField(
+        _("month or quarter"), default=1, validators=[MinValueValidator(1), MaxValueValidator(12)], help_text=_("1–12 for a month, 1–4 for a quarter; 1 for a year."),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=CommissionStatus.choices, default=CommissionStatus.DRAFT, editable=False)
+    paid_sales = models.DecimalField(_("paid sales (net)"), default=Decimal(0), editable=False, **MONEY)
+    target_amount = models.DecimalField(_("target"), null=True, blank=True, editable=False, **MONEY)
+    achieved = models.DecimalField(_("achieved"), null=True, blank=True, editable=False, **MONEY)
+    achievement = models.DecimalField(_("achievement (%)"), null=True, blank=True, editable=False, max_digits=9, decimal_places=1)
+    multiplier = models.DecimalField(_("multiplier (%)"), default=Decimal(100), editable=False, max_digits=7, decimal_places=2)
+    commission = models.DecimalField(_("commission"), default=Decimal(0), editable=False, **MONEY)
+    calculated_at = models.DateTimeField(_("calculated at"), null=True, blank=True, editable=False)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("confirmed by"), on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True, editable=False)
+    notes = models.TextField(_("notes"), blank=True)
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("department"), on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+",
+    )
+
+    class Meta:
+        ordering = ("-year", "-number", "code")
+        verbose_name = _("commission statement")
+        verbose_name_plural = _("commission statements")
+        constraints = [models.UniqueConstraint(fields=("member", "period", "year", "number"), name="commission_statement_once")]
+
+    def __str__(self):
+        return self.code or gettext("commission statement")
+
+    def period_label(self):
+        return SalesTarget.period_label(self)
+
+    def clean(self):
+        limit = {TargetPeriod.MONTH: 12, TargetPeriod.QUARTER: 4, TargetPeriod.YEAR: 1}.get(self.period, 12)
+        if self.number and self.number > limit:
+            raise ValidationError({"number": _("A %(period)s statement is numbered 1 to %(limit)s.") % {"period": self.get_period_display(), "limit": limit}})
+
+
+class CommissionLine(models.Model):
+    """One invoice (or credit note) line on a statement and how its commission was reached."""
+
+    statement = models.ForeignKey(CommissionStatement, verbose_name=_("commission statement"), on_delete=models.CASCADE, related_name="lines")
+    invoice = models.ForeignKey(Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="+")
+    invoice_line = models.ForeignKey(InvoiceLine, verbose_name=_("invoice line"), on_delete=models.PROTECT, related_name="+")
+    settled_on = models.DateField(_("paid on"))
+    category = models.ForeignKey("products.Category", verbose_name=_("product category"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    amount = models.DecimalField(_("net amount paid (base currency)"), **MONEY)
+    rate = models.DecimalField(_("rate (%)"), max_digits=5, decimal_places=2)
+    commission = models.DecimalField(_("commission"), **MONEY)
+
+    class Meta:
+        ordering = ("settled_on", "invoice_id", "id")
+        verbose_name = _("commission line")
+        verbose_name_plural = _("commission lines")
+        indexes = [models.Index(fields=("invoice_line",), name="commission_line_invoice_line")]

@@ -3,13 +3,17 @@ from django.utils.translation import gettext_lazy as _
 from qinglan.core.detail import add_panel
 from qinglan.core.menu import register_menu_group, register_menu_page
 from qinglan.core.registry import register
-from qinglan.core.resources import Action, Child, Panel, Resource
+from qinglan.core.resources import Action, Child, ListLink, Panel, Resource
 from qinglan.customers.models import Customer
 from qinglan.customers.value import register_potential_source
 
-from . import quotes, services
-from .choices import InvoiceStatus, OrderStatus, QuoteStatus, StageKind
+from . import commissions, quotes, services
+from .choices import CommissionStatus, InvoiceStatus, OrderStatus, QuoteStatus, StageKind
 from .models import (
+    CommissionPlan,
+    CommissionRate,
+    CommissionStatement,
+    CommissionTier,
     Competitor,
     Invoice,
     InvoiceLine,
@@ -320,6 +324,67 @@ class SalesTargetResource(Resource):
 register_menu_page(
     group="sales", key="sales.targets", label=_("Target achievement"), url_name="sales:targets", icon="bi-speedometer2", order=71, model=SalesTarget,
 )
+
+
+# ---- commissions ----------------------------------------------------------------------------
+
+
+@register(CommissionPlan)
+class CommissionPlanResource(Resource):
+    columns = ("name", "default_rate", "active")
+    filters = ("active", "members")
+    search = {"name": 100, "notes": 1000}
+    fieldsets = ((_("Commission plan"), ("name", "default_rate", "active", "members", "notes")),)
+    children = {
+        "rates": Child(CommissionRate, fields=("category", "rate"), label=_("rates by product category"), extra=0),
+        "tiers": Child(CommissionTier, fields=("from_achievement", "multiplier"), label=_("achievement tiers"), extra=0),
+    }
+    menu_group = "sales"
+    menu_order = 73
+    icon = "bi-percent"
+
+
+@register(CommissionStatement)
+class CommissionStatementResource(Resource):
+    columns = ("code", "member", "plan", "period", "year", "number", "status", "paid_sales", "commission")
+    filters = ("status", "plan", "member", "period", "year", "department")
+    search = {"code": 100, "notes": 1000}
+    fieldsets = ((_("Commission statement"), ("member", "plan", "period", "year", "number", "notes")),)
+    panels = (
+        Panel(_("Commission statement"), ("code", "member", "plan", "period", "year", "number", "status", "department", "confirmed_by", "confirmed_at", "notes")),
+        Panel(_("Figures"), ("paid_sales", "target_amount", "achieved", "achievement", "multiplier", "commission", "calculated_at"), side=True),
+        Panel(_("Paid invoices behind the commission"), template="sales/commission_lines_panel.html"),
+    )
+    actions = {
+        "recalculate": Action(
+            commissions.recalculate, _("Recalculate"), style="outline-primary",
+            available=lambda record, user: record.status == CommissionStatus.DRAFT,
+        ),
+        "confirm": Action(
+            commissions.confirm, _("Confirm"), permission="approve", confirm=_("Confirm this statement? It is then final."),
+            available=lambda record, user: record.status == CommissionStatus.DRAFT,
+        ),
+        "reopen": Action(
+            commissions.reopen, _("Reopen"), permission="approve", style="outline-secondary",
+            available=lambda record, user: record.status == CommissionStatus.CONFIRMED,
+        ),
+    }
+    list_links = {"run": ListLink("sales:commission_run", _("Calculate for a plan"), icon="bi-calculator", permission="add")}
+    import_lookups = {"member": "username", "plan": "name"}
+    department_field = "department"
+    select_related = ("member", "plan")
+    menu_group = "sales"
+    menu_order = 74
+    icon = "bi-cash-coin"
+
+    def edit_lock(self, record, action):
+        return commissions.statement_lock(record, action)
+
+    def before_save(self, record, *, user, created):
+        commissions.prepare_statement(statement=record, created=created)
+
+    def after_save(self, record, *, user, created):
+        commissions.statement_saved(statement=record)
 
 
 # ---- pricing --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ urlpatterns = [
     path("fulfilment/", views.FulfilmentView.as_view(), name="fulfilment"),
     path("price-check/", views.PriceCheckView.as_view(), name="price_check"),
     path("catalogue/", views.CatalogueView.as_view(), name="catalogue"),
+    path("commissions/run/", views.CommissionRunView.as_view(), name="commission_run"),
     path("targets/", views.TargetsView.as_view(), name="targets"),
     path("quote/<int:pk>/print/<str:fmt>/", views.QuotePrintView.as_view(), name="quote_print"),
 ]

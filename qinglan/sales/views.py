@@ -26,9 +26,9 @@ from qinglan.org.models import Currency, User
 from qinglan.products.models import Product
 from qinglan.org.services import base_currency
 
-from . import catalogue, pricing, printing, services, targets
+from . import catalogue, commissions, pricing, printing, services, targets
 from .choices import InvoiceStatus, OrderStatus, StageKind, TargetPeriod
-from .models import Invoice, LossReason, Opportunity, OpportunityStage, PriceList, Quote, SalesOrder, SalesOrderLine, SalesTarget
+from .models import CommissionPlan, CommissionStatement, Invoice, LossReason, Opportunity, OpportunityStage, PriceList, Quote, SalesOrder, SalesOrderLine, SalesTarget
 
 CARDS_PER_STAGE = 30
 RECENTLY_CLOSED_DAYS = 30
@@ -453,3 +453,50 @@ class TargetsView(View):
             "rows": rows, "year": year, "years": range(today.year - 3, today.year + 2), "period": period, "periods": TargetPeriod.choices,
             "base": base, "places": base.decimal_places if base else 2, "limit": TARGET_ROWS, "today": today,
         })
+
+
+class CommissionRunForm(StyledFormMixin, forms.Form):
+    plan = forms.ModelChoiceField(queryset=CommissionPlan.objects.filter(active=True), label=_l("commission plan"))
+    period = forms.ChoiceField(choices=TargetPeriod.choices, label=_l("period"), initial=TargetPeriod.MONTH)
+    year = forms.IntegerField(label=_l("year"), min_value=2000, max_value=2100)
+    number = forms.IntegerField(label=_l("month or quarter"), min_value=1, max_value=12, initial=1, help_text=_l("1–12 for a month, 1–4 for a quarter; 1 for a year."))
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        prepare_reference_fields(self.fields, user)
+
+    def clean(self):
+        data = super().clean()
+        limit = {TargetPeriod.MONTH: 12, TargetPeriod.QUARTER: 4, TargetPeriod.YEAR: 1}.get(data.get("period"), 12)
+        if data.get("number") and data["number"] > limit:
+            self.add_error("number", _("A %(period)s statement is numbered 1 to %(limit)s.") % {"period": TargetPeriod(data["period"]).label, "limit": limit})
+        return data
+
+
+class CommissionRunView(View):
+    """Calculate the statements of every member of a plan for a period: missing ones are made,
+    drafts recalculated, confirmed ones left as they are."""
+
+    template_name = "sales/commission_run.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not has_permission(request.user, CommissionStatement, "add"):
+            raise PermissionDenied(_("You have no permission to do this."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        today = timezone.localdate()
+        last_month = _add_months(today, -1)
+        form = CommissionRunForm(user=request.user, initial={"year": last_month.year, "number": last_month.month})
+        return render(request, self.template_name, {"form": form})
+
+    def post(self, request):
+        form = CommissionRunForm(request.POST, user=request.user)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form}, status=400)
+        try:
+            made, recalculated, kept = commissions.run_plan(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+            return render(request, self.template_name, {"form": form}, status=400)
+        return render(request, self.template_name, {"form": form, "done": True, "made": made, "recalculated": recalculated, "kept": kept})

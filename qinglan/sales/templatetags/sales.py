@@ -160,3 +160,18 @@ def invoice_credit_notes(invoice, user):
         "credited": visible.filter(pk=invoice.credited_invoice_id).first() if invoice.credited_invoice_id else None,
         "notes": list(visible.filter(credited_invoice=invoice).order_by("pk")[:50]),
     }
+
+
+@register.simple_tag
+def commission_lines(statement, user):
+    """The statement's lines with their invoices, customers and products; which invoices the
+    member may open (links only for those)."""
+    from ..models import CommissionLine, Invoice
+
+    lines = list(
+        CommissionLine.objects.filter(statement=statement)
+        .select_related("invoice__customer", "invoice_line__product", "category")
+    )
+    ids = {line.invoice_id for line in lines}
+    viewable = set(Invoice.objects.restrict(user, "view").filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    return {"lines": lines, "viewable": viewable}

@@ -7,6 +7,8 @@ from qinglan.customers.tests.factories import make_customer
 from qinglan.sales import services
 from qinglan.sales.choices import StageKind
 from qinglan.sales.models import (
+    CommissionPlan,
+    CommissionStatement,
     Competitor,
     Invoice,
     LossReason,
@@ -131,3 +133,21 @@ def quote(owner, serial):
 @sample_factory(SalesTarget)
 def sales_target(owner, serial):
     return SalesTarget.objects.create(year=2026, number=serial % 12 + 1, member=owner, amount=Decimal(100000 + serial)), None, None
+
+
+@sample_factory(CommissionPlan)
+def commission_plan(owner, serial):
+    return CommissionPlan.objects.create(name=f"矩陣佣金{serial}", default_rate=Decimal(2)), None, None
+
+
+@sample_factory(CommissionStatement)
+def commission_statement(owner, serial):
+    from qinglan.sales import commissions
+
+    plan = CommissionPlan.objects.create(name=f"矩陣結算方案{serial}")
+    plan.members.add(owner)
+    record = CommissionStatement(member=owner, plan=plan, year=2026, number=serial % 12 + 1)
+    commissions.prepare_statement(statement=record, created=True)
+    record.save()
+    commissions.statement_saved(statement=record)
+    return record, owner, owner.department
