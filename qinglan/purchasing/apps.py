@@ -9,4 +9,6 @@ class PurchasingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import resources  # noqa: F401  (registers the resources)
+        from . import requisitions, resources  # noqa: F401  (registers the resources)
+
+        requisitions.bind_approval()

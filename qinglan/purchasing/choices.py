@@ -11,3 +11,17 @@ class PurchaseStatus(models.TextChoices):
     PARTLY_RECEIVED = "partly", pgettext_lazy("purchase order", "partly received")
     RECEIVED = "received", pgettext_lazy("purchase order", "received")
     CANCELLED = "cancelled", pgettext_lazy("purchase order", "cancelled")
+
+
+class RequestStatus(models.TextChoices):
+    """A purchase request's way: draft → submitted (the requester's manager approves in the
+    workflow) → approved → partly ordered → ordered (converted into purchase orders), or
+    rejected / cancelled."""
+
+    DRAFT = "draft", pgettext_lazy("purchase request", "draft")
+    SUBMITTED = "submitted", pgettext_lazy("purchase request", "waiting for approval")
+    APPROVED = "approved", pgettext_lazy("purchase request", "approved")
+    PARTLY_ORDERED = "partly", pgettext_lazy("purchase request", "partly ordered")
+    ORDERED = "ordered", pgettext_lazy("purchase request", "ordered")
+    REJECTED = "rejected", pgettext_lazy("purchase request", "rejected")
+    CANCELLED = "cancelled", pgettext_lazy("purchase request", "cancelled")

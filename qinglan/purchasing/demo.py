@@ -1,5 +1,7 @@
 """Demo purchase orders for `qinglan demo`: one placed and received in part into the main
-warehouse, one placed and waiting, one draft; the warehouse keeper's grant on them."""
+warehouse, one placed and waiting, one draft; the warehouse keeper's grant on them. Purchase
+requests: the keeper's, approved and partly converted into a purchase order; a salesperson's,
+waiting for their manager's approval."""
 
 import datetime
 from decimal import Decimal
@@ -10,8 +12,8 @@ from django.utils import timezone, translation
 
 from qinglan.core.permissions import ACTIONS, Scope, forget_grants
 
-from . import services
-from .models import PurchaseOrder, PurchaseOrderLine
+from . import requisitions, services
+from .models import PurchaseOrder, PurchaseOrderLine, PurchaseRequest, PurchaseRequestLine
 
 
 def load_demo():
@@ -34,10 +36,17 @@ def _load_demo():
         return
     role = Role.objects.filter(name="倉管").first()
     if role is not None:
-        RolePermission.objects.update_or_create(
-            role=role, content_type=ContentType.objects.get_for_model(PurchaseOrder), defaults={"actions": list(ACTIONS), "scope": Scope.ALL},
-        )
+        for model in (PurchaseOrder, PurchaseRequest):
+            RolePermission.objects.update_or_create(
+                role=role, content_type=ContentType.objects.get_for_model(model), defaults={"actions": list(ACTIONS), "scope": Scope.ALL},
+            )
         forget_grants(keeper)
+    seller_role = Role.objects.filter(name="業務員").first()
+    if seller_role is not None:  # salespeople ask for samples and stock through purchase requests
+        RolePermission.objects.update_or_create(
+            role=seller_role, content_type=ContentType.objects.get_for_model(PurchaseRequest),
+            defaults={"actions": ["view", "add", "change", "delete"], "scope": Scope.OWN},
+        )
     today = timezone.localdate()
     for index, (chosen, placed, receive) in enumerate(((products[:3], True, True), (products[3:5], True, False), (products[5:], False, False))):
         order = PurchaseOrder(supplier=suppliers[index % len(suppliers)], warehouse=warehouse, owner=keeper,
@@ -57,3 +66,34 @@ def _load_demo():
             first.save(update_fields=["quantity"])
             inventory.document_saved(document=receipt)
             inventory.post_document(record=receipt, user=keeper)
+    _demo_requests(keeper, warehouse, suppliers, products)
+
+
+def _demo_requests(keeper, warehouse, suppliers, products):
+    from qinglan.org.models import User
+    from qinglan.workflow import services as workflow
+    from qinglan.workflow.models import WorkTask
+
+    today = timezone.localdate()
+    admin = User.objects.filter(is_superuser=True).order_by("pk").first()
+    seller = User.objects.filter(username="sales").first()
+
+    def make(owner, reason, lines, days):
+        request = PurchaseRequest(owner=owner, warehouse=warehouse, reason=reason, needed_by=today + datetime.timedelta(days=days))
+        requisitions.prepare_request(request=request, created=True)
+        request.save()
+        for product, quantity, supplier in lines:
+            PurchaseRequestLine.objects.create(request=request, product=product, quantity=Decimal(quantity), supplier=supplier)
+        requisitions.request_saved(request=request)
+        requisitions.submit_request(record=request, user=owner)
+        return request
+
+    stocked = make(keeper, "安全庫存不足，補貨下月出貨所需", [(products[0], 40, suppliers[0]), (products[1], 60, suppliers[-1])], 14)
+    task = WorkTask.objects.filter(instance=workflow.pending_instance(stocked), status="open").first()
+    if task is not None and admin is not None:  # the keeper has no manager: the administrators approve
+        workflow.complete(task=task, user=admin, outcome="approve", comment="同意補貨")
+        stocked.refresh_from_db()
+        first = stocked.lines.order_by("pk").first()
+        requisitions.convert_request(record=stocked, user=keeper, choices=[{"line": first.pk, "supplier": suppliers[0], "quantity": first.quantity}])
+    if seller is not None:
+        make(seller, "客戶試用樣品", [(products[2], 5, None)], 7)

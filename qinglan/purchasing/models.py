@@ -3,6 +3,7 @@ dates, received into a warehouse through the warehouse's purchase receipts."""
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -12,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qinglan.core.models import ChildModel, OwnedModel
 
-from .choices import PurchaseStatus
+from .choices import PurchaseStatus, RequestStatus
 
 QUANTITY = {"max_digits": 18, "decimal_places": 4}
 MONEY = {"max_digits": 18, "decimal_places": 2}
@@ -34,6 +35,9 @@ class PurchaseOrder(OwnedModel):
     total = models.DecimalField(_("total"), default=Decimal(0), editable=False, **MONEY)
     department = models.ForeignKey(
         "org.Department", verbose_name=_("department"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False,
+    )
+    request = models.ForeignKey(
+        "PurchaseRequest", verbose_name=_("purchase request"), on_delete=models.SET_NULL, null=True, blank=True, related_name="orders", editable=False,
     )
 
     class Meta:
@@ -64,6 +68,11 @@ class PurchaseOrderLine(ChildModel):
     unit_price = models.DecimalField(_("unit price"), validators=[MinValueValidator(0)], **MONEY)
     expected_date = models.DateField(_("expected date"), null=True, blank=True)
     received_quantity = models.DecimalField(_("received"), default=Decimal(0), editable=False, **QUANTITY)
+    # Kept by the services: the purchase request line this one orders (conversion).
+    request_line = models.ForeignKey(
+        "PurchaseRequestLine", verbose_name=_("purchase request line"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="order_lines", editable=False,
+    )
 
     class Meta:
         ordering = ("id",)
@@ -76,3 +85,66 @@ class PurchaseOrderLine(ChildModel):
     @property
     def open_quantity(self):
         return max(self.quantity - self.received_quantity, Decimal(0))
+
+
+class PurchaseRequest(OwnedModel):
+    """A purchase request (請購單): a member (its owner, the requester) asks for products,
+    quantities and dates with a reason; the requester's manager approves it in the workflow,
+    then purchasing converts it into purchase orders, one per chosen supplier."""
+
+    code = models.CharField(_("code"), max_length=30, unique=True, blank=True, help_text=_("Leave empty to number automatically."))
+    warehouse = models.ForeignKey("inventory.Warehouse", verbose_name=_("deliver to"), on_delete=models.PROTECT, related_name="purchase_requests")
+    needed_by = models.DateField(_("needed by"), null=True, blank=True)
+    reason = models.TextField(_("reason"))
+    notes = models.TextField(_("notes"), blank=True)
+    # Kept by the services.
+    status = models.CharField(_("status"), max_length=10, choices=RequestStatus.choices, default=RequestStatus.DRAFT, editable=False)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True, editable=False)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False,
+    )
+    decision_note = models.CharField(_("approver's note"), max_length=500, blank=True, editable=False)
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("department"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False,
+    )
+
+    class Meta:
+        ordering = ("-id",)
+        verbose_name = _("purchase request")
+        verbose_name_plural = _("purchase requests")
+        indexes = [
+            models.Index(fields=("status", "id"), name="purchase_request_status"),
+            models.Index(fields=("department", "id"), name="purchase_request_department"),
+            models.Index(fields=("owner", "id"), name="purchase_request_owner"),
+        ]
+
+    def __str__(self):
+        return self.code or gettext("new purchase request")
+
+
+class PurchaseRequestLine(ChildModel):
+    request = models.ForeignKey(PurchaseRequest, verbose_name=_("purchase request"), on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("products.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(_("quantity"), validators=[MinValueValidator(Decimal("0.0001"))], **QUANTITY)
+    unit = models.ForeignKey("products.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text=_("Left empty: the product's base unit."))
+    needed_by = models.DateField(_("needed by"), null=True, blank=True)
+    supplier = models.ForeignKey(
+        "customers.Customer", verbose_name=_("suggested supplier"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        limit_choices_to={"is_supplier": True},
+    )
+    notes = models.CharField(_("notes"), max_length=200, blank=True)
+    # Kept by the services: what purchase orders (not cancelled) order of it, in its unit.
+    ordered_quantity = models.DecimalField(_("ordered"), default=Decimal(0), editable=False, **QUANTITY)
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = _("purchase request line")
+        verbose_name_plural = _("purchase request lines")
+
+    def __str__(self):
+        return str(self.product) if self.product_id else ""
+
+    @property
+    def open_quantity(self):
+        return max(self.quantity - self.ordered_quantity, Decimal(0))

@@ -4,9 +4,9 @@ from qinglan.core.menu import register_menu_group
 from qinglan.core.registry import register
 from qinglan.core.resources import Action, Child, Panel, Resource
 
-from . import services
-from .choices import PurchaseStatus
-from .models import PurchaseOrder, PurchaseOrderLine
+from . import requisitions, services
+from .choices import PurchaseStatus, RequestStatus
+from .models import PurchaseOrder, PurchaseOrderLine, PurchaseRequest, PurchaseRequestLine
 
 register_menu_group("purchasing", _("Purchasing"), "bi-cart3")
 
@@ -31,7 +31,7 @@ class PurchaseOrderResource(Resource):
         ),
     }
     panels = (
-        Panel(_("Purchase order"), ("code", "supplier", "warehouse", "order_date", "expected_date", "status", "owner", "department")),
+        Panel(_("Purchase order"), ("code", "supplier", "warehouse", "order_date", "expected_date", "status", "owner", "department", "request")),
         Panel(_("Terms"), ("currency", "total", "notes"), side=True),
     )
     actions = {
@@ -56,3 +56,49 @@ class PurchaseOrderResource(Resource):
 
     def after_save(self, record, *, user, created):
         services.order_saved(order=record)
+
+    def after_delete(self, record, *, user):
+        if record.request_id:
+            requisitions.refresh_request(record.request_id, user=user)  # what it ordered is to order again
+
+
+@register(PurchaseRequest)
+class PurchaseRequestResource(Resource):
+    columns = ("code", "owner", "warehouse", "needed_by", "status", "department", "created")
+    filters = ("status", "owner", "department", "warehouse", "needed_by")
+    search = {"code": 100, "reason": 300, "notes": 1000}
+    fieldsets = (
+        (_("Purchase request"), ("owner", "warehouse", "needed_by", "reason")),
+        (_("Notes"), ("notes",)),
+    )
+    children = {
+        "lines": Child(
+            PurchaseRequestLine, fields=("product", "quantity", "unit", "needed_by", "supplier", "notes"), label=_("purchase request lines"),
+            extra=1, columns=("product", "quantity", "unit", "needed_by", "supplier", "ordered_quantity", "notes"),
+        ),
+    }
+    panels = (
+        Panel(_("Purchase request"), ("code", "owner", "department", "warehouse", "needed_by", "status", "reason", "notes")),
+        Panel(_("Approval"), ("submitted_at", "decided_at", "decided_by", "decision_note"), side=True),
+        Panel(_("Purchase orders"), template="purchasing/request_orders_panel.html", side=True),
+    )
+    actions = {
+        "submit": Action(requisitions.submit_request, _("Submit for approval"), style="success", available=_when(RequestStatus.DRAFT)),
+        "reopen": Action(requisitions.reopen_request, _("Back to draft"), style="outline-secondary", available=_when(RequestStatus.REJECTED)),
+        "cancel": Action(requisitions.cancel_request, _("Cancel"), style="outline-danger", available=_when(*requisitions.CANCELLABLE),
+                         confirm=_("Cancel this purchase request?")),
+    }
+    import_lookups = {"owner": "username", "warehouse": "code"}
+    department_field = "department"
+    menu_group = "purchasing"
+    menu_order = 5
+    icon = "bi-clipboard-plus"
+
+    def edit_lock(self, record, action):
+        return requisitions.request_lock(record, action)
+
+    def before_save(self, record, *, user, created):
+        requisitions.prepare_request(request=record, created=created)
+
+    def after_save(self, record, *, user, created):
+        requisitions.request_saved(request=record)

@@ -56,6 +56,10 @@ def order_saved(*, order):
     PurchaseOrderLine.objects.bulk_update(lines, ["unit"])
     order.total = sum(((line.quantity * line.unit_price).quantize(Decimal("0.01")) for line in lines), Decimal(0))
     PurchaseOrder.objects.filter(pk=order.pk).update(total=order.total)
+    if order.request_id:
+        from .requisitions import refresh_request
+
+        refresh_request(order.request_id)  # never beyond what was requested
 
 
 def _locked(record, user, action="change"):
@@ -130,6 +134,10 @@ def cancel_order(*, record, user):
         from qinglan.inventory import stock
 
         stock.close_commitments(open_incoming(order.lines.values_list("pk", flat=True)))
+    if order.request_id:
+        from .requisitions import refresh_request
+
+        refresh_request(order.request_id, user=user)  # what it ordered is to order again
     return order
 
 

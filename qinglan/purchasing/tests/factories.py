@@ -6,8 +6,8 @@ from decimal import Decimal
 from qinglan.core.testing import sample_factory
 from qinglan.customers.tests.factories import make_customer
 from qinglan.inventory.tests.factories import make_product, make_warehouse
-from qinglan.purchasing import services
-from qinglan.purchasing.models import PurchaseOrder, PurchaseOrderLine
+from qinglan.purchasing import requisitions, services
+from qinglan.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseRequest, PurchaseRequestLine
 
 
 def make_purchase_order(owner, *, supplier=None, warehouse=None, lines=(), **extra):
@@ -31,3 +31,22 @@ def purchase_order(owner, serial):
         notes=f"矩陣採購{serial} matrix", lines=[(make_product(f"MXP-{serial}", f"採購品{serial}"), 1, 10)],
     )
     return order, owner, owner.department
+
+
+def make_request(owner, *, warehouse=None, lines=(), reason="產線補料", **extra):
+    """A draft purchase request; `lines`: (product, quantity) or (product, quantity, suggested supplier)."""
+    request = PurchaseRequest(owner=owner, warehouse=warehouse or make_warehouse(f"RW{PurchaseRequest.objects.count()}", "請購倉"), reason=reason, **extra)
+    requisitions.prepare_request(request=request, created=True)
+    request.save()
+    for product, quantity, *rest in lines:
+        PurchaseRequestLine.objects.create(request=request, product=product, quantity=Decimal(quantity), supplier=rest[0] if rest else None)
+    requisitions.request_saved(request=request)
+    return request
+
+
+@sample_factory(PurchaseRequest)
+def purchase_request(owner, serial):
+    request = make_request(
+        owner, warehouse=make_warehouse(f"MRW{serial}"), reason=f"矩陣請購{serial} matrix", lines=[(make_product(f"MRP-{serial}", f"請購品{serial}"), 2)],
+    )
+    return request, owner, owner.department
