@@ -26,9 +26,9 @@ class ResourceFilterSet(django_filters.FilterSet):
             for definition in field_defs_for(model):
                 if not definition.filterable:
                     continue
-                form_field, lookup = filter_for(definition)
+                form_field, apply = filter_for(definition)
                 if form_field is not None:
-                    self._custom_filters[f"cf_{definition.name}"] = (form_field, lookup)
+                    self._custom_filters[f"cf_{definition.name}"] = (form_field, apply)
         if issubclass(model, TagsMixin):
             from qinglan.extras.models import Tag
 
@@ -45,7 +45,7 @@ class ResourceFilterSet(django_filters.FilterSet):
     def form(self):
         if not hasattr(self, "_form"):
             form = super().form
-            for name, (form_field, _lookup) in self._custom_filters.items():
+            for name, (form_field, _apply) in self._custom_filters.items():
                 form.fields[name] = form_field
             # Reference filters offer and accept only records the member may view.
             prepare_reference_fields(form.fields, getattr(self.request, "user", None) or AnonymousUser())
@@ -60,8 +60,8 @@ class ResourceFilterSet(django_filters.FilterSet):
     def filter_queryset(self, queryset):
         for name, value in self.form.cleaned_data.items():
             if name in self._custom_filters:
-                if value not in (None, ""):
-                    queryset = queryset.filter(**self._custom_filters[name][1](value))
+                if value not in (None, "") and not (isinstance(value, slice) and value.start is None and value.stop is None):
+                    queryset = self._custom_filters[name][1](queryset, value)
             else:
                 queryset = self.filters[name].filter(queryset, value)
         return queryset

@@ -261,6 +261,30 @@ class RowConverter:
         self._lookup_cache[key] = matches[0]
         return matches[0]
 
+    def reference_pk(self, model, text):
+        """A custom reference field's record named as the export shows it (its name, code,
+        username…) or by id, among the records the member may pick."""
+        key = (model, text)
+        if key in self._lookup_cache:
+            return self._lookup_cache[key]
+        queryset = restricted_choices(model._default_manager.all(), self.user)
+        names = {f.name for f in model._meta.fields}
+        matches = []
+        for lookup in ("code", "name", "username", "slug", "display_name"):
+            if lookup in names:
+                matches = list(queryset.filter(**{lookup: text}).values_list("pk", flat=True)[:2])
+                if matches:
+                    break
+        if not matches and text.isdigit():
+            matches = list(queryset.filter(pk=int(text)).values_list("pk", flat=True)[:1])
+        if len(matches) != 1:
+            raise ValidationError(
+                _("No %(type)s “%(value)s” was found.") if not matches else _("“%(value)s” matches more than one %(type)s."),
+                params={"type": model._meta.verbose_name, "value": text},
+            )
+        self._lookup_cache[key] = matches[0]
+        return matches[0]
+
     def choice_value(self, choices, text):
         for value, label in choices:
             if text == str(value) or text.lower() == str(label).lower():
@@ -276,7 +300,11 @@ class RowConverter:
             if definition.type == "choice":
                 return self.choice_value(definition.option_choices(), text) if text else ""
             if definition.type == "boolean":
+                if text.lower() not in TRUE_WORDS | FALSE_WORDS:
+                    raise ValidationError(_("“%(value)s” is not yes or no."), params={"value": text})
                 return text.lower() in TRUE_WORDS
+            if definition.type == "reference" and text and definition.reference_type_id:
+                return self.reference_pk(definition.reference_type.model_class(), text)
             return text
         field = self.resource.model_field(key)
         if field is None:

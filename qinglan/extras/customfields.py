@@ -2,6 +2,7 @@
 imports, bulk edit and the API; values live in the record's ``custom_field_data`` as JSON."""
 
 import datetime
+import json
 from decimal import Decimal, InvalidOperation
 
 from asgiref.local import Local
@@ -9,10 +10,16 @@ from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.signals import request_finished, request_started
+from django.db import models
+from django.db.models import Q
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import RangeField
+from django_filters.widgets import RangeWidget
 
 from .models import FieldDef, FieldType
 
@@ -214,26 +221,87 @@ def clean_definition(definition):
 
 
 def filter_for(definition):
-    """(form field, lookup builder) for the list filter of one custom field."""
+    """(form field, apply(queryset, cleaned value) -> queryset) for the list filter of one
+    custom field; the same filter serves the list, the export and the API. Numbers, dates and
+    times filter by a from–to range, like the resource's own fields."""
     key = f"custom_field_data__{definition.name}"
     kind = definition.type
+    label = definition.label
+
+    def by(**lookups):
+        return lambda queryset, value: queryset.filter(**{name: make(value) for name, make in lookups.items()})
+
     if kind in (FieldType.TEXT, FieldType.LONGTEXT, FieldType.URL, FieldType.EMAIL):
-        return forms.CharField(label=definition.label, required=False), lambda v: {f"{key}__icontains": v}
-    if kind == FieldType.INTEGER:
-        return forms.IntegerField(label=definition.label, required=False), lambda v: {key: v}
-    if kind == FieldType.DECIMAL:
-        return forms.DecimalField(label=definition.label, required=False), lambda v: {key: str(v)}
-    if kind == FieldType.DATE:
-        return forms.DateField(label=definition.label, required=False, widget=forms.DateInput()), lambda v: {key: v.isoformat()}
+        return forms.CharField(label=label, required=False), by(**{f"{key}__icontains": str})
+    if kind in (FieldType.INTEGER, FieldType.DECIMAL):
+        number = forms.IntegerField if kind == FieldType.INTEGER else forms.DecimalField
+        field = RangeField(fields=(number(), number()), label=label, required=False, widget=RangeWidget())
+        output = models.IntegerField() if kind == FieldType.INTEGER else models.DecimalField(max_digits=30, decimal_places=6)
+        return field, _range(definition.name, lambda: Cast(KT(key), output), lambda value: value)
+    if kind in (FieldType.DATE, FieldType.DATETIME):
+        field = RangeField(fields=(forms.DateField(), forms.DateField()), label=label, required=False, widget=RangeWidget(attrs={"type": "date"}))
+        if kind == FieldType.DATE:
+            return field, _range(definition.name, lambda: _as_text(key), datetime.date.isoformat)
+        # Stored as UTC ISO text of one fixed format, which sorts as the times do; the dates
+        # are the member's own (their time zone's midnight to midnight).
+        return field, _range(definition.name, lambda: _as_text(key), _utc_text, inclusive_day=True)
     if kind == FieldType.BOOLEAN:
-        return forms.NullBooleanField(label=definition.label, required=False), lambda v: {key: v}
+        widget = forms.Select(choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))])
+        # A record saved before the field existed has no value: it counts as "no".
+        return forms.NullBooleanField(label=label, required=False, widget=widget), lambda queryset, value: queryset.filter(
+            Q(**{key: True}) if value else Q(**{key: False}) | Q(**{f"{key}__isnull": True})
+        )
     if kind == FieldType.CHOICE:
         choices = [("", "---------")] + definition.option_choices()
-        return forms.ChoiceField(label=definition.label, required=False, choices=choices), lambda v: {key: v}
+        return forms.ChoiceField(label=label, required=False, choices=choices), by(**{key: str})
     if kind == FieldType.MULTICHOICE:
-        # JSON arrays are matched on their text with the quotes, which works alike on SQLite and PostgreSQL.
+        # A JSON array is matched on its text, option with its quotes. SQLite keeps the text as
+        # Django wrote it (non-ASCII as \uXXXX escapes), PostgreSQL's jsonb as characters.
         choices = [("", "---------")] + definition.option_choices()
-        return forms.ChoiceField(label=definition.label, required=False, choices=choices), lambda v: {f"{key}__icontains": f'"{v}"'}
+        return forms.ChoiceField(label=label, required=False, choices=choices), lambda queryset, value: queryset.filter(
+            Q(**{f"{key}__icontains": json.dumps(value)}) | Q(**{f"{key}__icontains": json.dumps(value, ensure_ascii=False)})
+        )
     if kind == FieldType.REFERENCE:
-        return forms.IntegerField(label=definition.label, required=False), lambda v: {key: v}
+        model = definition.reference_type.model_class() if definition.reference_type_id else None
+        if model is None:
+            return None, None
+        # Offered and accepted only within the member's scope, searched as one types (the
+        # filterset's prepare_reference_fields).
+        field = forms.ModelChoiceField(model._default_manager.all(), label=label, required=False)
+        return field, by(**{key: lambda record: record.pk})
     return None, None
+
+
+def _as_text(key):
+    # KT() alone keeps the JSON key's own comparison lookups, which parse the bound as JSON.
+    return Cast(KT(key), models.TextField())
+
+
+def _utc_text(moment):
+    return moment.astimezone(datetime.UTC).isoformat()
+
+
+def _range(name, expression, as_text, inclusive_day=False):
+    """Filter `expression` (built per query) between a RangeField's bounds; a date range over
+    times runs from the first day's midnight to the end of the last day, in the member's zone."""
+    alias = f"_cf_range_{name}"
+
+    def apply(queryset, bounds):
+        start, stop = bounds.start, bounds.stop
+        queryset = queryset.alias(**{alias: expression()})
+        if inclusive_day:
+            zone = timezone.get_current_timezone()
+            start = datetime.datetime.combine(start, datetime.time.min, tzinfo=zone) if start else None
+            stop = datetime.datetime.combine(stop + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone) if stop else None
+            if start is not None:
+                queryset = queryset.filter(**{f"{alias}__gte": as_text(start)})
+            if stop is not None:
+                queryset = queryset.filter(**{f"{alias}__lt": as_text(stop)})
+            return queryset
+        if start is not None:
+            queryset = queryset.filter(**{f"{alias}__gte": as_text(start)})
+        if stop is not None:
+            queryset = queryset.filter(**{f"{alias}__lte": as_text(stop)})
+        return queryset
+
+    return apply

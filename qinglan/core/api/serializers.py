@@ -11,6 +11,11 @@ from ..forms import QueryLike, form_data_from_instance
 from ..models import CustomFieldsMixin, TagsMixin
 
 
+# What a yes/no field accepts through the API besides JSON true and false (HTML forms post "on").
+TRUE_WORDS = {"true", "on", "yes", "1"}
+BOOLEAN_WORDS = TRUE_WORDS | {"false", "off", "no", "0", ""}
+
+
 class ResourceSerializer(serializers.ModelSerializer):
     display = serializers.SerializerMethodField(help_text="The record's name as shown in the UI.")
     resource = None
@@ -49,6 +54,7 @@ class ResourceSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({"custom_fields": _("Expected an object of field name → value.")})
         for key, value in custom.items():
             data[f"cf_{key}"] = value
+        self._check_booleans(data)
         if "tags" in incoming:
             from qinglan.extras.models import Tag
 
@@ -59,6 +65,32 @@ class ResourceSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError({"tags": _("Unknown tags: %(names)s") % {"names": ", ".join(sorted(unknown))}})
             data["tags"] = [pk for pk, _slug in tags]
         return data
+
+    def _check_booleans(self, data):
+        """A form's checkbox takes any text for "yes"; the API takes true or false (or the
+        words of BOOLEAN_WORDS) and refuses anything else."""
+        from qinglan.extras.customfields import field_defs_for
+
+        booleans = {name for name in data if isinstance(self.resource.model_field(name), models.BooleanField)}
+        if issubclass(self.Meta.model, CustomFieldsMixin):
+            booleans |= {f"cf_{d.name}" for d in field_defs_for(self.Meta.model) if d.type == "boolean"}
+        errors = {}
+        for name in sorted(booleans & set(data)):
+            value = data[name]
+            if value is None:
+                continue
+            if isinstance(value, (bool, int)) and value in (0, 1):
+                data[name] = bool(value)
+            elif isinstance(value, str) and value.strip().lower() in BOOLEAN_WORDS:
+                data[name] = value.strip().lower() in TRUE_WORDS  # the form's checkbox reads any text as yes
+            else:
+                message = _("“%(value)s” is not true or false.") % {"value": value}
+                if name.startswith("cf_"):
+                    errors.setdefault("custom_fields", []).append(f"{name[3:]}: {message}")
+                else:
+                    errors.setdefault(name, []).append(message)
+        if errors:
+            raise serializers.ValidationError(errors)
 
     def validate(self, attrs):
         user = self.context["request"].user
