@@ -17,6 +17,10 @@ from qinglan.org.models import Currency, Role, RolePermission
 from . import services
 from .choices import StageKind
 from .models import (
+    CommissionPlan,
+    CommissionRate,
+    CommissionStatement,
+    CommissionTier,
     Competitor,
     Invoice,
     LossReason,
@@ -118,6 +122,7 @@ def _load_demo():
     _demo_orders(customers, products, rng)
     _demo_quotes(customers, products, rng)
     _demo_targets(customers)
+    _demo_commissions(customers)
 
 
 def _demo_orders(customers, products, rng):
@@ -274,3 +279,25 @@ def _demo_targets(customers):
     for department in sorted(departments, key=lambda item: item.pk):
         SalesTarget.objects.create(period="quarter", year=today.year, number=(today.month - 1) // 3 + 1, department=department, amount=Decimal(12_000_000))
     SalesTarget.objects.create(period="year", year=today.year, amount=Decimal(60_000_000))
+
+
+def _demo_commissions(customers):
+    """A commission plan for the salespeople (rates by the top categories, tiers by this
+    month's target) and this month's draft statements from the demo's paid invoices."""
+    from qinglan.products.models import Category
+
+    from . import commissions
+
+    owners = sorted({customer.owner for customer in customers if customer.owner_id}, key=lambda member: member.pk)
+    plan = CommissionPlan.objects.create(name="業務佣金方案", default_rate=Decimal(2), notes="依產品類別計算，本月目標達成率決定倍率。")
+    plan.members.set(owners)
+    for category, rate in zip(Category.objects.filter(depth=1).order_by("path")[:3], (Decimal(3), Decimal(5), Decimal("1.5"))):
+        CommissionRate.objects.create(plan=plan, category=category, rate=rate)
+    for start, multiplier in ((0, 60), (80, 100), (100, 120)):
+        CommissionTier.objects.create(plan=plan, from_achievement=Decimal(start), multiplier=Decimal(multiplier))
+    today = timezone.localdate()
+    commissions.run_plan(plan=plan, period="month", year=today.year, number=today.month, user=None)
+    _grant("業務員", [CommissionStatement], ["view"], Scope.OWN)
+    _grant("業務員", [CommissionPlan], ["view"], Scope.ALL)
+    _grant("業務主管", [CommissionPlan], ["view", "add", "change", "export"], Scope.ALL)
+    _grant("業務主管", [CommissionStatement], ["view", "add", "change", "export", "approve"], Scope.SUBTREE)

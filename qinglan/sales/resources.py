@@ -517,6 +517,12 @@ class ReceiptResource(Resource):
 
 
 register_menu_page(
+    group="sales", key="sales.dashboard", label=_("Sales dashboard"), url_name="sales:dashboard", icon="bi-speedometer", order=1, model=SalesOrder,
+)
+register_menu_page(
+    group="sales", key="sales.by_month", label=_("Sales by month"), url_name="sales:by_month", icon="bi-table", order=46, model=SalesOrder,
+)
+register_menu_page(
     group="sales", key="sales.fulfilment", label=_("Fulfilment variance"), url_name="sales:fulfilment", icon="bi-clipboard-check", order=45, model=SalesOrder,
 )
 register_menu_page(

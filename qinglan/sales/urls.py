@@ -15,6 +15,8 @@ urlpatterns = [
     path("price-check/", views.PriceCheckView.as_view(), name="price_check"),
     path("catalogue/", views.CatalogueView.as_view(), name="catalogue"),
     path("commissions/run/", views.CommissionRunView.as_view(), name="commission_run"),
+    path("dashboard/", views.SalesDashboardView.as_view(), name="dashboard"),
+    path("reports/by-month/", views.SalesByMonthView.as_view(), name="by_month"),
     path("targets/", views.TargetsView.as_view(), name="targets"),
     path("quote/<int:pk>/print/<str:fmt>/", views.QuotePrintView.as_view(), name="quote_print"),
 ]

@@ -22,11 +22,12 @@ from qinglan.core.forms import StyledFormMixin
 from qinglan.core.permissions import has_permission
 from qinglan.core.widgets import prepare_reference_fields
 from qinglan.customers.models import Customer
-from qinglan.org.models import Currency, User
+from qinglan.org.models import Currency, Department, User
 from qinglan.products.models import Product
 from qinglan.org.services import base_currency
 
-from . import catalogue, commissions, pricing, printing, services, targets
+from . import catalogue, commissions, pricing, printing, reports, services, targets
+from .reports import add_months, month_start
 from .choices import InvoiceStatus, OrderStatus, StageKind, TargetPeriod
 from .models import CommissionPlan, CommissionStatement, Invoice, LossReason, Opportunity, OpportunityStage, PriceList, Quote, SalesOrder, SalesOrderLine, SalesTarget
 
@@ -146,8 +147,8 @@ class ForecastView(OpportunityPageMixin, View):
         months = months if months in FORECAST_MONTHS else 6
         by = request.GET.get("by") if request.GET.get("by") in ("owner", "stage") else "owner"
         first = today.replace(day=1)
-        starts = [_add_months(first, n) for n in range(months)]
-        end = _add_months(first, months)
+        starts = [add_months(first, n) for n in range(months)]
+        end = add_months(first, months)
         open_ = queryset.filter(status=StageKind.OPEN)
         key = "owner_id" if by == "owner" else "stage_id"
         cells = {}
@@ -156,7 +157,7 @@ class ForecastView(OpportunityPageMixin, View):
             .annotate(month=TruncMonth("expected_close_date"))
             .values(key, "month").annotate(count=Count("id"), amount=Sum("amount_base"), weighted=Sum("weighted_base"))
         ):
-            cells[(row[key], _month_start(row["month"]))] = row
+            cells[(row[key], month_start(row["month"]))] = row
         earlier = {
             row[key]: row
             for row in open_.filter(expected_close_date__lt=first).values(key).annotate(count=Count("id"), amount=Sum("amount_base"), weighted=Sum("weighted_base"))
@@ -166,7 +167,7 @@ class ForecastView(OpportunityPageMixin, View):
             for row in open_.filter(expected_close_date__isnull=True).values(key).annotate(count=Count("id"), amount=Sum("amount_base"), weighted=Sum("weighted_base"))
         }
         won = {
-            _month_start(row["month"]): row["amount"] or Decimal(0)
+            month_start(row["month"]): row["amount"] or Decimal(0)
             for row in queryset.filter(status=StageKind.WON, closed_on__gte=first, closed_on__lt=end)
             .annotate(month=TruncMonth("closed_on")).values("month").annotate(amount=Sum("amount_base"))
         }
@@ -217,17 +218,6 @@ def _figures(row):
     return {"count": row.get("count", 0), "amount": row.get("amount") or Decimal(0), "weighted": row.get("weighted") or Decimal(0)}
 
 
-def _month_start(value):
-    """TruncMonth gives a date (or, on some backends, a datetime) of the month's first day."""
-    return value.date() if isinstance(value, datetime.datetime) else value
-
-
-def _add_months(day, count):
-    month = day.month - 1 + count
-    return day.replace(year=day.year + month // 12, month=month % 12 + 1, day=1)
-
-
-AGING_BUCKETS = ((None, 0), (1, 30), (31, 60), (61, 90), (91, None))  # days past due; (None, 0): not due yet
 AGING_ROWS = 200
 
 
@@ -247,12 +237,7 @@ class ReceivablesView(View):
         by = "owner" if request.GET.get("by") == "owner" else "customer"
         key = "owner_id" if by == "owner" else "customer_id"
         open_invoices = Invoice.objects.restrict(request.user, "view").filter(status=InvoiceStatus.ISSUED)
-        sums = {}
-        for index, (low, high) in enumerate(AGING_BUCKETS):
-            condition = Q(due_date__gte=today) if low is None else Q(due_date__lte=today - datetime.timedelta(days=low))
-            if low is not None and high is not None:
-                condition &= Q(due_date__gte=today - datetime.timedelta(days=high))
-            sums[f"bucket{index}"] = Sum("balance_base", filter=condition)
+        sums = reports.aging_sums(today)
         rows = list(
             open_invoices.values(key).annotate(total=Sum("balance_base"), count=Count("id"), **sums).order_by("-total")[:AGING_ROWS]
         )
@@ -267,11 +252,11 @@ class ReceivablesView(View):
         table = [
             {"name": names.get(row[key]) or _("(no owner)"), "pk": row[key], "count": row["count"], "total": row["total"] or Decimal(0),
              "url": names[row[key]].get_absolute_url() if by == "customer" and row[key] in linked else None,
-             "buckets": [row[f"bucket{index}"] or Decimal(0) for index in range(len(AGING_BUCKETS))]}
+             "buckets": [row[f"bucket{index}"] or Decimal(0) for index in range(len(reports.AGING_BUCKETS))]}
             for row in rows
         ]
         everything = open_invoices.aggregate(**sums)  # all of them, also beyond the rows shown
-        totals = [everything[f"bucket{index}"] or Decimal(0) for index in range(len(AGING_BUCKETS))]
+        totals = [everything[f"bucket{index}"] or Decimal(0) for index in range(len(reports.AGING_BUCKETS))]
         base = base_currency()
         return render(request, self.template_name, {
             "by": by, "rows": table, "totals": totals, "total": sum(totals, Decimal(0)), "limit": AGING_ROWS,
@@ -486,7 +471,7 @@ class CommissionRunView(View):
 
     def get(self, request):
         today = timezone.localdate()
-        last_month = _add_months(today, -1)
+        last_month = add_months(today, -1)
         form = CommissionRunForm(user=request.user, initial={"year": last_month.year, "number": last_month.month})
         return render(request, self.template_name, {"form": form})
 
@@ -500,3 +485,171 @@ class CommissionRunView(View):
             form.add_error(None, error)
             return render(request, self.template_name, {"form": form}, status=400)
         return render(request, self.template_name, {"form": form, "done": True, "made": made, "recalculated": recalculated, "kept": kept})
+
+
+DASHBOARD_MONTHS = 12
+
+
+class SalesDashboardView(View):
+    """The sales dashboard (銷售儀表板): this month's figures, invoiced and received by month,
+    the open pipeline by stage, target achievement, receivables by days past due and the year's
+    biggest owners, products and customers — each part over what the member may view, shown
+    only when the member may view that kind of record."""
+
+    template_name = "sales/dashboard.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.may = {
+            "invoices": has_permission(request.user, Invoice, "view"),
+            "opportunities": has_permission(request.user, Opportunity, "view"),
+            "orders": has_permission(request.user, SalesOrder, "view"),
+            "targets": has_permission(request.user, SalesTarget, "view"),
+        }
+        if not any(self.may.values()):
+            raise PermissionDenied(_("You have no permission to do this."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        from qinglan.core import charts
+
+        user, today = request.user, timezone.localdate()
+        base = base_currency()
+        places = base.decimal_places if base else 2
+        this_month = today.replace(day=1)
+        first = add_months(this_month, 1 - DASHBOARD_MONTHS)
+        year_start, next_month = today.replace(month=1, day=1), add_months(this_month, 1)
+        context = {"may": self.may, "base": base, "places": places, "today": today}
+        if self.may["invoices"]:
+            months, rows, _matrix = reports.by_month(user, first, next_month)
+            labels = [month.strftime("%m") if month.month != 1 else month.strftime("%Y-%m") for month in months]
+            context["monthly"] = charts.column_chart(
+                _("Invoiced and received by month"), labels,
+                [(_("invoiced (net)"), [row["invoiced"] for row in rows]), (_("money received"), [row["received"] for row in rows])], places=places,
+            )
+            current = rows[-1]
+            aging = reports.aging_totals(user, today)
+            context["kpis"] = {"invoiced": current["invoiced"], "received": current["received"], "open": sum(aging, Decimal(0)), "overdue": sum(aging[1:], Decimal(0))}
+            context["aging"] = charts.column_chart(
+                _("Receivables by days past due"), [_("not due"), "1–30", "31–60", "61–90", "> 90"], [(_("open balance"), aging)], height=180, places=places,
+            )
+            owners = reports.top_invoiced(user, year_start, next_month, "owner_id")
+            names = {member.pk: str(member) for member in User.objects.filter(pk__in=[key for key, _amount in owners if key])}
+            context["owners"] = charts.bar_chart(_("Invoiced by owner this year"), [(names.get(key) or _("(no owner)"), amount, None) for key, amount in owners], places=places)
+            customers = reports.top_invoiced(user, year_start, next_month, "customer_id")
+            found = Customer.objects.in_bulk([key for key, _amount in customers])
+            linked = set(Customer.objects.restrict(user, "view").filter(pk__in=list(found)).values_list("pk", flat=True))
+            context["customers"] = charts.bar_chart(
+                _("Top customers this year"),
+                [(str(found[key]), amount, found[key].get_absolute_url() if key in linked else None) for key, amount in customers if key in found], places=places,
+            )
+            products = reports.top_products(user, year_start, next_month)
+            found = Product.objects.in_bulk([key for key, _amount in products])
+            context["products"] = charts.bar_chart(_("Top products this year"), [(str(found[key]), amount, None) for key, amount in products if key in found], places=places)
+        if self.may["opportunities"]:
+            stages = reports.pipeline_by_stage(user)
+            context["pipeline"] = charts.bar_chart(
+                _("Open pipeline by stage (weighted)"), [(f"{row['stage__name']} ({row['count']})", row["weighted"] or 0, None) for row in stages], places=places,
+            )
+            context["pipeline_weighted"] = sum((row["weighted"] or Decimal(0) for row in stages), Decimal(0))
+        if self.may["targets"]:
+            current = SalesTarget.objects.restrict(user, "view").filter(year=today.year).filter(
+                Q(period=TargetPeriod.MONTH, number=today.month) | Q(period=TargetPeriod.QUARTER, number=(today.month - 1) // 3 + 1) | Q(period=TargetPeriod.YEAR)
+            ).select_related("member", "department", "region").order_by("period", "id")
+            context["targets"] = targets.achievement_rows(list(current[:8]))
+        return render(request, self.template_name, context)
+
+
+class MonthInput(forms.TextInput):
+    """A browser's month picker (value "2026-03")."""
+
+    input_type = "month"
+
+    def format_value(self, value):
+        return value.strftime("%Y-%m") if isinstance(value, datetime.date) else super().format_value(value)
+
+
+class SalesByMonthForm(StyledFormMixin, forms.Form):
+    start = forms.DateField(label=_l("from month"), required=False, widget=MonthInput, input_formats=["%Y-%m", "%Y-%m-%d"])
+    end = forms.DateField(label=_l("to month"), required=False, widget=MonthInput, input_formats=["%Y-%m", "%Y-%m-%d"])
+    by = forms.ChoiceField(label=_l("orders by"), required=False, choices=(("", _l("month only")), ("owner", _l("owner")), ("department", _l("department"))))
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", _("The last month comes before the first."))
+            elif (end.year - start.year) * 12 + end.month - start.month >= 36:
+                self.add_error("end", _("Choose at most 36 months."))
+        return data
+
+
+class SalesByMonthView(View):
+    """Sales by month (銷售月報): booked orders (count and net), invoiced net less credit notes
+    and money received per month, with a chart, optionally the orders by owner or department;
+    as a page or CSV."""
+
+    template_name = "sales/sales_by_month.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not has_permission(request.user, SalesOrder, "view"):
+            raise PermissionDenied(_("You have no permission to do this."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        from qinglan.core import charts
+
+        today = timezone.localdate()
+        form = SalesByMonthForm(request.GET or None)
+        if request.GET and not form.is_valid():
+            return render(request, self.template_name, {"form": form}, status=400)
+        data = form.cleaned_data if request.GET else {}
+        first = (data.get("start") or today.replace(month=1)).replace(day=1)
+        last = (data.get("end") or min(max(today, first), add_months(first, 35))).replace(day=1)
+        if last < first:  # only the last month chosen, before this year: its year
+            first = last.replace(month=1)
+        by = data.get("by") or ""
+        months, rows, matrix = reports.by_month(request.user, first, add_months(last, 1), by=by or None)
+        base = base_currency()
+        places = base.decimal_places if base else 2
+        totals = {name: sum((row[name] for row in rows), Decimal(0)) for name in ("orders", "ordered", "invoiced", "received")}
+        groups = []
+        if matrix:
+            model = User if by == "owner" else Department
+            names = {record.pk: str(record) for record in model.objects.filter(pk__in=[key for key, _cells in matrix if key])}
+            groups = [
+                {"name": names.get(key) or (_("(no owner)") if by == "owner" else _("(no department)")), "cells": [cells.get(month, Decimal("0.00")) for month in months], "total": sum(cells.values(), Decimal(0))}
+                for key, cells in matrix
+            ]
+        if request.GET.get("format") == "csv":
+            return self.csv(rows, groups, months, by)
+        chart = charts.column_chart(
+            _("Sales by month"), [month.strftime("%Y-%m") for month in months],
+            [(_("orders booked (net)"), [row["ordered"] for row in rows]), (_("invoiced (net)"), [row["invoiced"] for row in rows]), (_("money received"), [row["received"] for row in rows])],
+            places=places,
+        )
+        if not request.GET:
+            form = SalesByMonthForm(initial={"start": first, "end": last})
+        return render(request, self.template_name, {
+            "form": form, "rows": rows, "totals": totals, "chart": chart, "groups": groups, "months": months, "by": by,
+            "base": base, "places": places, "query": request.GET.urlencode(),
+        })
+
+    def csv(self, rows, groups, months, by):
+        import csv
+        import io
+
+        out = io.StringIO()
+        out.write("\ufeff")
+        writer = csv.writer(out)
+        writer.writerow([_("month"), _("orders"), _("orders booked (net)"), _("invoiced (net)"), _("money received")])
+        for row in rows:
+            writer.writerow([row["month"].strftime("%Y-%m"), row["orders"], row["ordered"], row["invoiced"], row["received"]])
+        if groups:
+            writer.writerow([])
+            writer.writerow([_("owner") if by == "owner" else _("department"), *[month.strftime("%Y-%m") for month in months], _("Total")])
+            for group in groups:
+                writer.writerow([group["name"], *group["cells"], group["total"]])
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="sales-by-month-{months[0]:%Y-%m}.csv"'
+        return response
