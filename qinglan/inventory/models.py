@@ -316,6 +316,7 @@ class StockDocumentLine(ChildModel):
         "purchasing.PurchaseOrderLine", verbose_name=_("purchase order line"), on_delete=models.PROTECT, null=True, blank=True,
         related_name="receipt_lines",
     )
+    party_code = models.CharField(_("partner's item code"), max_length=60, blank=True, help_text=_("The supplier's or customer's code for the item; fills in the product from the material mapping."))
     notes = models.CharField(_("notes"), max_length=200, blank=True)
     # Kept by the services: the quantity in the product's base unit.
     base_quantity = models.DecimalField(_("quantity in base unit"), null=True, blank=True, editable=False, **QUANTITY)
@@ -463,3 +464,35 @@ class Inspection(OwnedModel):
         from . import inspections
 
         inspections.check_inspection(inspection=self)
+
+
+class PartyItemCode(BaseModel):
+    """Material mapping (物料對照): a customer's or supplier's own code and name for one of our
+    products (and variant, in their unit). Lines of purchase orders and stock documents may be
+    entered by the partner's code; imports of their orders look codes up here."""
+
+    party = models.ForeignKey("customers.Customer", verbose_name=_("partner"), on_delete=models.CASCADE, related_name="item_codes")
+    code = models.CharField(_("their code"), max_length=60)
+    name = models.CharField(_("their name"), max_length=200, blank=True)
+    product = models.ForeignKey("products.Product", verbose_name=_("product"), on_delete=models.CASCADE, related_name="party_codes")
+    variant = models.ForeignKey("products.ProductVariant", verbose_name=_("variant"), on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    unit = models.ForeignKey(
+        "products.Unit", verbose_name=_("their unit"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text=_("The unit their quantities are in; left empty: the product's base unit."),
+    )
+    notes = models.CharField(_("notes"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ("party", "code")
+        verbose_name = _("material mapping")
+        verbose_name_plural = _("material mappings")
+        constraints = [models.UniqueConstraint(fields=("party", "code"), name="inventory_party_item_code")]
+        indexes = [models.Index(fields=("party", "product"), name="inventory_party_item_product")]
+
+    def __str__(self):
+        return f"{self.code} → {self.product}" if self.product_id else self.code
+
+    def clean(self):
+        from . import services
+
+        services.check_item_code(mapping=self)

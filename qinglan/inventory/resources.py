@@ -7,11 +7,13 @@ from qinglan.core.registry import register
 from qinglan.core.resources import Action, Child, Panel, RecordLink, Resource
 
 from . import inspections, services, stocktaking
+from .forms import PartyCodeLineForm
 from .choices import DocumentStatus, InspectionStatus, StocktakeStatus
 from .models import (
     Batch,
     Inspection,
     Location,
+    PartyItemCode,
     PurchaseReceipt,
     PurchaseReturn,
     ReorderRule,
@@ -146,6 +148,7 @@ class DocumentResource(Resource):
     more = ("reference", "notes")
     line_fields = ("product", "quantity", "unit", "batch", "location", "notes")
     line_columns = LINE_COLUMNS
+    line_form = None
     actions = {"post": POST, "cancel": CANCEL}
     scope_through = "warehouse"
     import_lookups = {"warehouse": "code", "owner": "username", "partner": "code"}
@@ -157,6 +160,7 @@ class DocumentResource(Resource):
         self.children = {
             "lines": Child(
                 StockDocumentLine, fields=self.line_fields, label=_("lines"), extra=1, columns=self.line_columns, limit=limit_line_choices,
+                form=self.line_form,
             ),
         }
         self.panels = (
@@ -181,8 +185,9 @@ class PurchaseReceiptResource(DocumentResource):
     columns = ("code", "document_date", "partner", "warehouse", "status", "owner")
     filters = ("status", "warehouse", "partner", "owner", "document_date")
     header = ("partner", "warehouse", "to_warehouse", "document_date", "owner")
-    line_fields = ("product", "quantity", "unit", "unit_cost", "batch_code", "production_date", "expiry_date", "location", "notes")
-    line_columns = ("product", "quantity", "unit", "unit_cost", "batch", "batch_code", "expiry_date", "location", "purchase_line")
+    line_fields = ("party_code", "product", "quantity", "unit", "unit_cost", "batch_code", "production_date", "expiry_date", "location", "notes")
+    line_columns = ("party_code", "product", "quantity", "unit", "unit_cost", "batch", "batch_code", "expiry_date", "location", "purchase_line")
+    line_form = PartyCodeLineForm
     menu_order = 20
     icon = "bi-box-arrow-in-down"
 
@@ -192,6 +197,9 @@ class PurchaseReturnResource(DocumentResource):
     columns = ("code", "document_date", "partner", "warehouse", "status", "owner")
     filters = ("status", "warehouse", "partner", "owner", "document_date")
     header = ("partner", "warehouse", "document_date", "owner")
+    line_fields = ("party_code", "product", "quantity", "unit", "batch", "location", "notes")
+    line_columns = ("party_code", *LINE_COLUMNS)
+    line_form = PartyCodeLineForm
     menu_order = 25
     icon = "bi-box-arrow-up-left"
 
@@ -201,8 +209,9 @@ class SalesDeliveryResource(DocumentResource):
     columns = ("code", "document_date", "partner", "sales_order", "warehouse", "status", "owner")
     filters = ("status", "warehouse", "partner", "sales_order", "owner", "document_date")
     header = ("sales_order", "partner", "warehouse", "document_date", "owner")
-    line_fields = ("order_line", "product", "quantity", "unit", "batch", "location", "notes")
-    line_columns = ("order_line", *LINE_COLUMNS)
+    line_fields = ("order_line", "party_code", "product", "quantity", "unit", "batch", "location", "notes")
+    line_columns = ("order_line", "party_code", *LINE_COLUMNS)
+    line_form = PartyCodeLineForm
     import_lookups = {**DocumentResource.import_lookups, "sales_order": "code"}
     menu_order = 30
     icon = "bi-truck"
@@ -213,8 +222,9 @@ class SalesReturnResource(DocumentResource):
     columns = ("code", "document_date", "partner", "sales_order", "warehouse", "status", "owner")
     filters = ("status", "warehouse", "partner", "sales_order", "owner", "document_date")
     header = ("sales_order", "partner", "warehouse", "document_date", "owner")
-    line_fields = ("order_line", "product", "quantity", "unit", "batch", "batch_code", "location", "notes")
-    line_columns = ("order_line", *LINE_COLUMNS)
+    line_fields = ("order_line", "party_code", "product", "quantity", "unit", "batch", "batch_code", "location", "notes")
+    line_columns = ("order_line", "party_code", *LINE_COLUMNS)
+    line_form = PartyCodeLineForm
     import_lookups = {**DocumentResource.import_lookups, "sales_order": "code"}
     menu_order = 35
     icon = "bi-arrow-return-left"
@@ -286,6 +296,20 @@ class InspectionResource(Resource):
 
     def before_save(self, record, *, user, created):
         inspections.prepare_inspection(inspection=record, created=created)
+
+
+@register(PartyItemCode)
+class PartyItemCodeResource(Resource):
+    columns = ("party", "code", "name", "product", "variant", "unit")
+    filters = ("party", "product")
+    search = {"code": 100, "name": 200, "product__name": 300, "product__code": 100}
+    fieldsets = ((_("Material mapping"), ("party", "code", "name", "product", "variant", "unit", "notes")),)
+    import_lookups = {"party": "code", "product": "code", "variant": "code", "unit": "code"}
+    bulk_creatable = False  # as batches: the unique pair (party, code) is checked row by row
+    scope_through = "party"  # a member's data scope on mappings is that on the partner (customer or supplier)
+    menu_group = "inventory"
+    menu_order = 72
+    icon = "bi-arrow-left-right"
 
 
 @register(ReorderRule)

@@ -171,13 +171,16 @@ def prepare_document(*, document, created):
 
 
 def document_saved(*, document):
-    """Each line's quantity in the base unit (the unit defaults to the product's)."""
+    """Each line's quantity in the base unit (the unit defaults to the product's), and the
+    partner's code for the product (material mapping) when the line has none."""
     lines = list(document.lines.select_related("product"))
+    codes = party_codes(document.partner_id, [line.product_id for line in lines if not line.party_code])
     for line in lines:
         if not line.unit_id:
             line.unit_id = line.product.base_unit_id
         line.base_quantity = base_quantity(line)
-    StockDocumentLine.objects.bulk_update(lines, ["unit", "base_quantity"])
+        line.party_code = line.party_code or codes.get(line.product_id, "")
+    StockDocumentLine.objects.bulk_update(lines, ["unit", "base_quantity", "party_code"])
 
 
 def create_document(*, kind, warehouse, lines, user=None, **header):
@@ -646,3 +649,64 @@ def expiring_batches(*, warehouses, within_days=30, on=None):
         StockBalance.objects.filter(warehouse__in=warehouses, on_hand__gt=0, batch__expiry_date__lte=on + datetime.timedelta(days=within_days))
         .select_related("product", "warehouse", "batch").order_by("batch__expiry_date", "pk")
     )
+
+
+# ---- material mapping (partners' item codes) ---------------------------------------------------
+
+
+def check_item_code(*, mapping):
+    """A mapping's variant is of its product and its unit converts to the product's base unit."""
+    from qinglan.products.services import convert_quantity
+
+    errors = {}
+    if mapping.product_id:
+        if mapping.variant_id and mapping.variant.product_id != mapping.product_id:
+            errors["variant"] = _("This variant is of another product.")
+        if mapping.unit_id and mapping.unit_id != mapping.product.base_unit_id:
+            try:
+                convert_quantity(product=mapping.product, quantity=Decimal(1), from_unit=mapping.unit_id, to_unit=mapping.product.base_unit_id)
+            except ValidationError as error:
+                errors["unit"] = error.messages
+    if mapping.code:
+        mapping.code = mapping.code.strip()
+    if errors:
+        raise ValidationError(errors)
+
+
+def product_for_party_code(party, code):
+    """The material mapping of a partner's item code (its product, variant and unit), or None.
+    `party` is a customer record or its id; the code is matched as typed, then ignoring case.
+    For the forms of lines entered by the partner's code and for imports of their orders."""
+    from .models import PartyItemCode
+
+    party_id = getattr(party, "pk", party)
+    code = (code or "").strip()
+    if not party_id or not code:
+        return None
+    found = PartyItemCode.objects.select_related("product", "variant", "unit").filter(party_id=party_id)
+    return found.filter(code=code).first() or found.filter(code__iexact=code).order_by("pk").first()
+
+
+def party_codes(party_id, product_ids):
+    """{product id: the partner's code} of the given products (the first mapping of each)."""
+    from .models import PartyItemCode
+
+    if not party_id or not product_ids:
+        return {}
+    codes = {}
+    for product_id, code in PartyItemCode.objects.filter(party_id=party_id, product_id__in=set(product_ids)).order_by("pk").values_list("product_id", "code"):
+        codes.setdefault(product_id, code)
+    return codes
+
+
+def resolve_party_code(*, party_id, code, product, variant=None, unit=None):
+    """What a line entered by a partner's code stands for: (product, variant, unit). A code
+    nobody mapped, or mapped to another product than the one chosen, is refused."""
+    mapping = product_for_party_code(party_id, code)
+    if mapping is None:
+        if product is None:
+            raise ValidationError(_("No product is mapped to the partner's code “%(code)s”; add it to the material mappings or choose the product.") % {"code": code})
+        return product, variant, unit
+    if product is not None and product.pk != mapping.product_id:
+        raise ValidationError(_("The partner's code “%(code)s” stands for %(product)s, not the product chosen.") % {"code": code, "product": mapping.product})
+    return mapping.product, variant or mapping.variant, unit or mapping.unit

@@ -25,3 +25,20 @@ class RequestStatus(models.TextChoices):
     ORDERED = "ordered", pgettext_lazy("purchase request", "ordered")
     REJECTED = "rejected", pgettext_lazy("purchase request", "rejected")
     CANCELLED = "cancelled", pgettext_lazy("purchase request", "cancelled")
+
+
+class SupplierInvoiceStatus(models.TextChoices):
+    """A supplier invoice: draft → issued (owed: accounts payable) → paid; cancelled while
+    nothing is paid on it."""
+
+    DRAFT = "draft", pgettext_lazy("supplier invoice", "draft")
+    ISSUED = "issued", pgettext_lazy("supplier invoice", "issued")
+    PAID = "paid", pgettext_lazy("supplier invoice", "paid")
+    CANCELLED = "cancelled", pgettext_lazy("supplier invoice", "cancelled")
+
+
+class PaymentMethod(models.TextChoices):
+    BANK = "bank", pgettext_lazy("payment method", "bank transfer")
+    CASH = "cash", pgettext_lazy("payment method", "cash")
+    CHECK = "check", pgettext_lazy("payment method", "check")
+    OTHER = "other", pgettext_lazy("payment method", "other")

@@ -12,8 +12,8 @@ from django.utils import timezone, translation
 
 from qinglan.core.permissions import ACTIONS, Scope, forget_grants
 
-from . import requisitions, services
-from .models import PurchaseOrder, PurchaseOrderLine, PurchaseRequest, PurchaseRequestLine
+from . import payables, requisitions, services
+from .models import PurchaseOrder, PurchaseOrderLine, PurchaseRequest, PurchaseRequestLine, SupplierInvoice, SupplierPayment, SupplierPaymentAllocation
 
 
 def load_demo():
@@ -36,7 +36,7 @@ def _load_demo():
         return
     role = Role.objects.filter(name="倉管").first()
     if role is not None:
-        for model in (PurchaseOrder, PurchaseRequest):
+        for model in (PurchaseOrder, PurchaseRequest, SupplierInvoice, SupplierPayment):
             RolePermission.objects.update_or_create(
                 role=role, content_type=ContentType.objects.get_for_model(model), defaults={"actions": list(ACTIONS), "scope": Scope.ALL},
             )
@@ -47,6 +47,10 @@ def _load_demo():
             role=seller_role, content_type=ContentType.objects.get_for_model(PurchaseRequest),
             defaults={"actions": ["view", "add", "change", "delete"], "scope": Scope.OWN},
         )
+    from qinglan.inventory.models import PartyItemCode
+
+    for number, product in enumerate(products[:4], 1):  # the first supplier's own item codes (material mapping)
+        PartyItemCode.objects.get_or_create(party=suppliers[0], code=f"TPM-{number:04d}", defaults={"product": product, "name": f"{product.name}（供應商品名）"})
     today = timezone.localdate()
     for index, (chosen, placed, receive) in enumerate(((products[:3], True, True), (products[3:5], True, False), (products[5:], False, False))):
         order = PurchaseOrder(supplier=suppliers[index % len(suppliers)], warehouse=warehouse, owner=keeper,
@@ -66,6 +70,7 @@ def _load_demo():
             first.save(update_fields=["quantity"])
             inventory.document_saved(document=receipt)
             inventory.post_document(record=receipt, user=keeper)
+            _demo_payables(order, keeper)
     _demo_requests(keeper, warehouse, suppliers, products)
 
 
@@ -97,3 +102,16 @@ def _demo_requests(keeper, warehouse, suppliers, products):
         requisitions.convert_request(record=stocked, user=keeper, choices=[{"line": first.pk, "supplier": suppliers[0], "quantity": first.quantity}])
     if seller is not None:
         make(seller, "客戶試用樣品", [(products[2], 5, None)], 7)
+
+
+def _demo_payables(order, keeper):
+    """The supplier's invoice of what came, issued; a payment of part of it."""
+    invoice = payables.invoice_for_order(record=order, user=keeper)
+    SupplierInvoice.objects.filter(pk=invoice.pk).update(supplier_reference="AB-20261101")
+    payables.issue_invoice(record=invoice, user=keeper)
+    invoice.refresh_from_db()
+    payment = SupplierPayment(supplier=order.supplier, amount=(invoice.total / 2).quantize(Decimal(1)), owner=keeper, reference="匯款 0001")
+    payables.prepare_payment(payment=payment, created=True)
+    payment.save()
+    SupplierPaymentAllocation.objects.create(payment=payment, invoice=invoice, amount=payment.amount)
+    payables.payment_saved(payment=payment)

@@ -43,17 +43,22 @@ def prepare_order(*, order, created):
 
 
 def order_saved(*, order):
-    """Each line's unit (the product's base unit when left empty, else one it converts to)
-    and the order's total."""
+    """Each line's unit (the product's base unit when left empty, else one it converts to),
+    the supplier's code for its product (material mapping) when it has none, and the order's
+    total."""
     from qinglan.products.services import convert_quantity
 
+    from qinglan.inventory.services import party_codes
+
     lines = list(order.lines.select_related("product"))
+    codes = party_codes(order.supplier_id, [line.product_id for line in lines if not line.supplier_code])
     for line in lines:
         if not line.unit_id:
             line.unit_id = line.product.base_unit_id
         elif line.unit_id != line.product.base_unit_id:
             convert_quantity(product=line.product, quantity=line.quantity, from_unit=line.unit_id, to_unit=line.product.base_unit_id)
-    PurchaseOrderLine.objects.bulk_update(lines, ["unit"])
+        line.supplier_code = line.supplier_code or codes.get(line.product_id, "")
+    PurchaseOrderLine.objects.bulk_update(lines, ["unit", "supplier_code"])
     order.total = sum(((line.quantity * line.unit_price).quantize(Decimal("0.01")) for line in lines), Decimal(0))
     PurchaseOrder.objects.filter(pk=order.pk).update(total=order.total)
     if order.request_id:
@@ -160,8 +165,8 @@ def receipt_for_order(*, record, user):
         raise ValidationError(_("Everything on this purchase order is received already."))
     return inventory.create_document(
         kind=DocumentKind.RECEIPT, warehouse=order.warehouse, partner=order.supplier, reference=order.code, user=user,
-        lines=[{"product": line.product, "quantity": line.open_quantity, "unit_id": line.unit_id, "unit_cost": line.unit_price, "purchase_line": line}
-               for line in lines],
+        lines=[{"product": line.product, "quantity": line.open_quantity, "unit_id": line.unit_id, "unit_cost": line.unit_price, "purchase_line": line,
+                "party_code": line.supplier_code} for line in lines],
     )
 
 
@@ -182,6 +187,11 @@ def record_receipt(*, line_id, quantity, user=None):
         )
     if received < 0:
         raise ValidationError(_("“%(item)s” of purchase order %(order)s: more would be taken back than was received.") % {"item": line, "order": order})
+    if quantity < 0 and received < line.invoiced_quantity:
+        raise ValidationError(
+            _("“%(item)s” of purchase order %(order)s: %(invoiced)s of it is invoiced by the supplier; cancel the supplier invoice before taking the goods back.")
+            % {"item": line, "order": order, "invoiced": decimal_text(line.invoiced_quantity, 4)}
+        )
     PurchaseOrderLine.objects.filter(pk=line.pk).update(received_quantity=received)
     lines = list(order.lines.values_list("quantity", "received_quantity"))
     if all(done >= wanted for wanted, done in lines):

@@ -1,18 +1,24 @@
 """Purchasing pages beyond the generated ones: converting an approved purchase request into
 purchase orders (a supplier, quantity and price per line), and the payables aging."""
 
+import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
 from qinglan.core.permissions import has_permission
 
+from qinglan.org.services import base_currency
+
 from . import requisitions
-from .models import PurchaseOrder, PurchaseRequest
+from .choices import SupplierInvoiceStatus
+from .models import PurchaseOrder, PurchaseRequest, SupplierInvoice
 
 
 def _error_text(error):
@@ -84,3 +90,52 @@ class ConvertRequestView(View):
             return self.get(request, pk, error=_error_text(error), posted=request.POST)
         messages.success(request, _("Purchase orders drafted: %(codes)s. Check them, then place them with the suppliers.") % {"codes": ", ".join(order.code for order in orders)})
         return redirect(orders[0].get_absolute_url() if len(orders) == 1 else record.get_absolute_url())
+
+
+AGING_BUCKETS = ((None, 0), (1, 30), (31, 60), (61, 90), (91, None))  # days past due; (None, 0): not due yet
+AGING_ROWS = 200
+
+
+def aging_sums(today):
+    sums = {}
+    for index, (low, high) in enumerate(AGING_BUCKETS):
+        condition = Q(due_date__gte=today) if low is None else Q(due_date__lte=today - datetime.timedelta(days=low))
+        if low is not None and high is not None:
+            condition &= Q(due_date__gte=today - datetime.timedelta(days=high))
+        sums[f"bucket{index}"] = Sum("balance_base", filter=condition)
+    return sums
+
+
+class PayablesView(View):
+    """Open balances of issued supplier invoices by supplier, in days past due: not due, 1–30,
+    31–60, 61–90, more than 90; the biggest first, at most 200 rows."""
+
+    template_name = "purchasing/payables.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not has_permission(request.user, SupplierInvoice, "view"):
+            raise PermissionDenied(_("You have no permission to do this."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        from qinglan.customers.models import Customer
+
+        today = timezone.localdate()
+        open_invoices = SupplierInvoice.objects.restrict(request.user, "view").filter(status=SupplierInvoiceStatus.ISSUED)
+        sums = aging_sums(today)
+        rows = list(open_invoices.order_by().values("supplier_id").annotate(total=Sum("balance_base"), count=Count("id"), **sums).order_by("-total")[:AGING_ROWS])
+        ids = [row["supplier_id"] for row in rows]
+        names = {supplier.pk: supplier for supplier in Customer.objects.filter(pk__in=ids)}
+        linked = set(Customer.objects.restrict(request.user, "view").filter(pk__in=ids).values_list("pk", flat=True))
+        table = [
+            {"name": names.get(row["supplier_id"]), "pk": row["supplier_id"], "count": row["count"], "total": row["total"] or Decimal(0),
+             "url": names[row["supplier_id"]].get_absolute_url() if row["supplier_id"] in linked else None,
+             "buckets": [row[f"bucket{index}"] or Decimal(0) for index in range(len(AGING_BUCKETS))]}
+            for row in rows
+        ]
+        everything = open_invoices.aggregate(**sums)
+        totals = [everything[f"bucket{index}"] or Decimal(0) for index in range(len(AGING_BUCKETS))]
+        base = base_currency()
+        return render(request, self.template_name, {
+            "rows": table, "totals": totals, "total": sum(totals, Decimal(0)), "limit": AGING_ROWS, "base": base, "today": today,
+        })

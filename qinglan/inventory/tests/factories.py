@@ -11,6 +11,7 @@ from qinglan.inventory.choices import DocumentKind
 from qinglan.inventory.models import (
     Batch,
     Inspection,
+    PartyItemCode,
     PurchaseReceipt,
     PurchaseReturn,
     ReorderRule,
@@ -104,6 +105,15 @@ def entry(owner, serial):
     product = make_product(f"MXE-{serial}", f"異動商品{serial} matrix")
     receive(warehouse, product, 5)
     return StockEntry.objects.get(warehouse=warehouse), owner, owner.department
+
+
+@sample_factory(PartyItemCode)
+def party_item_code(owner, serial):
+    from qinglan.customers.tests.factories import make_customer
+
+    party = make_customer(owner, f"對照供應商{serial}", is_supplier=True)
+    mapping = PartyItemCode.objects.create(party=party, code=f"THEIR-{serial}", name=f"對照品名{serial} matrix", product=make_product(f"MXM-{serial}", f"對照商品{serial}"))
+    return mapping, owner, owner.department
 
 
 @sample_factory(ReorderRule)

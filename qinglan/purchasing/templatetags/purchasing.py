@@ -14,3 +14,11 @@ def request_orders(request_record, user):
 
     orders = list(PurchaseOrder.objects.restrict(user, "view").filter(request=request_record).select_related("supplier").order_by("pk"))
     return {"orders": orders, "may_convert": request_record.status in CONVERTIBLE and has_permission(user, PurchaseOrder, "add")}
+
+
+@register.simple_tag
+def order_invoices(order, user):
+    """The supplier invoices of a purchase order that the member may view."""
+    from ..models import SupplierInvoice
+
+    return list(SupplierInvoice.objects.restrict(user, "view").filter(order=order).order_by("pk"))

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 from qinglan.core.testing import sample_factory
 from qinglan.customers.tests.factories import make_customer
-from qinglan.inventory.tests.factories import make_product, make_warehouse
-from qinglan.purchasing import requisitions, services
-from qinglan.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseRequest, PurchaseRequestLine
+from qinglan.inventory.tests.factories import make_product, make_warehouse, stock_clerk
+from qinglan.purchasing import payables, requisitions, services
+from qinglan.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseRequest, PurchaseRequestLine, SupplierInvoice, SupplierPayment
 
 
 def make_purchase_order(owner, *, supplier=None, warehouse=None, lines=(), **extra):
@@ -50,3 +50,43 @@ def purchase_request(owner, serial):
         owner, warehouse=make_warehouse(f"MRW{serial}"), reason=f"矩陣請購{serial} matrix", lines=[(make_product(f"MRP-{serial}", f"請購品{serial}"), 2)],
     )
     return request, owner, owner.department
+
+
+def received_order(owner, *, supplier=None, warehouse=None, lines=(), receive=None):
+    """A placed purchase order of `owner` received (by the stock clerk) in full, or
+    `receive`: the quantities per line."""
+    from qinglan.inventory import services as inventory
+
+    clerk = stock_clerk()
+    order = make_purchase_order(owner, supplier=supplier, warehouse=warehouse, lines=lines)
+    services.place_order(record=order, user=clerk)
+    receipt = services.receipt_for_order(record=order, user=clerk)
+    if receive is not None:
+        for line, quantity in zip(receipt.lines.order_by("pk"), receive):
+            line.quantity = Decimal(quantity)
+            line.save(update_fields=["quantity"])
+        inventory.document_saved(document=receipt)
+    inventory.post_document(record=receipt, user=clerk)
+    order.refresh_from_db()
+    return order
+
+
+@sample_factory(SupplierInvoice)
+def supplier_invoice(owner, serial):
+    order = received_order(
+        owner, supplier=make_customer(owner, f"矩陣發票供應商{serial}", is_supplier=True), warehouse=make_warehouse(f"MSI{serial}"),
+        lines=[(make_product(f"MSI-{serial}", f"發票品{serial}"), 1, 10)],
+    )
+    invoice = payables.invoice_for_order(record=order, user=stock_clerk())
+    SupplierInvoice.objects.filter(pk=invoice.pk).update(notes=f"矩陣發票{serial} matrix", owner=owner, department=owner.department)
+    invoice.refresh_from_db()
+    return invoice, owner, owner.department
+
+
+@sample_factory(SupplierPayment)
+def supplier_payment(owner, serial):
+    payment = SupplierPayment(supplier=make_customer(owner, f"矩陣付款供應商{serial}", is_supplier=True), amount=Decimal(100), owner=owner,
+                              reference=f"矩陣付款{serial}")
+    payables.prepare_payment(payment=payment, created=True)
+    payment.save()
+    return payment, owner, owner.department

@@ -153,7 +153,7 @@ def test_conversion_makes_one_order_per_supplier_and_never_orders_beyond_the_req
     page = client.get(f"/purchasing/purchaserequest/{request.pk}/").content.decode()
     assert orders[0].code in page and orders[1].code in page
     # Raising a converted line beyond the request is refused.
-    with pytest.raises(ValidationError, match="would be ordered but 500 is requested"):
+    with pytest.raises(ValidationError, match="600.*500"):
         PurchaseOrderLine.objects.filter(request_line=nuts_line).update(quantity=Decimal(600))
         services.order_saved(order=orders[1])
     PurchaseOrderLine.objects.filter(request_line=nuts_line).update(quantity=Decimal(300))
