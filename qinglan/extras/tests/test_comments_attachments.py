@@ -53,6 +53,28 @@ def test_mention_notifies_members_who_may_see_the_record(setting):
     assert notification.read_at is not None
 
 
+def test_the_bell_counts_unread_notifications_until_they_are_marked_read(setting):
+    client, _author, reader, outsider, position = setting
+    for text in ("@reader 第一則", "@reader 第二則", "@reader 第三則"):
+        client.post(comment_url(position), {"text": text})
+    reader_client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    reader_client.force_login(reader)
+    assert 'data-testid="unread-count">3<' in reader_client.get("/").content.decode()
+    page = reader_client.get("/me/notifications/").content.decode()
+    assert page.count('class="list-group-item list-group-item-action fw-semibold"') == 3  # unread shown in bold
+    first = Notification.objects.filter(user=reader).order_by("pk").first()
+    outsider_client = Client()
+    outsider_client.force_login(outsider)
+    assert outsider_client.get(f"/me/notifications/{first.pk}/").status_code == 404  # someone else's
+    assert Notification.objects.get(pk=first.pk).read_at is None
+    reader_client.get(f"/me/notifications/{first.pk}/")
+    assert 'data-testid="unread-count">2<' in reader_client.get("/").content.decode()
+    response = reader_client.post("/me/notifications/")  # "Mark all as read"
+    assert response.status_code == 302
+    assert not Notification.objects.filter(user=reader, read_at__isnull=True).exists()
+    assert 'data-testid="unread-count"' not in reader_client.get("/").content.decode()
+
+
 def test_comment_on_an_invisible_record_is_refused(setting):
     _client, _author, _reader, outsider, position = setting
     client = Client()
@@ -87,6 +109,7 @@ def test_attachment_upload_and_safe_download(setting):
     assert response["Content-Type"] == "application/octet-stream"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Disposition"].startswith("attachment;")
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert b"".join(response.streaming_content) == b"%PDF-1.4 test"
     outsider_client = Client()
     outsider_client.force_login(outsider)

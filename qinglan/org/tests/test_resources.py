@@ -98,6 +98,10 @@ class PositionTests(testing.ResourceTestCase):
         response = self.client.post(self.resource.url("bulk_delete"), {"pk": [position.pk], "_confirm": "1"}, follow=True)
         self.assertContains(response, "持有人")
         self.assertTrue(Position.objects.filter(pk=position.pk).exists())
+        response = self.api("delete", f"/api/{self.resource.api_prefix}/{position.pk}/")
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("持有人", response.content.decode())
+        self.assertTrue(Position.objects.filter(pk=position.pk).exists())
 
 
 class GroupTests(testing.ResourceTestCase):
@@ -147,6 +151,35 @@ class CurrencyTests(testing.ResourceTestCase):
     update_data = {"name": "新台幣"}
     csv_data = "code,name,decimal_places\nJPY,日圓,0\nEUR,歐元,2\n"
     bulk_edit_data = {"decimal_places": "3"}
+
+    def test_exchange_rates_are_edited_as_lines_and_used_for_amounts(self):
+        import datetime
+        from decimal import Decimal
+
+        from qinglan.org.models import CompanyProfile, ExchangeRate
+        from qinglan.org.services import convert, to_base
+
+        self.grant("view", "add", "change")
+        rates = {"rates-TOTAL_FORMS": "2", "rates-INITIAL_FORMS": "0",
+                 "rates-0-date": "2026-01-01", "rates-0-rate": "31.5", "rates-1-date": "2026-03-01", "rates-1-rate": "32.25"}
+        response = self.client.post(self.resource.url("add"), {"code": "USD", "name": "美元", "decimal_places": "2", "active": "on", **rates})
+        self.assertEqual(response.status_code, 302)
+        usd = Currency.objects.get(code="USD")
+        self.assertEqual(sorted(usd.rates.values_list("rate", flat=True)), [Decimal("31.5"), Decimal("32.25")])
+        self.assertContains(self.client.get(self.resource.url("detail", usd)), "32.25")
+        twd = Currency.objects.create(code="TWD", name="新臺幣", decimal_places=0)
+        CompanyProfile.objects.create(name="青藍", base_currency=twd)
+        # the rate valid on a day is the latest one from or before it
+        self.assertEqual(to_base(Decimal("10"), usd, on=datetime.date(2026, 2, 15)), Decimal("315.00"))
+        self.assertEqual(to_base(Decimal("10"), usd, on=datetime.date(2026, 3, 1)), Decimal("322.50"))
+        self.assertIsNone(to_base(Decimal("10"), usd, on=datetime.date(2025, 12, 31)))  # no rate known yet
+        self.assertEqual(convert(Decimal("645"), twd, usd, on=datetime.date(2026, 3, 2)), Decimal("20.00"))
+        # a rate of zero or below, or two rates on one day, are refused and nothing is written
+        for bad in ({"rates-1-rate": "0"}, {"rates-1-rate": "-3"}, {"rates-1-date": "2026-01-01"}):
+            response = self.client.post(self.resource.url("add"), {"code": "EUR", "name": "歐元", "decimal_places": "2", **rates, **bad})
+            self.assertEqual(response.status_code, 400, bad)
+        self.assertFalse(Currency.objects.filter(code="EUR").exists())
+        self.assertEqual(ExchangeRate.objects.count(), 2)
 
     def test_lowercase_code_is_refused(self):
         self.grant("view", "add")
