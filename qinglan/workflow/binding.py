@@ -162,6 +162,11 @@ def bindings_for(model_or_record, action=None):
     return [b for b in found if action is None or b.action == action]
 
 
+def bound_process_keys():
+    """The process IDs bound to some model's action: they start from their records only."""
+    return {b.process_key for found in _bindings.values() for b in found}
+
+
 def is_bound(model_or_record):
     return label_of(model_or_record) in _bindings
 

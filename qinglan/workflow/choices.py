@@ -64,6 +64,7 @@ class EventKind(models.TextChoices):
     ESCALATED = "escalated", pgettext_lazy("process event", "escalated")
     TIMER = "timer", pgettext_lazy("process event", "timer fired")
     COPIED = "copied", pgettext_lazy("process event", "copied")
+    CHANGED = "changed", pgettext_lazy("process event", "form data changed")
 
 
 class LeaveType(models.TextChoices):

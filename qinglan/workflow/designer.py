@@ -9,6 +9,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from qinglan.core.permissions import has_permission
@@ -18,6 +19,11 @@ from .choices import ProcessKind
 from .models import ProcessDefinition
 
 MAX_UPLOAD = engine.MAX_XML_BYTES
+FIELD_TYPES = (
+    ("text", gettext_lazy("text")), ("longtext", gettext_lazy("long text")), ("number", gettext_lazy("whole number")),
+    ("decimal", gettext_lazy("decimal number")), ("date", gettext_lazy("date")), ("choice", gettext_lazy("choice")),
+    ("member", gettext_lazy("member")), ("yesno", gettext_lazy("yes/no")), ("attachment", gettext_lazy("attachment")),
+)
 
 NEW_PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:di="http://www.omg.org/spec/DD/20100524/DI" xmlns:qinglan="urn:qinglan:bpmn" id="definitions" targetNamespace="urn:qinglan:processes">
@@ -77,6 +83,8 @@ class DesignerView(View):
             "kinds": ProcessKind.choices,
             "called_keys": keys,
             "designer_messages": designer_messages(),
+            "field_types": FIELD_TYPES,
+            "field_modes": [["readonly", _("read-only")], ["editable", _("editable")], ["hidden", _("hidden")]],
         }
         return render(request, self.template_name, context)
 
@@ -139,4 +147,5 @@ def designer_messages():
         "checked": _("The process can be deployed."),
         "noDiagram": _("This file has no diagram to draw."),
         "network": _("The server could not be reached; try again."),
+        "noFields": _("The process has no form fields yet (select the process to add them)."),
     }

@@ -12,8 +12,17 @@ Qinglan's own properties live in the BPMN file as attributes in the namespace
   ``qinglan:due`` — an ISO 8601 duration (``P2D``, ``PT4H``) after which the step is overdue
   and escalated to the assignee's manager; ``qinglan:cc`` — assignee rules (comma-separated)
   of members who get a copy (抄送) when the step opens;
+  ``qinglan:fields`` — how the process form's fields show at the step, as
+  ``name:mode`` pairs (comma-separated) with mode ``hidden``, ``readonly`` or ``editable``;
+  a field not named is read-only there;
 - on the ``process``: ``qinglan:fallback`` — who gets a step whose rule finds nobody
-  (``member:<username>``, ``role:<name>`` or ``superusers``).
+  (``member:<username>``, ``role:<name>`` or ``superusers``); ``qinglan:starters`` — who may
+  start it from the "Start a process" page (``role:<name>``, ``department:<code or ID>``,
+  comma-separated; empty: everyone);
+- in the process's ``extensionElements``: ``qinglan:formField`` elements, the form a member
+  fills in to start it (``name``, ``label``, ``type`` — one of FIELD_TYPES —, ``required``,
+  ``help``, and ``qinglan:option`` children with ``value`` and ``label`` for a choice). The
+  values become the process data the gateways' conditions and ``field:<name>`` assignees read.
 
 Countersign is Qinglan's, not BPMN multi-instance: the engine holds one user task, and each
 signer has a task row under it; the engine task completes once the outcome is decided. The
@@ -27,6 +36,7 @@ process named by ``calledElement``, fixed when the instance starts.
 """
 
 import ast
+import keyword
 import math
 import re
 from dataclasses import dataclass, field
@@ -62,6 +72,13 @@ SUPPORTED = {
     "script",  # only inside a script task, which is refused itself
 }
 STEP_TAGS = ("userTask", "manualTask")
+FIELD_TYPES = ("text", "longtext", "number", "decimal", "date", "choice", "member", "yesno", "attachment")
+FIELD_MODES = ("hidden", "readonly", "editable")
+FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
+# names the engine itself puts in the process data, or the condition language reads as constants
+RESERVED_FIELDS = {"outcome", "initiator", "record_owner", "true", "false", "null"}
+MAX_FORM_FIELDS = 60
+STARTER_PREFIXES = ("role", "department")
 COUNTERSIGN_MODES = ("all", "any", "quorum")
 ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
 ISO_LITERAL = re.compile(r"^(R\d*/)?[0-9P][0-9A-Za-z:.+\-/]*$")
@@ -102,6 +119,8 @@ class ParsedDefinition:
     task_rules: dict = field(default_factory=dict)
     fallback: str = ""
     called: list = field(default_factory=list)  # process IDs its call activities run
+    form_fields: list = field(default_factory=list)  # the start form: [{"name", "label", "type", …}]
+    starters: str = ""  # who may start it from the start page; empty: everyone
 
 
 # ---- the restricted script engine --------------------------------------------------------
@@ -301,7 +320,79 @@ def quorum_needed(countersign, signer_count):
     return max(1, min(needed, signer_count))  # never more than there are signers
 
 
-def _task_rules(process):
+def _form_fields(process):
+    """The start form declared in the process's extension elements (qinglan:formField)."""
+    extensions = process.find(f"{{{BPMN_NS}}}extensionElements")
+    elements = extensions.findall(f"{{{QINGLAN_NS}}}formField") if extensions is not None else []
+    if len(elements) > MAX_FORM_FIELDS:
+        raise DefinitionError(_("The form has more than %(count)d fields.") % {"count": MAX_FORM_FIELDS})
+    fields, names = [], set()
+    for element in elements:
+        name = (element.get("name") or "").strip()
+        if not FIELD_NAME.match(name) or keyword.iskeyword(name) or name in RESERVED_FIELDS:
+            raise DefinitionError(
+                _("Form field “%(name)s”: a field name starts with a letter, holds only letters, digits and _ (at most 40) and is not outcome, initiator or record_owner.")
+                % {"name": name}
+            )
+        if name in names:
+            raise DefinitionError(_("The form has two fields named “%(name)s”.") % {"name": name})
+        names.add(name)
+        kind = (element.get("type") or "text").strip()
+        if kind not in FIELD_TYPES:
+            raise DefinitionError(
+                _("Form field “%(name)s”: the type “%(type)s” is not one of %(types)s.") % {"name": name, "type": kind, "types": ", ".join(FIELD_TYPES)}
+            )
+        options, values = [], set()
+        for option in element.findall(f"{{{QINGLAN_NS}}}option"):
+            value = (option.get("value") or "").strip()[:100]
+            if not value or value in values:
+                raise DefinitionError(_("Form field “%(name)s”: every option needs a value of its own.") % {"name": name})
+            values.add(value)
+            options.append({"value": value, "label": (option.get("label") or "").strip()[:200] or value})
+        if kind == "choice" and not options:
+            raise DefinitionError(_("Form field “%(name)s”: a choice needs options.") % {"name": name})
+        if kind != "choice" and options:
+            raise DefinitionError(_("Form field “%(name)s”: only a choice has options.") % {"name": name})
+        entry = {
+            "name": name, "label": (element.get("label") or "").strip()[:200] or name, "type": kind,
+            "required": (element.get("required") or "").strip().lower() == "true", "help": (element.get("help") or "").strip()[:500],
+        }
+        if options:
+            entry["options"] = options
+        fields.append(entry)
+    return fields
+
+
+def _starters(process):
+    text = (process.get(f"{{{QINGLAN_NS}}}starters") or "").strip()
+    rules = assignees.split_rules(text)
+    for rule in rules:
+        prefix, _sep, value = rule.partition(":")
+        if prefix.strip() not in STARTER_PREFIXES or not value.strip():
+            raise DefinitionError(
+                _("Who may start it: “%(rule)s” is not role:<role name> or department:<code or ID> (empty: everyone).") % {"rule": rule}
+            )
+    return ", ".join(f"{rule.partition(':')[0].strip()}:{rule.partition(':')[2].strip()}" for rule in rules)
+
+
+def _step_fields(task, names):
+    """{field name: mode} of a step's qinglan:fields; a field not named is read-only."""
+    text = (task.get(f"{{{QINGLAN_NS}}}fields") or "").strip()
+    modes = {}
+    for part in assignees.split_rules(text):
+        name, _sep, mode = (piece.strip() for piece in part.partition(":"))
+        if name not in names:
+            raise DefinitionError(_("Step “%(step)s”: the form has no field “%(name)s”.") % {"step": task.get("id"), "name": name})
+        if mode not in FIELD_MODES:
+            raise DefinitionError(
+                _("Step “%(step)s”: the field “%(name)s” is hidden, readonly or editable, not “%(mode)s”.") % {"step": task.get("id"), "name": name, "mode": mode}
+            )
+        modes[name] = mode
+    return modes
+
+
+def _task_rules(process, form_fields=()):
+    names = {entry["name"] for entry in form_fields}
     rules = {}
     for task in process.iter(*(f"{{{BPMN_NS}}}{tag}" for tag in STEP_TAGS)):
         step = task.get("id")
@@ -331,6 +422,9 @@ def _task_rules(process):
             rules[step]["due"] = due
         if cc:
             rules[step]["cc"] = cc
+        fields = _step_fields(task, names)
+        if fields:
+            rules[step]["fields"] = fields
     return rules
 
 
@@ -356,7 +450,9 @@ def read_definition(xml, *, called=None):
     _check_flows(process)
     _check_conditions(process)
     _check_events(process)
-    rules = _task_rules(process)
+    form_fields = _form_fields(process)
+    starters = _starters(process)
+    rules = _task_rules(process, form_fields)
     process_id = process.get("id")
     called_ids = sorted({c.get("calledElement") for c in process.iter(f"{{{BPMN_NS}}}callActivity")})
     for key in called_ids:
@@ -382,7 +478,10 @@ def read_definition(xml, *, called=None):
         raise
     except (ValidationException, SpiffWorkflowException) as error:
         raise DefinitionError(_("The process cannot be run: %(error)s") % {"error": _first_line(error)}) from None
-    return ParsedDefinition(process_id=process_id, name=process.get("name") or process_id, task_rules=rules, fallback=fallback, called=called_ids)
+    return ParsedDefinition(
+        process_id=process_id, name=process.get("name") or process_id, task_rules=rules, fallback=fallback, called=called_ids,
+        form_fields=form_fields, starters=starters,
+    )
 
 
 def _quote_plain_timers(specs):

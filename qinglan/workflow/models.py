@@ -28,6 +28,12 @@ class ProcessDefinition(BaseModel):
     )
     # {BPMN id of a user task: {"name": …, "assignee": rule}} read from the XML at deployment
     task_rules = models.JSONField(_("task rules"), default=dict, editable=False)
+    # the start form declared in the file (qinglan:formField): [{"name", "label", "type", "required", "help", "options"}]
+    form_fields = models.JSONField(_("form fields"), default=list, editable=False)
+    starters = models.CharField(
+        _("who may start it"), max_length=500, blank=True, editable=False,
+        help_text=_("role:<name> or department:<code> rules from the file; empty: everyone."),
+    )
     active = models.BooleanField(_("active"), default=True, help_text=_("Inactive versions start no new instances."))
     deployed_by = models.ForeignKey(
         "org.User", verbose_name=_("deployed by"), on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"

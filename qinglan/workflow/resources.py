@@ -74,6 +74,10 @@ menu.register_menu_page(
     icon="bi-inbox", order=10, badge=services.open_task_count,
 )
 menu.register_menu_page(
+    group="workflow", key="workflow.start", label=_("Start a process"), url_name="workflow:start",
+    icon="bi-play-circle", order=15,
+)
+menu.register_menu_page(
     group="workflow", key="workflow.leave", label=_("Leave request"), url_name="workflow:start_leave",
     icon="bi-calendar2-minus", order=20,
 )

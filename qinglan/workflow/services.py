@@ -52,6 +52,8 @@ def prepare_definition(*, definition, user=None):
     definition.version = (latest or 0) + 1
     definition.name = definition.name or parsed.name
     definition.task_rules = parsed.task_rules
+    definition.form_fields = parsed.form_fields
+    definition.starters = parsed.starters
     definition.fallback_assignee = definition.fallback_assignee or parsed.fallback
     if definition.fallback_assignee:
         try:
@@ -185,6 +187,128 @@ def _active_definition(key):
         ensure_fixed_process(key)
         definition = latest_definition(key)
     return definition
+
+
+# ---- starting a process from its form ------------------------------------------------------------
+
+
+def may_start(definition, user):
+    """May `user` start `definition` from the start page: its starters rule (qinglan:starters:
+    role:<name> or department:<code or ID>, a department counting its sub-departments) names
+    them, or it names nobody (everyone may)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    rules = assignees.split_rules(definition.starters)
+    if not rules or user.is_superuser:
+        return True
+    from qinglan.org.models import Role
+
+    for rule in rules:
+        prefix, _sep, value = rule.partition(":")
+        if prefix == "role":
+            role = Role.objects.filter(name=value).first()
+            if role is not None and assignees.role_members(role).filter(pk=user.pk).exists():
+                return True
+        elif prefix == "department" and user.department_id is not None:
+            department = assignees._department(value)
+            if department is not None and user.department.path.startswith(department.path):
+                return True
+    return False
+
+
+def startable_definitions(user):
+    """The latest active version of each process `user` may start from the start page: the
+    predefined and custom processes that are not bound to a business record (those start when
+    the record is submitted) and whose starters rule lets them."""
+    bound = binding.bound_process_keys()
+    latest = {}
+    rows = (
+        ProcessDefinition.objects.filter(active=True).exclude(kind=ProcessKind.FIXED).exclude(key__in=bound)
+        .defer("xml", "task_rules").order_by("key", "-version")
+    )
+    for definition in rows:
+        latest.setdefault(definition.key, definition)
+    shown = [definition for definition in latest.values() if may_start(definition, user)]
+    return sorted(shown, key=lambda definition: str(shown_name(definition.name)))
+
+
+def startable_definition(key, user):
+    """The latest active version of `key` for the start page, or None when `user` may not
+    start it from there."""
+    return next((definition for definition in startable_definitions(user) if definition.key == key), None)
+
+
+@transaction.atomic
+def start_with_form(*, definition, user, data, files=None, title=""):
+    """Start `definition` as `user` from its form: `data` and `files` (a POST) are validated
+    against the declared fields (ValidationError with the field errors, in the member's language,
+    and nothing started when they do not hold); the values become the process data and the
+    attachments files of the instance."""
+    from . import processforms
+
+    if not may_start(definition, user) or definition.kind == ProcessKind.FIXED or definition.key in binding.bound_process_keys():
+        raise PermissionDenied(_("You may not start this process."))
+    if not definition.active:
+        raise ValidationError(_("There is no active process “%(key)s”.") % {"key": definition.key})
+    form = processforms.ProcessForm(definition.form_fields, data, files)
+    if not form.is_valid():
+        raise ValidationError(form.errors.as_data())
+    values, uploads = {}, {}
+    for entry in definition.form_fields:
+        value = form.cleaned_data.get(entry["name"])
+        if entry["type"] == "attachment":
+            if value:
+                uploads[entry["name"]] = (value, _check_upload(value))
+                values[entry["name"]] = {"name": uploads[entry["name"]][1], "size": value.size}
+            else:
+                values[entry["name"]] = None
+        else:
+            values[entry["name"]] = processforms.to_data(entry, value)
+    title = title or _("%(process)s: %(member)s") % {"process": shown_name(definition.name), "member": user}
+    instance = start(definition_key=definition.key, initiator=user, data=values, title=str(title)[:200], definition=definition)
+    if uploads:
+        for name, (upload, filename) in uploads.items():
+            instance.data[name] = _save_form_file(instance, user, upload, filename)
+        ProcessInstance.objects.filter(pk=instance.pk).update(data=instance.data)
+    return instance
+
+
+def field_modes(instance, user):
+    """{field name: "readonly" or "hidden"} of the instance's form fields for `user` looking at
+    it: the initiator and administrators see every field; a member with a step of it (open or
+    done, delegated included) sees a field unless each of their steps hides it; anyone else (a
+    copy, a viewer of the record) sees the fields no step hides."""
+    from . import processforms
+
+    names = [entry["name"] for entry in instance.definition.form_fields]
+    if not names:
+        return {}
+    if is_administrator(user) or instance.initiator_id == user.pk:
+        return dict.fromkeys(names, processforms.READONLY)
+    rules = instance.definition.task_rules
+    steps = set(instance.tasks.filter(assignees.open_tasks_q(user) | models_q_done_by(user)).values_list("bpmn_id", flat=True))
+
+    def hidden_at(step, name):
+        return rules.get(step, {}).get("fields", {}).get(name) == processforms.HIDDEN
+
+    if steps:
+        shown = {name for name in names if any(not hidden_at(step, name) for step in steps)}
+    else:
+        shown = {name for name in names if not any(hidden_at(step, name) for step in rules)}
+    return {name: processforms.READONLY if name in shown else processforms.HIDDEN for name in names}
+
+
+def _save_form_file(instance, user, upload, filename):
+    """A file of a form field, kept as an attachment of the instance; its data value."""
+    from qinglan.extras.models import Attachment
+
+    attachment = Attachment(
+        record=instance, uploaded_by=user, name=filename, size=upload.size,
+        mime_type=mimetypes.guess_type(filename)[0] or "application/octet-stream",
+    )
+    attachment.file.save(filename, upload, save=False)
+    attachment.save()
+    return {"name": filename, "size": upload.size, "attachment": attachment.pk}
 
 
 # ---- instances -------------------------------------------------------------------------------
@@ -385,12 +509,15 @@ def _load(instance):
 
 
 @transaction.atomic
-def start(*, definition_key, initiator, record=None, data=None, title=""):
-    """Start the latest active version of process `definition_key` for `initiator`, optionally
-    about a business `record` (its owner, when it has one, becomes ``record_owner`` in the
-    data), run it until it waits for people and assign their tasks. A registered fixed
-    process that was never deployed here is deployed first."""
-    definition = _active_definition(definition_key)
+def start(*, definition_key, initiator, record=None, data=None, title="", definition=None):
+    """Start the latest active version of process `definition_key` (or the version
+    `definition`) for `initiator`, optionally about a business `record` (its owner, when it
+    has one, becomes ``record_owner`` in the data), run it until it waits for people and assign
+    their tasks. A registered fixed process that was never deployed here is deployed first."""
+    if definition is not None:
+        definition = ProcessDefinition.objects.get(pk=definition.pk)  # with its XML, whatever the caller loaded
+    else:
+        definition = _active_definition(definition_key)
     if definition is None:
         raise ValidationError(_("There is no active process “%(key)s”.") % {"key": definition_key})
     data = dict(data or {})
@@ -511,13 +638,103 @@ def _engine_complete(workflow, task, outcome, user, extra=None):
         raise _engine_failure(error) from None
 
 
+FORM_PREFIX = "field"  # the inputs of a step's editable fields are named field-<name>
+
+
+def editable_fields(instance, task):
+    """The declared form fields `task`'s step lets its approver change (qinglan:fields)."""
+    from . import processforms
+
+    if task.kind != TaskKind.STEP:
+        return []
+    modes = _step_rule(instance, task.bpmn_id).get("fields", {})
+    return [entry for entry in instance.definition.form_fields if modes.get(entry["name"]) == processforms.EDITABLE]
+
+
+def step_form(instance, task, data=None, files=None):
+    """The form of the fields the approver may change at `task`'s step, filled with the
+    instance's values; None when the step lets them change nothing."""
+    from . import processforms
+
+    entries = editable_fields(instance, task)
+    if not entries:
+        return None
+    return processforms.ProcessForm(entries, data, files, values=instance.data, prefix=FORM_PREFIX)
+
+
+def _submitted_fields(form_data, form_files):
+    start = f"{FORM_PREFIX}-"
+    return {key[len(start):] for key in [*(form_data or {}), *(form_files or {})] if key.startswith(start)}
+
+
+def _form_edits(instance, task, user, form_data, form_files):
+    """Check the approver's changes of the form at `task`'s step: a field the step does not let
+    them change is refused, the values are validated like the start form; returns
+    {name: (entry, old value, new value)} of what changed, writing nothing."""
+    from . import processforms
+
+    entries = {entry["name"]: entry for entry in instance.definition.form_fields}
+    editable = {entry["name"] for entry in editable_fields(instance, task)}
+    refused = sorted(name for name in _submitted_fields(form_data, form_files) if name not in editable)
+    if refused:
+        labels = ", ".join(str(entries[name]["label"]) if name in entries else name for name in refused)
+        raise ValidationError(_("These fields cannot be changed at this step: %(fields)s.") % {"fields": labels})
+    form = step_form(instance, task, form_data, form_files)
+    if form is None:
+        return {}
+    if not form.is_valid():
+        messages = [f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()]
+        raise ValidationError(messages)
+    changed = {}
+    for name in editable:
+        entry, old, value = entries[name], instance.data.get(name), form.cleaned_data.get(name)
+        if entry["type"] == "attachment":
+            if value:
+                changed[name] = (entry, old, value)  # saved once everything else holds
+            continue
+        new = processforms.to_data(entry, value)
+        if new != old:
+            changed[name] = (entry, old, new)
+    return changed
+
+
+def _apply_edits(instance, task, user, edits):
+    """Store the approver's changes in the instance data and say in the trail what changed."""
+    from . import processforms
+
+    if not edits:
+        return
+    data = dict(instance.data)
+    lines = []
+    members = processforms.members_named(
+        value for entry, old, new in edits.values() if entry["type"] == "member" for value in (old, new) if value
+    )
+    for name, (entry, old, new) in edits.items():
+        if entry["type"] == "attachment":
+            new = _save_form_file(instance, user, new, _check_upload(new))
+        data[name] = new
+        lines.append(f"{entry['label']}: {processforms.shown_value(entry, old, members)} → {processforms.shown_value(entry, new, members)}")
+    instance.data = data
+    ProcessInstance.objects.filter(pk=instance.pk).update(data=data)
+    _event(instance, EventKind.CHANGED, actor=user, task=task, comment="\n".join(lines))
+
+
+def _form_values(instance):
+    """The declared form fields' current values, for the engine's data when a step completes
+    (gateways after an approver's changes read the changed values)."""
+    return {entry["name"]: instance.data.get(entry["name"]) for entry in instance.definition.form_fields}
+
+
 @transaction.atomic
-def complete(*, task, user, outcome, comment=""):
+def complete(*, task, user, outcome, comment="", form_data=None, form_files=None):
     """Approve or reject an open task as `user`. The instance row is locked first, so when two
     members act on one task at once exactly one of them wins and the other is told so. In a
     countersign step the signature is counted; the step completes once the outcome is decided
     (the remaining signers' tasks are then cancelled) and otherwise the next signer's turn
-    comes (sequential signing)."""
+    comes (sequential signing). On approval, `form_data` / `form_files` (a POST, inputs named
+    field-<name>) change the form fields the step makes editable: validated, stored in the
+    instance data and recorded in the trail; a field the step does not let them change is
+    refused (ValidationError) and nothing is done."""
     if outcome not in (Outcome.APPROVE, Outcome.REJECT):
         raise ValidationError(_("Unknown outcome."))
     instance, task = _lock(task)
@@ -525,10 +742,12 @@ def complete(*, task, user, outcome, comment=""):
     if task.kind != TaskKind.STEP:
         raise ValidationError(_("This task is not a step to approve or reject."))
     _check_actor(task, user, _("This task is not yours to complete."))
+    edits = _form_edits(instance, task, user, form_data, form_files) if outcome == Outcome.APPROVE and (form_data or form_files) else {}
     expected_revision = instance.revision
     workflow = _load(instance)
     now = timezone.now()
     _close_row(task, user, outcome=outcome, comment=comment, now=now)
+    _apply_edits(instance, task, user, edits)
     _event(instance, OUTCOME_EVENTS[outcome], actor=user, task=task, comment=comment)
     if task.countersign:
         rule = _Rules(instance)(_spiff_task(workflow, task))
@@ -543,9 +762,12 @@ def complete(*, task, user, outcome, comment=""):
         }
         _cancel_rows(instance, list(signer_rows(task).filter(status__in=LIVE)), now=now, reason=summary)
         _event(instance, EventKind.DECIDED, actor=user, task=task, comment=summary)
-        _engine_complete(workflow, task, decision, user, {f"{task.bpmn_id}_approvals": tally["approvals"], f"{task.bpmn_id}_rejections": tally["rejections"]})
+        _engine_complete(
+            workflow, task, decision, user,
+            {**_form_values(instance), f"{task.bpmn_id}_approvals": tally["approvals"], f"{task.bpmn_id}_rejections": tally["rejections"]},
+        )
     else:
-        _engine_complete(workflow, task, outcome, user)
+        _engine_complete(workflow, task, outcome, user, _form_values(instance))
     _sync_tasks(instance, workflow, actor=user)
     _save_state(instance, workflow, expected_revision=expected_revision)
     return task
@@ -1020,7 +1242,48 @@ def overdue_tasks(user, *, now=None):
     from django.db.models import Q
 
     now = now or timezone.now()
-    return WorkTask.objects.filter(assignees.open_tasks_q(user) | Q(assignee__manager=user), status=TaskStatus.OPEN, due__lt=now)
+    return WorkTask.objects.filter(assignees.open_tasks_q(user) | Q(assignee__in=_reports(user)), status=TaskStatus.OPEN, due__lt=now)
+
+
+def _reports(user):
+    from qinglan.org.models import User
+
+    return User.objects.filter(manager=user).values("pk")
+
+
+OVERDUE_COUNT_LIMIT = 99
+
+
+def overdue_count(user, *, now=None):
+    """(count, exact) of the overdue tasks of `user` (overdue_tasks), counted up to
+    OVERDUE_COUNT_LIMIT: a badge, not a report."""
+    from qinglan.core.pagination import bounded_count
+
+    return bounded_count(overdue_tasks(user, now=now), limit=OVERDUE_COUNT_LIMIT)
+
+
+def overdue_tasks_page(user, keys, *, size, after=None, before=None, rows=None, now=None):
+    """One page of overdue_tasks(user) in the order of `keys` (due first), read like the open
+    tab: the first size + 1 rows after the cursor along each way a task reaches them (each way
+    an index range in due order), the members who report to them one more, and the page
+    taken from those."""
+    from django.db.models import Q
+
+    now = now or timezone.now()
+    conditions = [*assignees.open_task_conditions(user), Q(assignee__in=_reports(user))]
+    return _merged_page(conditions, {"status": TaskStatus.OPEN, "due__lt": now}, keys, size=size, after=after, before=before, rows=rows)
+
+
+def _merged_page(conditions, common, keys, *, size, after, before, rows):
+    from qinglan.core.pagination import keyset_page
+
+    paths = [key.path for key in keys if key.path != "pk"]
+    candidates = set()
+    for condition in conditions:
+        branch = WorkTask.objects.filter(condition, **common).only(*paths)
+        candidates.update(task.pk for task in keyset_page(branch, keys, size=size + 1, after=after, before=before).rows)
+    queryset = WorkTask.objects.filter(pk__in=sorted(candidates))
+    return keyset_page(rows(queryset) if rows else queryset, keys, size=size, after=after, before=before)
 
 
 def fire_due_timers(*, now=None):
@@ -1082,15 +1345,9 @@ def open_tasks_page(user, keys, *, size, after=None, before=None, rows=None):
     page's candidates are the first size + 1 rows after (or before) the cursor along each way a
     task reaches them (assignees.open_task_conditions, each an index range in the page's
     order), and the page is taken from those; `rows(queryset)` adds what the page shows."""
-    from qinglan.core.pagination import keyset_page
-
-    paths = [key.path for key in keys if key.path != "pk"]
-    candidates = set()
-    for condition in assignees.open_task_conditions(user):
-        branch = WorkTask.objects.filter(condition, status=TaskStatus.OPEN).only(*paths)
-        candidates.update(task.pk for task in keyset_page(branch, keys, size=size + 1, after=after, before=before).rows)
-    queryset = WorkTask.objects.filter(pk__in=sorted(candidates))
-    return keyset_page(rows(queryset) if rows else queryset, keys, size=size, after=after, before=before)
+    return _merged_page(
+        assignees.open_task_conditions(user), {"status": TaskStatus.OPEN}, keys, size=size, after=after, before=before, rows=rows
+    )
 
 
 def open_task_count(user):

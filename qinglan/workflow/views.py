@@ -17,8 +17,8 @@ from django.views import View
 from qinglan.core.forms import StyledFormMixin
 from qinglan.core.pagination import SortKey, keyset_page
 
-from . import assignees, reports, services
-from .choices import InstanceStatus, LeaveType, Outcome, TaskKind, TaskStatus
+from . import assignees, processforms, reports, services
+from .choices import InstanceStatus, LeaveType, Outcome, TaskKind, TaskStatus, shown_name
 from .models import CopyRecipient, ProcessInstance, TaskEvent, WorkTask
 
 PAGE_SIZE = 25
@@ -52,7 +52,7 @@ class InboxView(View):
         if tab == "open":
             queryset = None
         elif tab == "overdue":
-            queryset = task_rows(services.overdue_tasks(user))
+            queryset = None
         elif tab == "done":
             queryset = WorkTask.objects.filter(completed_by=user, status=TaskStatus.DONE).select_related("instance", "instance__initiator")
         elif tab == "copied":
@@ -62,6 +62,8 @@ class InboxView(View):
         after, before = request.GET.get("after"), request.GET.get("before")
         if tab == "open":
             page = services.open_tasks_page(user, TABS[tab], size=PAGE_SIZE, after=after, before=before, rows=task_rows)
+        elif tab == "overdue":
+            page = services.overdue_tasks_page(user, TABS[tab], size=PAGE_SIZE, after=after, before=before, rows=task_rows)
         else:
             page = keyset_page(queryset, TABS[tab], size=PAGE_SIZE, after=after, before=before)
         context = {
@@ -69,7 +71,7 @@ class InboxView(View):
             "page": page,
             "query": f"tab={tab}",
             "open_count": services.open_task_count(user),
-            "overdue_count": services.overdue_tasks(user).count(),
+            "overdue_count": services.overdue_count(user),
         }
         return render(request, self.template_name, context)
 
@@ -121,6 +123,73 @@ class StartLeaveView(View):
         return render(request, self.template_name, {"form": form}, status=400)
 
 
+class StartProcessView(View):
+    """Start a process: the processes the member may start (their starters rule), and the form
+    of the chosen one, validated on the server; nothing is started on bad input."""
+
+    template_name = "workflow/start_process.html"
+
+    def _context(self, request, definition=None, form=None):
+        return {
+            "definitions": [(d, shown_name(d.name)) for d in services.startable_definitions(request.user)],
+            "definition": definition,
+            "definition_name": shown_name(definition.name) if definition else "",
+            "form": form,
+            "members": member_choices() if form is not None and any(e["type"] == "member" for e in form.entries) else [],
+        }
+
+    def _definition(self, request, key):
+        definition = services.startable_definition(key, request.user)
+        if definition is None:
+            raise Http404
+        return definition
+
+    def get(self, request, key=None):
+        if key is None:
+            return render(request, self.template_name, self._context(request))
+        definition = self._definition(request, key)
+        return render(request, self.template_name, self._context(request, definition, processforms.ProcessForm(definition.form_fields)))
+
+    def post(self, request, key):
+        definition = self._definition(request, key)
+        form = processforms.ProcessForm(definition.form_fields, request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                instance = services.start_with_form(definition=definition, user=request.user, data=request.POST, files=request.FILES)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("“%(process)s” was started.") % {"process": shown_name(definition.name)})
+                return redirect(instance.get_page_url())
+        return render(request, self.template_name, self._context(request, definition, form), status=400)
+
+
+class FormFileView(View):
+    """A file of a process form's attachment field, for whoever may see the instance and the field."""
+
+    def get(self, request, pk, field):
+        from django.contrib.contenttypes.models import ContentType
+
+        from qinglan.extras.models import Attachment
+
+        instance = get_object_or_404(ProcessInstance.objects.select_related("definition", "initiator"), pk=pk)
+        if not services.may_view_instance(instance, request.user):
+            raise Http404
+        value = instance.data.get(field)
+        if not isinstance(value, dict) or services.field_modes(instance, request.user).get(field, processforms.HIDDEN) == processforms.HIDDEN:
+            raise Http404
+        attachment = get_object_or_404(
+            Attachment, pk=value.get("attachment"), content_type=ContentType.objects.get_for_model(ProcessInstance), object_id=instance.pk
+        )
+        try:
+            handle = attachment.file.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        response = FileResponse(handle, as_attachment=True, filename=attachment.name, content_type="application/octet-stream")
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
 LEAVE_LABELS = {
     "item": gettext_lazy("item"),
     "amount": gettext_lazy("amount"),
@@ -161,6 +230,29 @@ def _shown_value(name, value, leave_types):
     return value
 
 
+def form_data_rows(instance, user):
+    """(label, value, field name, attachment link or None) of the instance's data as the member
+    sees it: the declared form fields in their order (those hidden from them left out), then
+    any other data (a leave request's, a bound record's)."""
+    entries = instance.definition.form_fields
+    modes = services.field_modes(instance, user)
+    members = processforms.member_names(entries, instance.data)
+    rows = []
+    for entry in entries:
+        name = entry["name"]
+        if modes.get(name) == processforms.HIDDEN:
+            continue
+        value = instance.data.get(name)
+        link = reverse("workflow:form_file", args=[instance.pk, name]) if entry["type"] == "attachment" and isinstance(value, dict) and value.get("attachment") else None
+        rows.append((entry["label"], processforms.shown_value(entry, value, members), name, link))
+    declared = {entry["name"] for entry in entries}
+    leave_types = dict(LeaveType.choices)
+    for name, value in instance.data.items():
+        if name not in declared:
+            rows.append((LEAVE_LABELS.get(name, name), _shown_value(name, value, leave_types), name, None))
+    return rows
+
+
 class InstanceView(View):
     template_name = "workflow/instance.html"
 
@@ -179,8 +271,7 @@ class InstanceView(View):
         )
         actionable = [task for task in tasks if task.status == TaskStatus.OPEN and assignees.may_act(task, user)]
         running = instance.status == InstanceStatus.RUNNING
-        leave_types = dict(LeaveType.choices)
-        data = [(LEAVE_LABELS.get(name, name), _shown_value(name, value, leave_types)) for name, value in instance.data.items()]
+        data = form_data_rows(instance, user)
         events = list(instance.events.select_related("actor", "task"))
         attachments = services.event_attachments(events)
         for event in events:
@@ -188,6 +279,7 @@ class InstanceView(View):
         is_admin = services.is_administrator(user)
         for task in actionable:
             task.summary = services.countersign_summary(task) if task.countersign else None
+            task.edit_form = services.step_form(instance, task)
         context = {
             "instance": instance,
             "tasks": [task for task in tasks if task.kind != TaskKind.RESUBMIT or task.status != TaskStatus.CANCELLED],
@@ -264,7 +356,9 @@ class CompleteTaskView(ActionView):
             return redirect("workflow:instance", task.instance_id)
         done = _act(
             request, task.instance_id,
-            lambda: services.complete(task=task, user=request.user, outcome=outcome, comment=_comment(request)),
+            lambda: services.complete(
+                task=task, user=request.user, outcome=outcome, comment=_comment(request), form_data=request.POST, form_files=request.FILES,
+            ),
             _("Approved.") if outcome == Outcome.APPROVE else _("Rejected."),
         )
         return redirect("workflow:inbox") if done else redirect("workflow:instance", task.instance_id)

@@ -235,3 +235,34 @@ def test_the_inbox_merges_every_way_a_task_reaches_the_member_page_by_page():
         before = page.prev_cursor
     assert back == expected[:-2]
     assert pages[0].is_first and not services.open_tasks_page(boss, keys, size=3, before=pages[1].prev_cursor).prev_cursor
+
+
+def test_the_overdue_tab_is_paginated_in_due_order(people):
+    import datetime
+    import re
+
+    from django.utils import timezone
+
+    applicant, lead, _other = people
+    boss = make_member("boss")
+    lead.manager = boss
+    lead.save()
+    services.ensure_fixed_processes()
+    for _n in range(30):
+        services.start(definition_key="leave_request", initiator=applicant, data={"days": 1})
+    now = timezone.now()
+    tasks = list(WorkTask.objects.order_by("id"))
+    for number, task in enumerate(tasks):  # the last started is the most overdue
+        WorkTask.objects.filter(pk=task.pk).update(due=now - datetime.timedelta(hours=number + 1))
+    expected = [task.pk for task in reversed(tasks)]
+    for member in (lead, boss):  # their own tasks; the tasks of the members who report to them
+        client = client_for(member)
+        first = client.get(reverse("workflow:inbox") + "?tab=overdue").content.decode()
+        assert [int(pk) for pk in re.findall(r'data-task="(\d+)"', first)] == expected[:25]
+        assert 'data-testid="overdue-count">30<' in first
+        after = re.search(r'after=([\w-]+)', first).group(1)
+        second = client.get(reverse("workflow:inbox") + f"?tab=overdue&after={after}").content.decode()
+        assert [int(pk) for pk in re.findall(r'data-task="(\d+)"', second)] == expected[25:]
+        before = re.search(r'before=([\w-]+)', second).group(1)
+        back = client.get(reverse("workflow:inbox") + f"?tab=overdue&before={before}").content.decode()
+        assert [int(pk) for pk in re.findall(r'data-task="(\d+)"', back)] == expected[:25]

@@ -1,18 +1,28 @@
 /* Qinglan process designer: the bpmn-js modeler and our side panel for the qinglan: attributes
-   the engine reads (assignee rules, countersign, deadlines, copies, fallback),
-   conditions of sequence flows, timers and called processes. Deploying, checking and importing
+   the engine reads (assignee rules, countersign, deadlines, copies, fallback, who may start it),
+   the process's form fields (qinglan:formField extension elements) and how each step shows
+   them (qinglan:fields), conditions of sequence flows, timers and called processes. Deploying, checking and importing
    go to the server, which runs the engine's own checks. */
 (function () {
   "use strict";
   if (!window.BpmnJS) { return; }
 
-  var STEP_ATTRIBUTES = ["assignee", "countersign", "quorum", "signing", "due", "cc"];
+  var STEP_ATTRIBUTES = ["assignee", "countersign", "quorum", "signing", "due", "cc", "fields"];
   var QINGLAN = {
     name: "Qinglan", uri: "urn:qinglan:bpmn", prefix: "qinglan", xml: { tagAlias: "lowerCase" }, associations: [],
     types: [
       { name: "Step", "extends": ["bpmn:UserTask", "bpmn:ManualTask"],
         properties: STEP_ATTRIBUTES.map(function (name) { return { name: name, isAttr: true, type: "String" }; }) },
-      { name: "ProcessRules", "extends": ["bpmn:Process"], properties: [{ name: "fallback", isAttr: true, type: "String" }] }
+      { name: "ProcessRules", "extends": ["bpmn:Process"],
+        properties: [{ name: "fallback", isAttr: true, type: "String" }, { name: "starters", isAttr: true, type: "String" }] },
+      { name: "FormField", superClass: ["Element"],
+        properties: [
+          { name: "name", isAttr: true, type: "String" }, { name: "label", isAttr: true, type: "String" },
+          { name: "type", isAttr: true, type: "String" }, { name: "required", isAttr: true, type: "Boolean" },
+          { name: "help", isAttr: true, type: "String" }, { name: "options", type: "Option", isMany: true }
+        ] },
+      { name: "Option", superClass: ["Element"],
+        properties: [{ name: "value", isAttr: true, type: "String" }, { name: "label", isAttr: true, type: "String" }] }
     ]
   };
 
@@ -98,7 +108,184 @@
       });
     });
     refreshWhen();
+    if (shown.indexOf("process") !== -1) { renderFields(); }
+    if (shown.indexOf("step") !== -1) { renderStepFields(); }
   }
+
+  /* ---- the process form: qinglan:formField extension elements of the process ---- */
+  var fieldsBox = document.getElementById("designer-fields");
+  var stepFieldsBox = document.getElementById("designer-step-fields");
+  var fieldTemplate = document.getElementById("designer-field-template");
+  var fieldModes = JSON.parse(document.getElementById("designer-field-modes").textContent);
+
+  function processBo() { return canvas.getRootElement().businessObject; }
+
+  function declaredFields() {
+    var ext = processBo().extensionElements;
+    return ext ? (ext.values || []).filter(function (value) { return is(value, "qinglan:FormField"); }) : [];
+  }
+
+  function plainFields() {
+    return declaredFields().map(function (field) {
+      return {
+        name: field.get("name") || "", label: field.get("label") || "", type: field.get("type") || "text",
+        required: !!field.get("required"), help: field.get("help") || "",
+        options: (field.get("options") || []).map(function (option) {
+          var value = option.get("value") || "", label = option.get("label") || "";
+          return label && label !== value ? value + "=" + label : value;
+        }).join("\n")
+      };
+    });
+  }
+
+  function writeFields(list) {
+    var root = canvas.getRootElement();
+    var bo = root.businessObject;
+    var ext = bo.extensionElements;
+    var others = ext ? (ext.values || []).filter(function (value) { return !is(value, "qinglan:FormField"); }) : [];
+    var created = list.map(function (plain) {
+      var field = moddle.create("qinglan:FormField", { name: plain.name, type: plain.type });
+      if (plain.label) { field.set("label", plain.label); }
+      if (plain.required) { field.set("required", true); }
+      if (plain.help) { field.set("help", plain.help); }
+      if (plain.type === "choice") {
+        field.set("options", plain.options.split("\n").map(function (line) { return line.trim(); }).filter(Boolean).map(function (line) {
+          var cut = line.indexOf("=");
+          var value = cut === -1 ? line : line.slice(0, cut).trim();
+          var option = moddle.create("qinglan:Option", { value: value });
+          option.$parent = field;
+          if (cut !== -1 && line.slice(cut + 1).trim()) { option.set("label", line.slice(cut + 1).trim()); }
+          return option;
+        }));
+      }
+      return field;
+    });
+    var values = others.concat(created);
+    if (!values.length) {
+      if (ext) { modeling.updateProperties(root, { extensionElements: undefined }); }
+      return;
+    }
+    if (!ext) {
+      ext = moddle.create("bpmn:ExtensionElements", { values: [] });
+      ext.$parent = bo;
+      modeling.updateProperties(root, { extensionElements: ext });
+    }
+    values.forEach(function (value) { value.$parent = ext; });
+    modeling.updateModdleProperties(root, ext, { values: values });
+  }
+
+  function readFieldCards() {
+    return Array.prototype.map.call(fieldsBox.querySelectorAll(".ql-form-field"), function (card) {
+      function value(key) { var input = card.querySelector("[data-ff=" + key + "]"); return input.type === "checkbox" ? input.checked : input.value.trim(); }
+      return { name: value("name"), label: value("label"), type: value("type"), required: value("required"), help: value("help"), options: value("options") };
+    });
+  }
+
+  function renderFields() {
+    fieldsBox.innerHTML = "";
+    plainFields().forEach(function (plain) {
+      var card = fieldTemplate.content.firstElementChild.cloneNode(true);
+      Object.keys(plain).forEach(function (key) {
+        var input = card.querySelector("[data-ff=" + key + "]");
+        if (!input) { return; }
+        if (input.type === "checkbox") { input.checked = plain[key]; } else { input.value = plain[key]; }
+      });
+      card.querySelector("[data-ff-when=choice]").style.display = plain.type === "choice" ? "" : "none";
+      fieldsBox.appendChild(card);
+    });
+  }
+
+  document.getElementById("designer-add-field").addEventListener("click", function () {
+    var list = readFieldCards();
+    var number = list.length + 1;
+    while (list.some(function (plain) { return plain.name === "field" + number; })) { number += 1; }
+    list.push({ name: "field" + number, label: "", type: "text", required: false, help: "", options: "" });
+    writeFields(list);
+    renderFields();
+    var inputs = fieldsBox.querySelectorAll("[data-ff=label]");
+    if (inputs.length) { inputs[inputs.length - 1].focus(); }
+  });
+
+  fieldsBox.addEventListener("change", function (event) {
+    if (!event.target.hasAttribute("data-ff")) { return; }
+    writeFields(readFieldCards());
+    renderFields();
+  });
+
+  fieldsBox.addEventListener("click", function (event) {
+    var button = event.target.closest("button");
+    if (!button) { return; }
+    var cards = Array.prototype.slice.call(fieldsBox.querySelectorAll(".ql-form-field"));
+    var index = cards.indexOf(button.closest(".ql-form-field"));
+    var list = readFieldCards();
+    if (button.hasAttribute("data-ff-remove")) {
+      list.splice(index, 1);
+    } else if (button.hasAttribute("data-ff-move")) {
+      var target = index + parseInt(button.getAttribute("data-ff-move"), 10);
+      if (target < 0 || target >= list.length) { return; }
+      list.splice(target, 0, list.splice(index, 1)[0]);
+    } else {
+      return;
+    }
+    writeFields(list);
+    renderFields();
+  });
+
+  /* ---- how a step shows the form: qinglan:fields="name:mode, …" on the user task ---- */
+  function stepModes(element) {
+    var modes = {};
+    (element.businessObject.get("qinglan:fields") || "").split(",").forEach(function (part) {
+      var cut = part.indexOf(":");
+      if (cut !== -1) { modes[part.slice(0, cut).trim()] = part.slice(cut + 1).trim(); }
+    });
+    return modes;
+  }
+
+  function renderStepFields() {
+    var element = current;
+    var names = plainFields().map(function (plain) { return [plain.name, plain.label || plain.name]; });
+    stepFieldsBox.innerHTML = "";
+    if (!names.length) {
+      var note = document.createElement("div");
+      note.className = "form-text";
+      note.textContent = messages.noFields;
+      stepFieldsBox.appendChild(note);
+      return;
+    }
+    var modes = stepModes(element);
+    names.forEach(function (pair) {
+      var row = document.createElement("div");
+      row.className = "d-flex align-items-center gap-2 mb-1";
+      var label = document.createElement("label");
+      label.className = "me-auto text-truncate";
+      label.textContent = pair[1];
+      label.htmlFor = "step-field-" + pair[0];
+      var select = document.createElement("select");
+      select.className = "form-select form-select-sm w-auto";
+      select.id = "step-field-" + pair[0];
+      select.setAttribute("data-step-field", pair[0]);
+      fieldModes.forEach(function (mode) {
+        var option = document.createElement("option");
+        option.value = mode[0];
+        option.textContent = mode[1];
+        select.appendChild(option);
+      });
+      select.value = modes[pair[0]] || "readonly";
+      row.appendChild(label);
+      row.appendChild(select);
+      stepFieldsBox.appendChild(row);
+    });
+  }
+
+  stepFieldsBox.addEventListener("change", function (event) {
+    var name = event.target.getAttribute("data-step-field");
+    if (!name || !current) { return; }
+    var parts = [];
+    stepFieldsBox.querySelectorAll("[data-step-field]").forEach(function (select) {
+      if (select.value !== "readonly") { parts.push(select.getAttribute("data-step-field") + ":" + select.value); }
+    });
+    modeling.updateProperties(current, { "qinglan:fields": parts.join(", ") || undefined });
+  });
 
   function apply(prop, input) {
     var element = current;
