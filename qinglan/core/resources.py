@@ -265,20 +265,22 @@ class Resource:
 
     def own_q(self, user, action="view"):
         """Records the member owns, plus those shared with them: shares give view and export,
-        and change when the share allows it."""
+        and change when the share allows it. A share that may change also passes the check
+        after adding: a module that gives a new record to someone else by a rule (the
+        customers' territories) shares it with the member who entered it in the same step."""
         if self.owner_field == "self":
             return Q(pk=user.pk)
         if not self.owner_field:
             return Q(pk__in=[])
         own = Q(**{self.owner_field: user.pk})
-        if action not in ("view", "export", "change"):
+        if action not in ("view", "export", "change", "add"):
             return own
         from django.contrib.contenttypes.models import ContentType
 
         from .models import RecordShare
 
         shares = RecordShare.objects.filter(user=user, content_type=ContentType.objects.get_for_model(self.model))
-        if action == "change":
+        if action in ("change", "add"):
             shares = shares.filter(can_change=True)
         return own | Q(pk__in=shares.values("object_id"))
 

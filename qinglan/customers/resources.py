@@ -8,7 +8,7 @@ from qinglan.core.menu import register_menu_page
 from qinglan.core.registry import register
 from qinglan.core.resources import Action, BulkAction, Child, ImportConfirm, ListLink, Panel, Resource
 
-from . import duplicates, normalize, pool, reminders, services
+from . import assignment, duplicates, normalize, pool, reminders, services
 from .models import Activity, ClaimLimit, Contact, Customer, CustomerAddress, CustomerLevel, PoolCustomer, Region, ValueGradeRule
 
 
@@ -72,11 +72,21 @@ class CustomerResource(Resource):
     )
 
     def before_save(self, record, *, user, created):
+        if created:
+            assignment.assign_new([record], user)
         services.prepare_customer(customer=record, user=user, created=created)
         pool.note_owner_change(customer=record, user=user)
 
+    def after_save(self, record, *, user, created):
+        if created:
+            assignment.after_assignment([record], user)
+
     def before_create_many(self, records, *, user):
+        assignment.assign_new(records, user)
         services.prepare_new_customers(customers=records, user=user)  # new: no owner change to log
+
+    def after_create_many(self, records, *, user):
+        assignment.after_assignment(records, user)
 
     def check_created(self, records, *, user, earlier, confirmed):
         """The duplicate check of the customer form, for a chunk of imported customers."""

@@ -8,7 +8,7 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self):
-        from . import quotes, resources, services  # noqa: F401  (registers the resources, panels and menu pages)
+        from . import quotes, resources, services, territories  # noqa: F401  (registers the resources, panels and menu pages)
 
         quotes.bind_discount_approval()
         services.bind_credit_approval()

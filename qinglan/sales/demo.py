@@ -12,11 +12,12 @@ from django.utils import timezone, translation
 
 from qinglan.core.permissions import Scope
 from qinglan.customers.models import Customer
-from qinglan.org.models import Currency, Role, RolePermission
+from qinglan.org.models import Currency, Role, RolePermission, User
 
 from . import services
 from .choices import StageKind
 from .models import (
+    TerritoryRule,
     CommissionPlan,
     CommissionRate,
     CommissionStatement,
@@ -123,6 +124,7 @@ def _load_demo():
     _demo_quotes(customers, products, rng)
     _demo_targets(customers)
     _demo_commissions(customers)
+    _demo_territories()
 
 
 def _demo_orders(customers, products, rng):
@@ -301,3 +303,22 @@ def _demo_commissions(customers):
     _grant("業務員", [CommissionPlan], ["view"], Scope.ALL)
     _grant("業務主管", [CommissionPlan], ["view", "add", "change", "export"], Scope.ALL)
     _grant("業務主管", [CommissionStatement], ["view", "add", "change", "export", "approve"], Scope.SUBTREE)
+
+
+def _demo_territories():
+    """New customers in southern Taiwan go to 張雅婷 (sales2); new manufacturers elsewhere to the
+    northern sales team in turn."""
+    from qinglan.customers.models import Region
+    from qinglan.org.models import Department, DictionaryItem
+
+    south = Region.objects.filter(code="TW-S").first()
+    seller = User.objects.filter(username="sales2").first()
+    if south and seller:
+        rule = TerritoryRule.objects.create(name="南部客戶", order=1, member=seller, notes="台南、高雄的新客戶由南區業務負責。")
+        rule.regions.set([south])
+    team = Department.objects.filter(code="SALES-N").first()
+    manufacturing = DictionaryItem.objects.filter(dictionary__code="customer-industry", value="manufacturing").first()
+    if team and manufacturing:
+        rule = TerritoryRule.objects.create(name="製造業新客戶輪派", order=2, team=team)
+        rule.industries.set([manufacturing])
+    _grant("業務主管", [TerritoryRule], ["view", "add", "change", "delete"], Scope.ALL)

@@ -907,3 +907,47 @@ class CommissionLine(models.Model):
         verbose_name = _("commission line")
         verbose_name_plural = _("commission lines")
         indexes = [models.Index(fields=("invoice_line",), name="commission_line_invoice_line")]
+
+
+# ---- territories ----------------------------------------------------------------------------
+
+
+class TerritoryRule(BaseModel):
+    """A territory assignment rule (客戶分配規則): a new customer in one of the regions (or
+    below), of one of the industries, sources or levels (each list left empty matches any) is
+    given to a member, or in turn to the active members of a department. The first active rule
+    that matches (lowest order) decides; the member who entered the customer keeps access."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    order = models.PositiveIntegerField(_("order"), default=10, help_text=_("Rules are tried from the lowest number up."))
+    active = models.BooleanField(_("active"), default=True)
+    regions = models.ManyToManyField("customers.Region", verbose_name=_("regions"), blank=True, related_name="+", help_text=_("With their sub-regions."))
+    industries = models.ManyToManyField(
+        "org.DictionaryItem", verbose_name=_("industries"), blank=True, related_name="+", limit_choices_to={"dictionary__code": "customer-industry"},
+    )
+    sources = models.ManyToManyField(
+        "org.DictionaryItem", verbose_name=_("sources"), blank=True, related_name="+", limit_choices_to={"dictionary__code": "customer-source"},
+    )
+    levels = models.ManyToManyField("customers.CustomerLevel", verbose_name=_("customer levels"), blank=True, related_name="+")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("give to member"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+    )
+    team = models.ForeignKey(
+        "org.Department", verbose_name=_("or in turn to the members of"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+    )
+    last_given = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("last given to"), on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+",
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ("order", "name")
+        verbose_name = _("territory rule")
+        verbose_name_plural = _("territory rules")
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if bool(self.member_id) == bool(self.team_id):
+            raise ValidationError({"member": _("Give the customers to one member or to the members of one department.")})

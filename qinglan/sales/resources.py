@@ -10,6 +10,7 @@ from qinglan.customers.value import register_potential_source
 from . import commissions, quotes, services
 from .choices import CommissionStatus, InvoiceStatus, OrderStatus, QuoteStatus, StageKind
 from .models import (
+    TerritoryRule,
     CommissionPlan,
     CommissionRate,
     CommissionStatement,
@@ -385,6 +386,22 @@ class CommissionStatementResource(Resource):
 
     def after_save(self, record, *, user, created):
         commissions.statement_saved(statement=record)
+
+
+@register(TerritoryRule)
+class TerritoryRuleResource(Resource):
+    columns = ("name", "order", "member", "team", "last_given", "active")
+    filters = ("active", "member", "team", "regions", "levels")
+    search = {"name": 100, "notes": 1000}
+    fieldsets = (
+        (_("Territory rule"), ("name", "order", "active")),
+        (_("New customers that match"), ("regions", "industries", "sources", "levels")),
+        (_("Are given to"), ("member", "team")),
+        (_("Notes"), ("notes",)),
+    )
+    menu_group = "sales"
+    menu_order = 76
+    icon = "bi-signpost-split"
 
 
 # ---- pricing --------------------------------------------------------------------------------

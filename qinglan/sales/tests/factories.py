@@ -7,6 +7,7 @@ from qinglan.customers.tests.factories import make_customer
 from qinglan.sales import services
 from qinglan.sales.choices import StageKind
 from qinglan.sales.models import (
+    TerritoryRule,
     CommissionPlan,
     CommissionStatement,
     Competitor,
@@ -151,3 +152,8 @@ def commission_statement(owner, serial):
     record.save()
     commissions.statement_saved(statement=record)
     return record, owner, owner.department
+
+
+@sample_factory(TerritoryRule)
+def territory_rule(owner, serial):
+    return TerritoryRule.objects.create(name=f"矩陣分配規則{serial}", order=100 + serial, member=owner), None, None
