@@ -90,3 +90,13 @@ class TargetMeasure(models.TextChoices):
 class CommissionStatus(models.TextChoices):
     DRAFT = "draft", pgettext_lazy("commission status", "draft")
     CONFIRMED = "confirmed", pgettext_lazy("commission status", "confirmed")
+
+
+class StatementStatus(models.TextChoices):
+    """An account statement (對帳單) is drafted, sent to the customer, then agreed (the customer
+    confirms our balance) or disputed (their balance differs)."""
+
+    DRAFT = "draft", pgettext_lazy("statement status", "draft")
+    SENT = "sent", pgettext_lazy("statement status", "sent")
+    AGREED = "agreed", pgettext_lazy("statement status", "agreed")
+    DISPUTED = "disputed", pgettext_lazy("statement status", "disputed")

@@ -17,6 +17,7 @@ from qinglan.org.models import Currency, Role, RolePermission, User
 from . import services
 from .choices import StageKind
 from .models import (
+    AccountStatement,
     TerritoryRule,
     CommissionPlan,
     CommissionRate,
@@ -112,7 +113,8 @@ def _load_demo():
     _grant("業務主管", [Invoice, Receipt], ["view", "add", "change", "delete", "export", "import"], Scope.SUBTREE)
     _grant("業務主管", [Opportunity], ["view", "add", "change", "delete", "export", "import"], Scope.SUBTREE)
     _grant("業務主管", [SalesOrder], ["view", "add", "change", "delete", "export", "import", "approve"], Scope.SUBTREE)
-    _grant("業務員", [Quote], ["view", "add", "change", "export"], Scope.OWN)
+    _grant("業務員", [Quote, AccountStatement], ["view", "add", "change", "export"], Scope.OWN)
+    _grant("業務主管", [AccountStatement], ["view", "add", "change", "delete", "export"], Scope.SUBTREE)
     _grant("業務員", [SalesTarget], ["view"], Scope.ALL)
     _grant("業務主管", [SalesTarget], ["view", "add", "change", "delete", "export", "import"], Scope.ALL)
     _grant("業務主管", [Quote], ["view", "add", "change", "delete", "export", "import"], Scope.SUBTREE)

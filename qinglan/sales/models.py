@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from qinglan.core.models import BaseModel, ChildModel, OrganizationalModel, OwnedModel
 
 from .choices import (
+    StatementStatus,
     CommissionStatus,
     InvoiceKind,
     InvoiceStatus,
@@ -951,3 +952,57 @@ class TerritoryRule(BaseModel):
     def clean(self):
         if bool(self.member_id) == bool(self.team_id):
             raise ValidationError({"member": _("Give the customers to one member or to the members of one department.")})
+
+
+# ---- reconciliation -------------------------------------------------------------------------
+
+
+class AccountStatement(OwnedModel):
+    """An account statement (對帳單) of a customer in one currency for a period: the book
+    balance at its start, what was invoiced, credited and received in it, and the balance at
+    its end — sent to the customer, whose own balance (the actual amount) is recorded against
+    it: agreed when equal, disputed with the difference and their explanation otherwise. The
+    figures are taken while it is a draft and kept as they were sent."""
+
+    code = models.CharField(_("code"), max_length=30, unique=True, blank=True, help_text=_("Leave empty to number automatically."))
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="account_statements")
+    currency = models.ForeignKey(
+        "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text=_("Left empty: the base currency."),
+    )
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period to"))
+    status = models.CharField(_("status"), max_length=10, choices=StatementStatus.choices, default=StatementStatus.DRAFT, editable=False)
+    opening_balance = models.DecimalField(_("opening balance"), default=Decimal(0), editable=False, **MONEY)
+    invoiced = models.DecimalField(_("invoiced"), default=Decimal(0), editable=False, **MONEY)
+    credited = models.DecimalField(_("credit notes"), default=Decimal(0), editable=False, **MONEY)
+    received = models.DecimalField(_("money received"), default=Decimal(0), editable=False, **MONEY)
+    closing_balance = models.DecimalField(_("balance in our books"), default=Decimal(0), editable=False, **MONEY)
+    sent_on = models.DateField(_("sent on"), null=True, blank=True, editable=False)
+    customer_balance = models.DecimalField(
+        _("balance the customer confirms"), null=True, blank=True, help_text=_("Entered when the customer answers; agreed when it equals our balance."), **MONEY,
+    )
+    difference = models.DecimalField(_("difference"), null=True, blank=True, editable=False, **MONEY)
+    answer = models.TextField(_("customer's answer"), blank=True, help_text=_("What the customer says differs (a payment on the way, an invoice they miss…)."))
+    answered_on = models.DateField(_("answered on"), null=True, blank=True, editable=False)
+    notes = models.TextField(_("internal notes"), blank=True)
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("department"), on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+",
+    )
+
+    class Meta:
+        ordering = ("-period_end", "-id")
+        verbose_name = _("account statement")
+        verbose_name_plural = _("account statements")
+        indexes = [models.Index(fields=("customer", "period_end"), name="statement_customer_end")]
+
+    def __str__(self):
+        return self.code or gettext("account statement")
+
+    @property
+    def money_places(self):
+        return self.currency.decimal_places if self.currency_id else 2
+
+    def clean(self):
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValidationError({"period_end": _("The period ends before it starts.")})

@@ -1,4 +1,4 @@
-"""Printed sales documents (a quote today): one layout, written as PDF (reportlab, with the
+"""Printed sales documents (quotes, account statements): one layout, written as PDF (reportlab, with the
 CJK fonts every PDF reader has — 明體 for Traditional, 宋體 for Simplified Chinese — so nothing
 is embedded) or DOCX (python-docx, editable in Word or LibreOffice). Texts are in the member's
 language; names, lines and terms as typed."""
@@ -89,7 +89,8 @@ def to_pdf(document):
     story.append(Table(facts, colWidths=[32 * mm, None], hAlign="LEFT", style=TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")])))
     story.append(Spacer(1, 5 * mm))
     rows = [[para(text) for text in document["head"]]] + [[para(text) for text in row] for row in document["rows"]]
-    table = Table(rows, colWidths=[None, 22 * mm, 24 * mm, 18 * mm, 26 * mm, 26 * mm], repeatRows=1)
+    widths = [width * mm if width else None for width in document.get("widths", (None, 22, 24, 18, 26, 26))]
+    table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e9eef5")),
         ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#b8c2cc")),
@@ -100,7 +101,9 @@ def to_pdf(document):
     story.append(Spacer(1, 3 * mm))
     story.append(Table([[para(label), para(value)] for label, value in document["totals"]], colWidths=[30 * mm, 40 * mm], hAlign="RIGHT"))
     if document["terms"]:
-        story += [Spacer(1, 6 * mm), para(_("terms and conditions"), small), para(document["terms"])]
+        if document.get("terms_label", True):
+            story += [Spacer(1, 6 * mm), para(_("terms and conditions"), small)]
+        story += [Spacer(1, 2 * mm), para(document["terms"])]
     page.build(story)
     return buffer.getvalue()
 
@@ -140,7 +143,8 @@ def to_docx(document):
         paragraph = doc.add_paragraph(f"{label}: {value}")
         paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     if document["terms"]:
-        doc.add_heading(_("terms and conditions"), level=2)
+        if document.get("terms_label", True):
+            doc.add_heading(_("terms and conditions"), level=2)
         doc.add_paragraph(document["terms"])
     buffer = io.BytesIO()
     doc.save(buffer)

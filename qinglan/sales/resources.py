@@ -7,9 +7,10 @@ from qinglan.core.resources import Action, Child, ListLink, Panel, Resource
 from qinglan.customers.models import Customer
 from qinglan.customers.value import register_potential_source
 
-from . import commissions, quotes, services
-from .choices import CommissionStatus, InvoiceStatus, OrderStatus, QuoteStatus, StageKind
+from . import commissions, quotes, reconciliation, services
+from .choices import CommissionStatus, InvoiceStatus, StatementStatus, OrderStatus, QuoteStatus, StageKind
 from .models import (
+    AccountStatement,
     TerritoryRule,
     CommissionPlan,
     CommissionRate,
@@ -402,6 +403,56 @@ class TerritoryRuleResource(Resource):
     menu_group = "sales"
     menu_order = 76
     icon = "bi-signpost-split"
+
+
+# ---- reconciliation -------------------------------------------------------------------------
+
+
+@register(AccountStatement)
+class AccountStatementResource(Resource):
+    columns = ("code", "customer", "period_start", "period_end", "currency", "closing_balance", "customer_balance", "difference", "status", "owner")
+    filters = ("status", "customer", "owner", "period_end", "currency")
+    search = {"code": 100, "customer__name": 300, "answer": 1000, "notes": 1000}
+    fieldsets = (
+        (_("Account statement"), ("customer", "currency", "period_start", "period_end", "owner")),
+        (_("The customer's answer"), ("customer_balance", "answer")),
+        (_("Notes"), ("notes",)),
+    )
+    panels = (
+        Panel(_("Account statement"), ("code", "customer", "currency", "period_start", "period_end", "status", "sent_on", "owner", "department")),
+        Panel(_("Balance"), ("opening_balance", "invoiced", "credited", "received", "closing_balance", "customer_balance", "difference", "answered_on", "answer"), side=True),
+        Panel(_("Print"), template="sales/statement_print_panel.html", side=True),
+        Panel(_("Documents in the period"), template="sales/statement_transactions_panel.html"),
+    )
+    actions = {
+        "recalculate": Action(
+            reconciliation.recalculate, _("Take the book figures again"), style="outline-primary",
+            available=lambda record, user: record.status == StatementStatus.DRAFT,
+        ),
+        "send": Action(
+            reconciliation.send, _("Mark as sent"), confirm=_("Mark this statement as sent to the customer? Its figures are then kept."),
+            available=lambda record, user: record.status == StatementStatus.DRAFT,
+        ),
+        "draft": Action(
+            reconciliation.back_to_draft, _("Back to draft"), style="outline-secondary",
+            available=lambda record, user: record.status in (StatementStatus.SENT, StatementStatus.DISPUTED),
+        ),
+    }
+    import_lookups = {"customer": "code", "owner": "username", "currency": "code"}
+    department_field = "department"
+    select_related = ("customer", "currency")
+    menu_group = "sales"
+    menu_order = 62
+    icon = "bi-journal-check"
+
+    def edit_lock(self, record, action):
+        return reconciliation.statement_lock(record, action)
+
+    def before_save(self, record, *, user, created):
+        reconciliation.prepare_statement(statement=record, created=created)
+
+
+add_panel(Customer, Panel(_("Account statements"), template="sales/customer_statements_panel.html"))
 
 
 # ---- pricing --------------------------------------------------------------------------------

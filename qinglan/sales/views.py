@@ -26,10 +26,10 @@ from qinglan.org.models import Currency, Department, User
 from qinglan.products.models import Product
 from qinglan.org.services import base_currency
 
-from . import catalogue, commissions, pricing, printing, reports, services, targets
+from . import catalogue, commissions, pricing, printing, reconciliation, reports, services, targets
 from .reports import add_months, month_start
 from .choices import InvoiceStatus, OrderStatus, StageKind, TargetPeriod
-from .models import CommissionPlan, CommissionStatement, Invoice, LossReason, Opportunity, OpportunityStage, PriceList, Quote, SalesOrder, SalesOrderLine, SalesTarget
+from .models import AccountStatement, CommissionPlan, CommissionStatement, Invoice, LossReason, Opportunity, OpportunityStage, PriceList, Quote, SalesOrder, SalesOrderLine, SalesTarget
 
 CARDS_PER_STAGE = 30
 RECENTLY_CLOSED_DAYS = 30
@@ -352,17 +352,42 @@ PRINT_FORMATS = {
 }
 
 
-class QuotePrintView(View):
-    """The quote as a PDF or DOCX file, for the members who may view it."""
+class PrintView(View):
+    """A printed document (PDF or DOCX) of a record the member may view."""
+
+    model = None
+
+    def document(self, record):
+        raise NotImplementedError
+
+    def filename(self, record):
+        return record.code
 
     def get(self, request, pk, fmt):
         if fmt not in PRINT_FORMATS:
             raise Http404
-        quote = get_object_or_404(Quote.objects.restrict(request.user, "view").select_related("customer", "contact", "currency", "payment_term"), pk=pk)
+        record = get_object_or_404(self.model.objects.restrict(request.user, "view"), pk=pk)
         content_type, write = PRINT_FORMATS[fmt]
-        response = HttpResponse(write(printing.quote_document(quote)), content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{quote.code}-v{quote.version}.{fmt}"'
+        response = HttpResponse(write(self.document(record)), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{self.filename(record)}.{fmt}"'
         return response
+
+
+class QuotePrintView(PrintView):
+    model = Quote
+
+    def document(self, record):
+        return printing.quote_document(record)
+
+    def filename(self, record):
+        return f"{record.code}-v{record.version}"
+
+
+class AccountStatementPrintView(PrintView):
+    model = AccountStatement
+
+    def document(self, record):
+        return reconciliation.statement_document(record)
 
 
 class CatalogueForm(StyledFormMixin, forms.Form):

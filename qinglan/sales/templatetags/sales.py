@@ -175,3 +175,24 @@ def commission_lines(statement, user):
     ids = {line.invoice_id for line in lines}
     viewable = set(Invoice.objects.restrict(user, "view").filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
     return {"lines": lines, "viewable": viewable}
+
+
+@register.simple_tag
+def statement_transactions(statement, user):
+    """The statement's documents with the running balance; links only to those the member may open."""
+    from ..models import Invoice, Receipt
+    from ..reconciliation import TRANSACTION_ROWS, transactions
+
+    rows, more = transactions(statement)
+    invoices = set(Invoice.objects.restrict(user, "view").filter(customer_id=statement.customer_id).values_list("code", flat=True)) if rows else set()
+    receipts = set(Receipt.objects.restrict(user, "view").filter(customer_id=statement.customer_id).values_list("code", flat=True)) if rows else set()
+    for row in rows:
+        row["viewable"] = row["document"] in invoices or row["document"] in receipts
+    return {"rows": rows, "more": more, "limit": TRANSACTION_ROWS}
+
+
+@register.simple_tag
+def customer_statements(customer, user, limit=5):
+    from ..models import AccountStatement
+
+    return list(AccountStatement.objects.restrict(user, "view").filter(customer=customer).select_related("currency").order_by("-period_end", "-id")[:limit])

@@ -7,6 +7,7 @@ from qinglan.customers.tests.factories import make_customer
 from qinglan.sales import services
 from qinglan.sales.choices import StageKind
 from qinglan.sales.models import (
+    AccountStatement,
     TerritoryRule,
     CommissionPlan,
     CommissionStatement,
@@ -157,3 +158,17 @@ def commission_statement(owner, serial):
 @sample_factory(TerritoryRule)
 def territory_rule(owner, serial):
     return TerritoryRule.objects.create(name=f"矩陣分配規則{serial}", order=100 + serial, member=owner), None, None
+
+
+@sample_factory(AccountStatement)
+def account_statement(owner, serial):
+    import datetime
+
+    from qinglan.sales import reconciliation
+
+    record = AccountStatement(
+        owner=owner, customer=make_customer(owner, f"矩陣對帳客戶{serial} matrix"), period_start=datetime.date(2026, 1, 1), period_end=datetime.date(2026, 1, 31),
+    )
+    reconciliation.prepare_statement(statement=record, created=True)
+    record.save()
+    return record, owner, owner.department
