@@ -74,13 +74,23 @@ class LeaveType(models.TextChoices):
     OTHER = "other", _("other leave")
 
 
-# The names of the shipped processes and their steps are English in the BPMN files and shown
-# in the member's language; names written by administrators are shown as written.
+# The names of the shipped processes and of their steps, events, gateways and flows are English
+# in the BPMN files and shown in the member's language (in the inbox, on the instance's drawing);
+# names written by administrators are shown as written. The modules' fixed processes add theirs
+# through register_fixed_process(names=); the common ones are here.
 SHIPPED_NAMES = {
     "Leave request": _("Leave request"),
     "Manager approval": _("Manager approval"),
     "Department head approval": _("Department head approval"),
     "Revise and resubmit": _("Revise and resubmit"),  # the initiator's task when a request is returned to them
+    "Submitted": pgettext_lazy("process shape", "Submitted"),
+    "Approved": pgettext_lazy("process shape", "Approved"),
+    "Rejected": pgettext_lazy("process shape", "Rejected"),
+    "Approved?": pgettext_lazy("process shape", "Approved?"),
+    "Approved? More than 3 days?": pgettext_lazy("process shape", "Approved? More than 3 days?"),
+    "Approved? Amount?": pgettext_lazy("process shape", "Approved? Amount?"),
+    "More than 3 days": pgettext_lazy("process shape", "More than 3 days"),
+    "3 days or less": pgettext_lazy("process shape", "3 days or less"),
 }
 
 

@@ -15,7 +15,7 @@ from django.views import View
 from qinglan.core.permissions import has_permission
 
 from . import engine, importers, services, xpdl
-from .choices import ProcessKind
+from .choices import ProcessKind, shown_name
 from .models import ProcessDefinition
 
 MAX_UPLOAD = engine.MAX_XML_BYTES
@@ -73,13 +73,20 @@ def read_upload(upload, process_id=None):
 class DesignerView(View):
     template_name = "workflow/designer.html"
 
-    def get(self, request, pk=None):
+    def get(self, request, pk=None, copy=False):
         _check_designer(request)
         definition = get_object_or_404(ProcessDefinition, pk=pk) if pk else None
         keys = list(ProcessDefinition.objects.filter(active=True).order_by("key").values_list("key", flat=True).distinct())
+        xml = definition.xml if definition else NEW_PROCESS
+        copy_of = None
+        if copy:
+            copy_of = definition
+            xml, new_key = services.copy_xml(definition)
+            definition = ProcessDefinition(key=new_key, name=_("%(name)s (copy)") % {"name": shown_name(copy_of.name)}, kind=ProcessKind.CUSTOM)
         context = {
             "definition": definition,
-            "xml": definition.xml if definition else NEW_PROCESS,
+            "copy_of": copy_of,
+            "xml": xml,
             "kinds": ProcessKind.choices,
             "called_keys": keys,
             "designer_messages": designer_messages(),

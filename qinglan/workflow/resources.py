@@ -28,6 +28,7 @@ class ProcessDefinitionResource(Resource):
     list_links = {"designer": ListLink("workflow:designer", _("Process designer"), icon="bi-diagram-3", permission="add")}
     record_links = {
         "designer": RecordLink("workflow:designer_edit", _("Open in the designer"), icon="bi-diagram-3", permission="add"),
+        "copy": RecordLink("workflow:designer_copy", _("Copy as new process"), icon="bi-copy", permission="add"),
         "bpmn": RecordLink("workflow:definition_xml", _("Export BPMN"), icon="bi-download"),
     }
     menu_group = "workflow"

@@ -106,6 +106,26 @@ def called_definitions(keys):
     return found
 
 
+def copy_xml(definition):
+    """(XML, new process ID) of a copy of `definition` (a template an administrator adapts): the
+    same drawing, steps and form under the first free ID `<key>_copy`, `<key>_copy2`…; deploying
+    it makes a new process, the original unchanged."""
+    from lxml import etree
+
+    taken = set(ProcessDefinition.objects.filter(key__startswith=f"{definition.key}_copy").values_list("key", flat=True).distinct())
+    new_key = next(key for key in (f"{definition.key}_copy{n if n > 1 else ''}" for n in range(1, len(taken) + 2)) if key not in taken)
+    root = engine._read_xml(definition.xml)
+    for element in root.iter(f"{{{engine.BPMN_NS}}}process"):
+        if element.get("id") == definition.key:
+            element.set("id", new_key)
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.get("bpmnElement") == definition.key:
+            element.set("bpmnElement", new_key)
+        if isinstance(element.tag, str) and element.get("processRef") == definition.key:
+            element.set("processRef", new_key)
+    return etree.tostring(root, encoding="unicode"), new_key
+
+
 def register_fixed_process(key, path, *, names=None):
     """Ship the BPMN file at `path` (a module's own folder) as the fixed process `key` (its
     process ID). Call it from the module's AppConfig.ready(); ensure_fixed_processes() deploys
@@ -1519,6 +1539,26 @@ def diagram_state(instance):
     state["pending"] -= state["active"] | state["done"]
     state["done"] |= _taken_flows(instance.definition.xml, taken)
     return {key: sorted(value) for key, value in state.items()}
+
+
+def shown_xml(xml):
+    """The BPMN XML with the names of the shipped processes' shapes (SHIPPED_NAMES) in the
+    member's language, for the drawing; anything else as written."""
+    from lxml import etree
+
+    try:
+        root = engine._read_xml(xml)
+    except engine.DefinitionError:
+        return xml
+    changed = False
+    for element in root.iter():
+        name = element.get("name") if isinstance(element.tag, str) else None
+        if name and name in SHIPPED_NAMES:
+            shown = str(SHIPPED_NAMES[name])
+            if shown != name:
+                element.set("name", shown)
+                changed = True
+    return etree.tostring(root, encoding="unicode") if changed else xml
 
 
 def _taken_flows(xml, taken):

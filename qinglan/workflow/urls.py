@@ -22,6 +22,7 @@ urlpatterns += [
     path("attachments/<int:pk>/", views.EventAttachmentView.as_view(), name="attachment"),
     path("designer/", designer.DesignerView.as_view(), name="designer"),
     path("designer/<int:pk>/", designer.DesignerView.as_view(), name="designer_edit"),
+    path("designer/<int:pk>/copy/", designer.DesignerView.as_view(), {"copy": True}, name="designer_copy"),
     path("designer/check/", designer.DesignerCheckView.as_view(), name="designer_check"),
     path("designer/deploy/", designer.DesignerDeployView.as_view(), name="designer_deploy"),
     path("processdefinition/<int:pk>/bpmn/", designer.DefinitionXmlView.as_view(), name="definition_xml"),

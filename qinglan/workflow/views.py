@@ -35,12 +35,17 @@ def _error_text(error):
     return " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
 
 
+# what a list row of instances never shows: the engine state, the data, the drawing
+INSTANCE_UNSHOWN = ("state", "data", "called", "definition__xml", "definition__task_rules", "definition__form_fields")
+
+
 def task_rows(tasks):
-    """Task rows as the inbox shows them: with their instance, its initiator and the candidate
-    names, without the instance's engine state and data (large, and not shown)."""
+    """Task rows as the inbox shows them: with their instance, its process (its name), its
+    initiator and the candidate names, without the instance's engine state and data or the
+    process's drawing (large, and not shown)."""
     return tasks.select_related(
-        "instance", "instance__initiator", "assignee", "candidate_role", "candidate_department", "candidate_position"
-    ).defer("instance__state", "instance__data", "instance__called")
+        "instance", "instance__definition", "instance__initiator", "assignee", "candidate_role", "candidate_department", "candidate_position"
+    ).defer(*(f"instance__{field}" for field in INSTANCE_UNSHOWN))
 
 
 class InboxView(View):
@@ -54,11 +59,13 @@ class InboxView(View):
         elif tab == "overdue":
             queryset = None
         elif tab == "done":
-            queryset = WorkTask.objects.filter(completed_by=user, status=TaskStatus.DONE).select_related("instance", "instance__initiator")
+            queryset = task_rows(WorkTask.objects.filter(completed_by=user, status=TaskStatus.DONE))
         elif tab == "copied":
-            queryset = CopyRecipient.objects.filter(member=user).select_related("instance", "instance__initiator")
+            queryset = CopyRecipient.objects.filter(member=user).select_related("instance", "instance__definition", "instance__initiator").defer(
+                *(f"instance__{field}" for field in INSTANCE_UNSHOWN)
+            )
         else:
-            queryset = ProcessInstance.objects.filter(initiator=user).select_related("definition")
+            queryset = ProcessInstance.objects.filter(initiator=user).select_related("definition").defer(*INSTANCE_UNSHOWN)
         after, before = request.GET.get("after"), request.GET.get("before")
         if tab == "open":
             page = services.open_tasks_page(user, TABS[tab], size=PAGE_SIZE, after=after, before=before, rows=task_rows)
@@ -295,7 +302,7 @@ class InstanceView(View):
             "jump_targets": services.jump_targets(instance) if is_admin else [],
             "members": member_choices() if actionable or is_admin else [],
             "record_link": _record_link(instance, user),
-            "diagram": {"xml": instance.definition.xml, **services.diagram_state(instance)} if "BPMNDiagram" in instance.definition.xml else None,
+            "diagram": {"xml": services.shown_xml(instance.definition.xml), **services.diagram_state(instance)} if "BPMNDiagram" in instance.definition.xml else None,
         }
         return render(request, self.template_name, context)
 
