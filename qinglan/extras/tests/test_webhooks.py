@@ -107,3 +107,57 @@ def test_nothing_is_sent_for_a_rolled_back_change(receiver, client):
     response = client.post("/org/position/add/", {"name": "", "level": "1"})  # invalid: nothing saved
     assert response.status_code == 400
     assert receiver.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_delivery_is_queued_again_with_growing_back_off_until_it_gives_up(receiver, client):
+    """On the real Huey queue (not the test run's immediate mode): each failure queues the
+    next attempt for 30 s, 60 s, 120 s… later; after MAX_ATTEMPTS the delivery is marked
+    failed and nothing more is queued."""
+    import datetime
+
+    from huey.contrib.djhuey import HUEY
+
+    from qinglan.extras.webhooks import MAX_ATTEMPTS, backoff_seconds
+
+    def run_due_tasks():
+        """What a worker does now: runs the due tasks; returns those queued for later."""
+        later = []
+        while (task := HUEY.dequeue()) is not None:
+            if task.eta is not None and task.eta > HUEY._get_timestamp():
+                later.append(task)
+            else:
+                HUEY.execute(task)
+        return later
+
+    admin = make_member("admin", superuser=True)
+    Webhook.objects.create(name="erp", url=receiver.url, events=["org.position.created"], secret="s", owner=admin)
+    receiver.status = 503
+    client.force_login(admin)
+    HUEY.immediate = False
+    HUEY.flush()
+    try:
+        create_position_through_the_ui(client, "倉管")
+        before = HUEY._get_timestamp()
+        later = run_due_tasks()  # the event, then the first attempt
+        after = HUEY._get_timestamp()
+        for attempt in range(1, MAX_ATTEMPTS):
+            delivery = WebhookDelivery.objects.get()
+            assert delivery.attempts == attempt and delivery.status == WebhookDelivery.Status.RETRYING
+            assert len(later) == 1
+            (retry,) = later
+            wait = datetime.timedelta(seconds=backoff_seconds(attempt))
+            assert before + wait <= retry.eta <= after + wait, attempt  # queued for back-off seconds after the failure
+            before = HUEY._get_timestamp()
+            HUEY.execute(retry, timestamp=retry.eta)  # the worker, once the retry is due
+            later = run_due_tasks()
+            after = HUEY._get_timestamp()
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.status == WebhookDelivery.Status.FAILED and delivery.attempts == MAX_ATTEMPTS
+        assert [backoff_seconds(n) for n in range(1, MAX_ATTEMPTS)] == [30, 60, 120, 240, 480]
+        assert len(receiver.requests) == MAX_ATTEMPTS
+        assert all(headers["X-Qinglan-Signature"].startswith("sha256=") for headers, _body in receiver.requests)
+        assert later == [] and HUEY.scheduled() == []  # given up
+    finally:
+        HUEY.flush()
+        HUEY.immediate = True
