@@ -102,13 +102,15 @@ def _load_demo():
 
     for index in range(3):  # three receipts at the main warehouse, a few products each
         chosen = products[index::3]
-        post(
+        received = post(
             DocumentKind.RECEIPT, warehouses["TPE"], partner=suppliers[index % len(suppliers)] if suppliers else None,
             reference=f"DN{today:%y%m}{index + 1:03d}", document_date=today - datetime.timedelta(days=30 - index * 7),
             lines=[{"product": product, "quantity": Decimal(rng.choice([40, 60, 120, 200])), "unit_cost": cost_of(product),
                     "location": Location.objects.get(warehouse=warehouses["TPE"], code=f"{'AB'[i % 2]}-0{i % 3 + 1}")}
                    for i, product in enumerate(chosen)],
         )
+        # History for the reports (slow movers, stock on a past date): these came in on their document's date.
+        StockEntry.objects.filter(document=received).update(posted_at=timezone.make_aware(datetime.datetime.combine(received.document_date, datetime.time(10))))
     batched = products[:2]
     for serial, (product, days) in enumerate(zip(batched, (20, 200)), start=1):
         for lot in range(2):

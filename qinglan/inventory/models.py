@@ -47,6 +47,9 @@ class Warehouse(OwnedModel):
     notes = models.TextField(_("notes"), blank=True)
     # Kept by the stocktaking services: nothing posts to a frozen warehouse but its stocktake.
     frozen = models.BooleanField(_("frozen for stocktaking"), default=False, editable=False)
+    # Kept by the stocktaking services: a stocktake of one category (and below) is counting here;
+    # only the products of that subtree are frozen.
+    partly_frozen = models.BooleanField(_("a category is being counted"), default=False, editable=False)
 
     class Meta:
         ordering = ("code",)
@@ -496,3 +499,48 @@ class PartyItemCode(BaseModel):
         from . import services
 
         services.check_item_code(mapping=self)
+
+
+class ExpiryAlert(models.Model):
+    """That the managers of a warehouse were told a batch there reached an expiry threshold
+    (days before expiry; 0: expired), so the daily job tells them once."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="+")
+    threshold = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("batch", "warehouse", "threshold"), name="inventory_expiry_alert_once")]
+
+
+class StockSnapshot(models.Model):
+    """Stock at a moment (the start of a month): the sums of the entries posted before
+    `taken_at`, as far as the ledger's entry `last_entry_id`. The past-date stock report starts
+    from the latest one (see snapshots.py)."""
+
+    taken_at = models.DateTimeField(_("moment"), unique=True)
+    last_entry_id = models.BigIntegerField(_("last movement"))
+    line_count = models.PositiveIntegerField(_("lines"), default=0)
+    created = models.DateTimeField(_("taken at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ("-taken_at",)
+        verbose_name = _("stock snapshot")
+        verbose_name_plural = _("stock snapshots")
+
+    def __str__(self):
+        return f"{timezone.localtime(self.taken_at):%Y-%m-%d %H:%M}"
+
+
+class StockSnapshotLine(models.Model):
+    snapshot = models.ForeignKey(StockSnapshot, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("products.Product", on_delete=models.PROTECT, related_name="+")
+    variant = models.ForeignKey("products.ProductVariant", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    quantity = models.DecimalField(**QUANTITY)
+    value = models.DecimalField(**VALUE)
+
+    class Meta:
+        indexes = [models.Index(fields=("snapshot", "warehouse"), name="stock_snapshot_warehouse")]

@@ -44,7 +44,7 @@ class WarehouseResource(Resource):
     children = {"locations": Child(Location, fields=("code", "name", "active"), label=_("bin locations"), extra=0)}
     panels = (
         Panel(_("Warehouse"), ("code", "name", "kind", "owner", "department", "managers", "address", "notes")),
-        Panel(_("Rules"), ("allow_negative", "active", "frozen"), side=True),
+        Panel(_("Rules"), ("allow_negative", "active", "frozen", "partly_frozen"), side=True),
         Panel(_("Stock"), template="inventory/warehouse_stock_panel.html"),
     )
     import_lookups = {"owner": "username", "department": "code"}
@@ -177,6 +177,8 @@ class DocumentResource(Resource):
         services.prepare_document(document=record, created=created)
 
     def after_save(self, record, *, user, created):
+        if created:
+            services.check_kind_grant(document=record, user=user, model=self.model)
         services.document_saved(document=record)
 
 
@@ -368,6 +370,7 @@ for page in (
     ("inventory.stock", _("Stock report"), "inventory:stock", "bi-clipboard2-data", 5),
     ("inventory.value", _("Stock value"), "inventory:value", "bi-cash-stack", 6),
     ("inventory.alerts", _("Low stock and expiry"), "inventory:alerts", "bi-exclamation-triangle", 7),
+    ("inventory.slow", _("Slow movers"), "inventory:slow", "bi-hourglass-bottom", 8),
 ):
     key, label, url_name, icon, order = page
     register_menu_page(group="inventory", key=key, label=label, url_name=url_name, icon=icon, order=order, model=StockBalance)

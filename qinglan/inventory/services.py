@@ -170,6 +170,33 @@ def prepare_document(*, document, created):
     document.department_id = document.warehouse.department_id if document.warehouse_id else None
 
 
+def kind_constraints(kind):
+    """The constraints of a grant on stock documents that covers one kind only: the seven
+    document lists share one content type, so a role is given e.g. purchase receipts alone by
+    granting stock documents with these constraints ({"kind": "receipt"})."""
+    return {"kind": str(kind)}
+
+
+def check_kind_grant(*, document, user, model):
+    """A member whose grants to add stock documents are all narrowed by constraints (e.g. to
+    one kind) adds only documents those constraints allow: the lists and pages already hide
+    the others, and this refuses making one (the caller's transaction rolls back)."""
+    from django.db.models import Q
+
+    from qinglan.core.permissions import constraints_q, grants
+
+    if user is None or not user.is_authenticated or user.is_superuser:
+        return
+    allowed = grants(user, StockDocument, "add")
+    if not allowed or not all(constraints for _scope, constraints in allowed):
+        return
+    condition = Q(pk__in=[])
+    for _scope, constraints in allowed:
+        condition |= constraints_q(constraints, user)
+    if not StockDocument.objects.filter(pk=document.pk).filter(condition).exists():
+        raise PermissionDenied(_("You may not add %(kind)s.") % {"kind": model._meta.verbose_name_plural})
+
+
 def document_saved(*, document):
     """Each line's quantity in the base unit (the unit defaults to the product's), and the
     partner's code for the product (material mapping) when the line has none."""

@@ -165,6 +165,9 @@ def post(moves, *, user=None, document=None, source=None, frozen_ok=(), posted_a
             raise ValidationError(_("Warehouse %(warehouse)s is frozen for stocktaking; nothing can be posted to it until the count is posted.") % {"warehouse": warehouse})
         if not warehouse.active:
             raise ValidationError(_("Warehouse %(warehouse)s is not in use.") % {"warehouse": warehouse})
+    partly = [warehouse.pk for warehouse in warehouses.values() if warehouse.partly_frozen and warehouse.pk not in frozen_ok]
+    if partly:
+        _refuse_counted_categories(partly, moves)
     expect_keys = [(e["product_id"], e.get("variant_id") or 0, e["warehouse_id"], e.get("batch_id") or 0) for e in expects]
     balances = lock_balances([*(move.key for move in moves), *(c_key(c) for c, _amount in releases), *expect_keys])
     touched = {}
@@ -240,6 +243,26 @@ def post(moves, *, user=None, document=None, source=None, frozen_ok=(), posted_a
         balance.incoming += quantity
     _save_balances(touched.values())
     return entries
+
+
+def _refuse_counted_categories(warehouse_ids, moves):
+    """A stocktake of a category counts in these warehouses: refuse moving the products of its
+    subtree there (the rest of the warehouse keeps moving)."""
+    from qinglan.products.models import Product
+    from qinglan.products.services import subtree_q
+
+    from .choices import StocktakeStatus
+    from .models import Stocktake
+
+    counting = Stocktake.objects.filter(warehouse_id__in=warehouse_ids, status=StocktakeStatus.COUNTING, category__isnull=False).select_related("category", "warehouse")
+    for stocktake in counting:
+        product_ids = {move.product_id for move in moves if move.warehouse_id == stocktake.warehouse_id}
+        frozen = Product.objects.filter(pk__in=product_ids).filter(subtree_q([stocktake.category], field="category")).order_by("code").first()
+        if frozen is not None:
+            raise ValidationError(
+                _("%(product)s is being counted in %(warehouse)s (stocktake %(stocktake)s of %(category)s); nothing of that category can be posted there until the count is posted.")
+                % {"product": frozen, "warehouse": stocktake.warehouse, "stocktake": stocktake, "category": stocktake.category}
+            )
 
 
 def _save_balances(balances):

@@ -1,5 +1,6 @@
-"""Stocktaking (盤點): starting a stocktake freezes its warehouse (nothing else posts to it)
-and snapshots the book quantities on a count sheet; counters enter what they find (blind:
+"""Stocktaking (盤點): starting a stocktake freezes its warehouse (nothing else posts to it) —
+or, for a stocktake of one category, only that category's products there — and snapshots the
+book quantities on a count sheet; counters enter what they find (blind:
 without seeing the book); posting writes each variance as a movement and unfreezes."""
 
 from decimal import Decimal
@@ -41,10 +42,24 @@ def start_stocktake(*, stocktake, user):
     onto the count sheet: one line per product, variant and batch in stock (of the category
     and its sub-categories when one is chosen)."""
     warehouse = Warehouse.objects.select_for_update().get(pk=stocktake.warehouse_id)
+    others = Stocktake.objects.filter(warehouse=warehouse, status=StocktakeStatus.COUNTING).exclude(pk=stocktake.pk).select_related("category")
     if warehouse.frozen:
-        other = Stocktake.objects.filter(warehouse=warehouse, status=StocktakeStatus.COUNTING).exclude(pk=stocktake.pk).first()
-        raise ValidationError(_("Warehouse %(warehouse)s is being counted already (%(stocktake)s).") % {"warehouse": warehouse, "stocktake": other or "—"})
-    Warehouse.objects.filter(pk=warehouse.pk).update(frozen=True)
+        raise ValidationError(_("Warehouse %(warehouse)s is being counted already (%(stocktake)s).") % {"warehouse": warehouse, "stocktake": others.first() or "—"})
+    if stocktake.category_id:
+        from qinglan.products.models import Category
+
+        path = Category.objects.values_list("path", flat=True).get(pk=stocktake.category_id)  # read again: adding a sibling may move a path
+        for other in others:
+            if other.category_id and (other.category.path.startswith(path) or path.startswith(other.category.path)):
+                raise ValidationError(
+                    _("%(category)s is being counted in %(warehouse)s already (%(stocktake)s).") % {"category": other.category, "warehouse": warehouse, "stocktake": other}
+                )
+        # Only the category's products are frozen: postings of others go on.
+        Warehouse.objects.filter(pk=warehouse.pk).update(partly_frozen=True)
+    else:
+        if warehouse.partly_frozen:
+            raise ValidationError(_("Warehouse %(warehouse)s is being counted already (%(stocktake)s).") % {"warehouse": warehouse, "stocktake": others.first() or "—"})
+        Warehouse.objects.filter(pk=warehouse.pk).update(frozen=True)
     balances = StockBalance.objects.filter(warehouse=warehouse).exclude(on_hand=0)
     if stocktake.category_id:
         from qinglan.products.services import subtree_q
@@ -54,6 +69,17 @@ def start_stocktake(*, stocktake, user):
         StocktakeLine(stocktake=stocktake, product_id=b.product_id, variant_id=b.variant_id, batch_id=b.batch_id, book_quantity=b.on_hand)
         for b in balances.order_by("product__code", "batch_id")
     ])
+
+
+def _unfreeze(stocktake):
+    """The count is over: a whole-warehouse count unfreezes the warehouse; a category's leaves
+    it partly frozen while another category is still being counted there."""
+    if not stocktake.category_id:
+        Warehouse.objects.filter(pk=stocktake.warehouse_id).update(frozen=False)
+        return
+    Warehouse.objects.select_for_update().filter(pk=stocktake.warehouse_id).first()
+    still = Stocktake.objects.filter(warehouse_id=stocktake.warehouse_id, status=StocktakeStatus.COUNTING, category__isnull=False).exclude(pk=stocktake.pk).exists()
+    Warehouse.objects.filter(pk=stocktake.warehouse_id).update(partly_frozen=still)
 
 
 def _locked(record, user, action="change"):
@@ -106,7 +132,7 @@ def post_stocktake(*, record, user):
     ]
     if moves:
         stock.post(moves, user=user, source=stocktake, frozen_ok={stocktake.warehouse_id})
-    Warehouse.objects.filter(pk=stocktake.warehouse_id).update(frozen=False)
+    _unfreeze(stocktake)
     stocktake.status = StocktakeStatus.POSTED
     stocktake.posted_at = timezone.now()
     stocktake.save(update_fields=["status", "posted_at", "last_updated"])
@@ -121,7 +147,7 @@ def cancel_stocktake(*, record, user):
     if stocktake.status != StocktakeStatus.COUNTING:
         raise ValidationError(_("Only a stocktake being counted is cancelled."))
     before = snapshot(stocktake)
-    Warehouse.objects.filter(pk=stocktake.warehouse_id).update(frozen=False)
+    _unfreeze(stocktake)
     stocktake.status = StocktakeStatus.CANCELLED
     stocktake.save(update_fields=["status", "last_updated"])
     log_change(record=stocktake, action=ObjectChange.Action.UPDATE, user=user, before=before, after=snapshot(stocktake))

@@ -16,9 +16,9 @@ from django.views import View
 
 from qinglan.core.permissions import has_permission
 
-from . import services, stocktaking
+from . import services, snapshots, stocktaking
 from .choices import StocktakeStatus
-from .models import ReorderRule, StockBalance, StockEntry, Stocktake, Warehouse
+from .models import ReorderRule, StockBalance, Stocktake, Warehouse
 
 REPORT_ROWS = 500
 
@@ -39,8 +39,8 @@ class StockPage(View):
 
 class StockReportView(StockPage):
     """Stock by product and warehouse (or batch): on hand, reserved, available, incoming and
-    value now, from the balances; or on hand and value at the end of a past day, summed from
-    the ledger."""
+    value now, from the balances; or on hand and value at the end of a past day, from the
+    latest month-end snapshot and the movements since."""
 
     template_name = "inventory/stock.html"
 
@@ -54,24 +54,24 @@ class StockReportView(StockPage):
         if by_batch:
             keys += ["batch_id", "batch__code", "batch__expiry_date"]
         if as_of:
-            # The warehouses whose balances the member may view (both follow the warehouse's scope),
-            # as a short list: a subquery here made PostgreSQL join it against every movement.
-            rows = StockEntry.objects.filter(posted_at__lt=_day_after(as_of))
+            # From the latest month-end snapshot plus the movements since (snapshots.py); only the
+            # warehouses whose balances the member may view (both follow the warehouse's scope).
             balances = StockBalance.objects.restrict(request.user, "view")
-            if balances.query.where:
-                rows = rows.filter(warehouse_id__in=list(balances.order_by().values_list("warehouse_id", flat=True).distinct()))
-            sums = {"on_hand": Sum("quantity"), "value": Sum("value")}
+            visible = list(balances.order_by().values_list("warehouse_id", flat=True).distinct()) if balances.query.where else None
+            if chosen.isdigit():
+                visible = [int(chosen)] if visible is None or int(chosen) in visible else []
+            table, totals = snapshots.stock_on(_day_after(as_of), warehouse_ids=visible, text=text, by_batch=by_batch, limit=REPORT_ROWS)
         else:
             rows = StockBalance.objects.restrict(request.user, "view")
             sums = {"on_hand": Sum("on_hand"), "reserved": Sum("reserved"), "incoming": Sum("incoming"), "value": Sum("value")}
-        if chosen.isdigit():
-            rows = rows.filter(warehouse_id=int(chosen))
-        if text:
-            rows = rows.filter(Q(product__code__istartswith=text) | Q(product__name__icontains=text))
-        table = list(rows.order_by().values(*keys).annotate(**sums).exclude(on_hand=0).order_by("product__code", "warehouse__code")[:REPORT_ROWS + 1])
+            if chosen.isdigit():
+                rows = rows.filter(warehouse_id=int(chosen))
+            if text:
+                rows = rows.filter(Q(product__code__istartswith=text) | Q(product__name__icontains=text))
+            table = list(rows.order_by().values(*keys).annotate(**sums).exclude(on_hand=0).order_by("product__code", "warehouse__code")[:REPORT_ROWS + 1])
+            totals = rows.aggregate(**sums)
         for row in table:
             row["available"] = row["on_hand"] - (row.get("reserved") or 0)
-        totals = rows.aggregate(**sums)
         return render(request, self.template_name, {
             "rows": table[:REPORT_ROWS], "more": len(table) > REPORT_ROWS, "limit": REPORT_ROWS, "warehouses": warehouses,
             "chosen": chosen, "q": text, "by_batch": by_batch, "as_of": as_of, "totals": totals,
@@ -116,6 +116,43 @@ class AlertsView(StockPage):
         expiring = list(services.expiring_batches(warehouses=self.warehouses(request), within_days=days)[:REPORT_ROWS])
         today = timezone.localdate()
         return render(request, self.template_name, {"low": low, "expiring": expiring, "days": days, "today": today})
+
+
+class SlowMoversView(StockPage):
+    """Stock with no outgoing movement for N days (90 by default), with its value, per
+    warehouse and category, the most valuable first; narrowed by warehouse and category."""
+
+    template_name = "inventory/slow.html"
+
+    def get(self, request):
+        from qinglan.products.models import Category, Product
+
+        from .alerts import SLOW_ROWS, slow_movers, summarise
+
+        try:
+            days = max(1, min(int(request.GET.get("days", "90")), 3650))
+        except ValueError:
+            days = 90
+        warehouses = list(self.warehouses(request))
+        chosen = request.GET.get("warehouse", "")
+        chosen_category = request.GET.get("category", "")
+        category = Category.objects.filter(pk=int(chosen_category)).first() if chosen_category.isdigit() else None
+        table, cutoff = slow_movers(
+            StockBalance.objects.restrict(request.user, "view"), days=days, warehouse_id=int(chosen) if chosen.isdigit() else None, category=category,
+        )
+        more = len(table) > SLOW_ROWS
+        table = table[:SLOW_ROWS]
+        products = Product.objects.select_related("category", "base_unit").in_bulk({row["product_id"] for row in table})
+        # The balances follow their warehouse's scope: a member sees these warehouses' names here
+        # even without a grant on the warehouses list.
+        by_id = Warehouse.objects.in_bulk({row["warehouse_id"] for row in table})
+        rows = [{**row, "product": products[row["product_id"]], "warehouse": by_id[row["warehouse_id"]]} for row in table]
+        by_category, by_warehouse = summarise(rows)
+        return render(request, self.template_name, {
+            "rows": rows, "more": more, "limit": SLOW_ROWS, "days": days, "cutoff": cutoff, "warehouses": warehouses, "chosen": chosen,
+            "categories": Category.objects.order_by("path")[:500], "chosen_category": chosen_category,
+            "by_category": by_category, "by_warehouse": by_warehouse,
+        })
 
 
 class CountSheetView(View):
