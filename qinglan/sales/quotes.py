@@ -193,6 +193,38 @@ def revise_quote(*, record, user):
 
 
 @transaction.atomic
+def quote_from_opportunity(*, record, user):
+    """A draft quote for an opportunity's customer with its product lines (prices and
+    discounts as agreed there; lines without a price are priced by the engine), linked to it;
+    the quote's page opens next."""
+    from .choices import StageKind
+    from .models import Opportunity
+
+    opportunity = Opportunity.objects.restrict(user, "view").select_for_update().filter(pk=record.pk).first()
+    if opportunity is None:
+        raise PermissionDenied(_("You may not do this with this opportunity."))
+    if opportunity.status == StageKind.LOST:
+        raise ValidationError(_("A lost opportunity gets no quote."))
+    if not has_permission(user, Quote, "add"):
+        raise PermissionDenied(_("You may not add quotes."))
+    quote = Quote(
+        customer=opportunity.customer, contact=opportunity.contact, opportunity=opportunity, currency=opportunity.currency,
+        owner=user if getattr(user, "is_authenticated", False) else opportunity.owner,
+    )
+    prepare_quote(quote=quote, created=True)
+    quote.save()
+    for line in opportunity.lines.select_related("product"):
+        QuoteLine.objects.create(
+            quote=quote, product=line.product, description=line.description, quantity=line.quantity,
+            unit=line.product.base_unit if line.product_id else None, unit_price=line.unit_price, discount=line.discount,
+        )
+    quote_saved(quote=quote, user=user)
+    log_change(record=quote, action=ObjectChange.Action.CREATE, user=user, after=snapshot(quote, ["lines"]))
+    queue_event(event_name(quote, "created"), record=quote, user=user)
+    return quote
+
+
+@transaction.atomic
 def quote_to_order(*, record, user):
     """The accepted quote becomes a draft sales order with its lines at the quoted prices."""
     quote = _locked(record, user, "change")

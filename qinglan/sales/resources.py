@@ -62,6 +62,10 @@ class OpportunityResource(Resource):
     )
     import_lookups = {"customer": "code", "stage": "name", "owner": "username", "currency": "code", "loss_reason": "name"}
     actions = {
+        "quote": Action(
+            quotes.quote_from_opportunity, _("Create quote"), permission="view", style="outline-primary",
+            available=lambda record, user: record.status != StageKind.LOST,
+        ),
         "order": Action(
             services.order_from_opportunity, _("Create sales order"), permission="view", style="outline-primary",
             available=lambda record, user: record.status != StageKind.LOST,
