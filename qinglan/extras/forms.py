@@ -28,9 +28,9 @@ class FieldDefForm(ResourceForm):
         for name in ("content_type", "reference_type"):
             self.fields[name].queryset = self.fields[name].queryset.filter(pk__in=[ct.pk for ct in types])
             self.fields[name].label_from_instance = lambda ct: str(ct.model_class()._meta.verbose_name_plural)
-        if self.instance.pk:
-            self.initial["choices"] = "\n".join(str(choice) for choice in self.instance.choices or [])
-            self.initial["default"] = "" if self.instance.default is None else self.instance.default
+        # Stored as JSON, shown one option per line (a new definition's empty list as nothing, not "[]").
+        self.initial["choices"] = "\n".join(str(choice) for choice in self.instance.choices or [])
+        self.initial["default"] = "" if self.instance.default is None else self.instance.default
 
     def clean_choices(self):
         lines = [line.strip() for line in (self.cleaned_data.get("choices") or "").splitlines()]

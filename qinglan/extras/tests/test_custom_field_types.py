@@ -6,6 +6,7 @@ driven through the pages and the API a member uses, on Position (a resource of t
 import csv
 import io
 import json
+import re
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -199,3 +200,12 @@ def test_a_reference_field_offers_and_accepts_only_records_the_member_may_view(w
     response = own.post("/org/position/add/", {"name": "越權", "level": "1", "cf_extra": departments["DEPT"]})
     assert response.status_code == 400
     assert not Position.objects.filter(name="越權").exists()
+
+
+def test_the_definition_form_shows_options_one_per_line(world):
+    client, _admin, _grades, _departments = world
+    page = client.get("/extras/fielddef/add/").content.decode()
+    assert re.search(r'<textarea name="choices"[^>]*>\s*</textarea>', page)  # empty, not "[]"
+    definition = define(client, FieldType.MULTICHOICE, {"choices": "中文\nEnglish"}, None)
+    page = client.get(f"/extras/fielddef/{definition.pk}/edit/").content.decode()
+    assert re.search(r'<textarea name="choices"[^>]*>\s*中文\nEnglish</textarea>', page)
