@@ -100,3 +100,8 @@ class StatementStatus(models.TextChoices):
     SENT = "sent", pgettext_lazy("statement status", "sent")
     AGREED = "agreed", pgettext_lazy("statement status", "agreed")
     DISPUTED = "disputed", pgettext_lazy("statement status", "disputed")
+
+
+class PrintKind(models.TextChoices):
+    QUOTE = "quote", _("quote")
+    ACCOUNT_STATEMENT = "statement", _("account statement")

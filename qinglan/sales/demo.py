@@ -17,6 +17,7 @@ from qinglan.org.models import Currency, Role, RolePermission, User
 from . import services
 from .choices import StageKind
 from .models import (
+    PrintTemplate,
     AccountStatement,
     TerritoryRule,
     CommissionPlan,
@@ -127,6 +128,7 @@ def _load_demo():
     _demo_targets(customers)
     _demo_commissions(customers)
     _demo_territories()
+    _demo_print_templates()
 
 
 def _demo_orders(customers, products, rng):
@@ -324,3 +326,18 @@ def _demo_territories():
         rule = TerritoryRule.objects.create(name="製造業新客戶輪派", order=2, team=team)
         rule.industries.set([manufacturing])
     _grant("業務主管", [TerritoryRule], ["view", "add", "change", "delete"], Scope.ALL)
+
+
+def _demo_print_templates():
+    PrintTemplate.objects.create(
+        kind="quote", name="標準報價單", is_default=True, title="報價單",
+        intro="{{ customer }} 敬啟：\n感謝貴公司詢價，謹將報價說明如下，敬請參考。",
+        closing="本報價有效至 {{ valid_until }}。如有任何問題，請與業務 {{ owner }} 聯絡。",
+        footer="{{ company }} · 報價單 {{ code }}",
+    )
+    PrintTemplate.objects.create(
+        kind="statement", name="標準對帳單", is_default=True, title="{{ company }} 對帳單",
+        closing="請於收到後 7 日內核對回覆；逾期未回覆視為確認無誤。", footer="{{ company }} · 對帳單 {{ code }}",
+    )
+    _grant("業務主管", [PrintTemplate], ["view"], Scope.ALL)
+    _grant("業務員", [PrintTemplate], ["view"], Scope.ALL)

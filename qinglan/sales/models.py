@@ -2,6 +2,7 @@
 competitors, win/loss reasons and the history of stage moves the forecast and the pipeline
 reports read."""
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from qinglan.core.models import BaseModel, ChildModel, OrganizationalModel, OwnedModel
 
 from .choices import (
+    PrintKind,
     StatementStatus,
     CommissionStatus,
     InvoiceKind,
@@ -530,6 +532,10 @@ class Quote(OwnedModel):
     )
     payment_term = models.ForeignKey(PaymentTerm, verbose_name=_("payment term"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     terms = models.TextField(_("terms and conditions"), blank=True, help_text=_("Printed under the lines."))
+    print_template = models.ForeignKey(
+        "sales.PrintTemplate", verbose_name=_("print template"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        limit_choices_to={"kind": "quote"}, help_text=_("Left empty: the default quote template."),
+    )
     notes = models.TextField(_("internal notes"), blank=True)
     # Kept by the services.
     status = models.CharField(_("status"), max_length=10, choices=QuoteStatus.choices, default=QuoteStatus.DRAFT, editable=False)
@@ -1006,3 +1012,55 @@ class AccountStatement(OwnedModel):
     def clean(self):
         if self.period_start and self.period_end and self.period_end < self.period_start:
             raise ValidationError({"period_end": _("The period ends before it starts.")})
+
+
+# ---- print templates ------------------------------------------------------------------------
+
+PLACEHOLDERS = {
+    PrintKind.QUOTE: ("company", "customer", "contact", "code", "date", "valid_until", "total", "currency", "owner"),
+    PrintKind.ACCOUNT_STATEMENT: ("company", "customer", "code", "period_start", "period_end", "closing_balance", "currency", "owner"),
+}
+PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+
+
+class PrintTemplate(BaseModel):
+    """How a kind of document is printed (列印範本): its title, a text above the lines, a text
+    below the totals, a footer on every page and the company logo. Texts may name the
+    document's values as {{ customer }}, {{ code }}… — plain values put in place, nothing
+    else is run, so a template cannot reach anything it is not given."""
+
+    kind = models.CharField(_("document"), max_length=10, choices=PrintKind.choices, default=PrintKind.QUOTE)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    is_default = models.BooleanField(_("default for its document"), default=False)
+    title = models.CharField(_("title"), max_length=100, blank=True, help_text=_("Left empty: the document's own name."))
+    intro = models.TextField(
+        _("text above the lines"), blank=True,
+        help_text=_("Any text may name the document's values, e.g. {{ customer }}, {{ code }}, {{ total }}; an unknown name is refused with the list of names."),
+    )
+    closing = models.TextField(_("text below the totals"), blank=True)
+    footer = models.CharField(_("footer on every page"), max_length=300, blank=True)
+    show_logo = models.BooleanField(_("print the company logo"), default=True)
+
+    class Meta:
+        ordering = ("kind", "name")
+        verbose_name = _("print template")
+        verbose_name_plural = _("print templates")
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        allowed = PLACEHOLDERS.get(self.kind, ())
+        errors = {}
+        for name in ("title", "intro", "closing", "footer"):
+            unknown = sorted({found for found in PLACEHOLDER.findall(getattr(self, name) or "") if found not in allowed})
+            if unknown:
+                errors[name] = _("Unknown placeholder %(names)s. Use: %(allowed)s.") % {
+                    "names": ", ".join("{{ %s }}" % found for found in unknown), "allowed": ", ".join("{{ %s }}" % found for found in allowed),
+                }
+        if errors:
+            raise ValidationError(errors)
+
+    def fill(self, text, values):
+        """`text` with each {{ name }} replaced by its value (clean() refused any other name)."""
+        return PLACEHOLDER.sub(lambda match: str(values.get(match.group(1), "")), text or "")

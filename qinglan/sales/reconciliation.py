@@ -18,8 +18,8 @@ from qinglan.core.detail import decimal_text
 from qinglan.core.models import ObjectChange
 from qinglan.org.services import base_currency
 
-from . import services
-from .choices import InvoiceKind, StatementStatus
+from . import printing, services
+from .choices import InvoiceKind, PrintKind, StatementStatus
 from .models import AccountStatement, Invoice, Receipt
 
 SEQUENCE = {"code": "account-statement", "name": "對帳單 Account statements", "prefix": "RC-{year}-"}
@@ -183,7 +183,17 @@ def statement_document(statement):
     money = lambda value: decimal_text(value, places) if value is not None else ""  # noqa: E731
     currency = statement.currency.code if statement.currency_id else ""
     rows, _more = transactions(statement)
+    values = {
+        "company": company.name if company else "", "customer": str(statement.customer), "code": statement.code,
+        "period_start": statement.period_start.isoformat(), "period_end": statement.period_end.isoformat(),
+        "closing_balance": money(statement.closing_balance), "currency": currency, "owner": str(statement.owner or ""),
+    }
+    return printing.apply_template(_document(statement, company, money, currency, rows), printing.template_for(PrintKind.ACCOUNT_STATEMENT), values)
+
+
+def _document(statement, company, money, currency, rows):
     return {
+        "logo": printing.company_logo(company),
         "title": _("Account statement"),
         "company": [text for text in (company.name, company.address, company.phone, company.email, company.tax_id) if text] if company else [],
         "facts": [

@@ -10,6 +10,7 @@ from qinglan.customers.value import register_potential_source
 from . import commissions, quotes, reconciliation, services
 from .choices import CommissionStatus, InvoiceStatus, StatementStatus, OrderStatus, QuoteStatus, StageKind
 from .models import (
+    PrintTemplate,
     AccountStatement,
     TerritoryRule,
     CommissionPlan,
@@ -254,7 +255,7 @@ class QuoteResource(Resource):
     search = {"code": 100, "customer__name": 200, "terms": 1000, "notes": 1000}
     fieldsets = (
         (_("Quote"), ("customer", "contact", "opportunity", "quote_date", "valid_until", "owner")),
-        (_("Terms"), ("currency", "price_list", "payment_term", "terms", "notes")),
+        (_("Terms"), ("currency", "price_list", "payment_term", "terms", "print_template", "notes")),
     )
     children = {
         "lines": Child(
@@ -457,6 +458,27 @@ class AccountStatementResource(Resource):
 
 
 add_panel(Customer, Panel(_("Account statements"), template="sales/customer_statements_panel.html"))
+
+
+# ---- print templates ------------------------------------------------------------------------
+
+
+@register(PrintTemplate)
+class PrintTemplateResource(Resource):
+    columns = ("name", "kind", "is_default", "title", "show_logo")
+    filters = ("kind", "is_default")
+    search = {"name": 100, "title": 200, "intro": 1000, "closing": 1000}
+    fieldsets = (
+        (_("Print template"), ("name", "kind", "is_default", "title", "show_logo")),
+        (_("Texts"), ("intro", "closing", "footer")),
+    )
+    menu_group = "sales"
+    menu_order = 88
+    icon = "bi-printer"
+
+    def after_save(self, record, *, user, created):
+        if record.is_default:  # one default per kind of document
+            PrintTemplate.objects.filter(kind=record.kind, is_default=True).exclude(pk=record.pk).update(is_default=False)
 
 
 # ---- pricing --------------------------------------------------------------------------------

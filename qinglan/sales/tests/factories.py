@@ -7,6 +7,7 @@ from qinglan.customers.tests.factories import make_customer
 from qinglan.sales import services
 from qinglan.sales.choices import StageKind
 from qinglan.sales.models import (
+    PrintTemplate,
     AccountStatement,
     TerritoryRule,
     CommissionPlan,
@@ -172,3 +173,8 @@ def account_statement(owner, serial):
     reconciliation.prepare_statement(statement=record, created=True)
     record.save()
     return record, owner, owner.department
+
+
+@sample_factory(PrintTemplate)
+def print_template(owner, serial):
+    return PrintTemplate.objects.create(name=f"矩陣列印範本{serial}", intro="{{ customer }}"), None, None
