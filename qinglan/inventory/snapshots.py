@@ -87,9 +87,10 @@ def stock_on(moment, *, warehouse_ids=None, text="", by_batch=False, limit=500):
     product and warehouse code, at most `limit` + 1; totals over every row."""
     snapshot = latest_before(moment)
     parts, params = [], []
-    if warehouse_ids is None:
-        # Every warehouse, named: the ledger is read through its (warehouse, posted at) index
-        # instead of scanning the table for a time range.
+    if warehouse_ids is None and snapshot is not None:
+        # Every warehouse, named: the movements since the snapshot are read through the ledger's
+        # (warehouse, posted at) index instead of scanning the table for a time range. (Without a
+        # snapshot the whole ledger is summed, which a plain scan does best.)
         from .models import Warehouse
 
         warehouse_ids = list(Warehouse.objects.order_by("pk").values_list("pk", flat=True))
@@ -124,14 +125,17 @@ def stock_on(moment, *, warehouse_ids=None, text="", by_batch=False, limit=500):
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         filters.append("(UPPER(p.code) LIKE UPPER(%s) ESCAPE '\\' OR UPPER(p.name) LIKE UPPER(%s) ESCAPE '\\')")
         filter_params += [f"{escaped}%", f"%{escaped}%"]
-    batch_columns = ", k.batch_id, bt.code, bt.expiry_date" if by_batch else ""
-    batch_join = " LEFT JOIN inventory_batch bt ON bt.id = k.batch_id" if by_batch else ""
-    group = "k.product_id, p.code, p.name, k.warehouse_id, w.code, w.name" + batch_columns
+    # Summed by ids first (a hash aggregate over the movements), then joined to the products and
+    # warehouses for their codes and names: grouping the movements by the text columns sorted
+    # every movement (1.6 s for a month of 10 M movements; see bench/README.md).
+    ids = "product_id, warehouse_id" + (", batch_id" if by_batch else "")
+    batch_columns = ", g.batch_id, bt.code, bt.expiry_date" if by_batch else ""
+    batch_join = " LEFT JOIN inventory_batch bt ON bt.id = g.batch_id" if by_batch else ""
     sql = (
-        f"SELECT {group}, SUM(k.quantity), SUM(k.value) FROM ({union}) k "
-        f"JOIN products_product p ON p.id = k.product_id JOIN inventory_warehouse w ON w.id = k.warehouse_id{batch_join} "
-        f"{'WHERE ' + ' AND '.join(filters) if filters else ''} GROUP BY {group} HAVING SUM(k.quantity) <> 0 "
-        f"ORDER BY p.code, w.code{', k.batch_id' if by_batch else ''} LIMIT %s"
+        f"SELECT g.product_id, p.code, p.name, g.warehouse_id, w.code, w.name{batch_columns}, g.quantity, g.value "
+        f"FROM (SELECT {ids}, SUM(quantity) AS quantity, SUM(value) AS value FROM ({union}) k GROUP BY {ids} HAVING SUM(quantity) <> 0) g "
+        f"JOIN products_product p ON p.id = g.product_id JOIN inventory_warehouse w ON w.id = g.warehouse_id{batch_join} "
+        f"{'WHERE ' + ' AND '.join(filters) if filters else ''} ORDER BY p.code, w.code{', g.batch_id' if by_batch else ''} LIMIT %s"
     )
     total_sql = (
         f"SELECT SUM(k.quantity), SUM(k.value) FROM ({union}) k JOIN products_product p ON p.id = k.product_id"
