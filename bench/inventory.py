@@ -9,7 +9,8 @@
 2. the stock report over a large ledger: --entries movements generated with COPY over
    --products products and 6 warehouses, the balances rebuilt from them with
    recompute_balances(); then the real-time report (from the balances), the report on a past
-   date (summed from the ledger) and the product's movement history, through the test
+   date (summed from the whole ledger, then from the month-end snapshot of 2025-12-01 taken by
+   the bench and the movements since) and the product's movement history, through the test
    Client, p50/p95, against hand-written SQL of the same work.
 
     QINGLAN_DATABASE_URL=postgres://qinglan:qinglan@127.0.0.1:5432/qinglan_bench_inventory \\
