@@ -248,3 +248,33 @@ def test_role_page_lists_permissions_by_resource_and_actions_in_words(client):
     html = client.get(f"/org/role/{role.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Organisation · Members" in html and "view, export" in html
     assert "[&#x27;" not in html
+
+
+# ---- language ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "browser,language,members",
+    [
+        ("zh-TW,zh;q=0.9,en;q=0.8", "zh-hant", "成員"),
+        ("zh-HK", "zh-hant", "成員"),
+        ("zh-CN,zh;q=0.9", "zh-hans", "成员"),
+        ("zh-SG", "zh-hans", "成员"),
+        ("en-US,en;q=0.9", "en", "Members"),
+        ("fr-FR", "zh-hant", "成員"),  # a language Qinglan does not speak: the default, Traditional Chinese
+    ],
+)
+def test_the_browser_language_chooses_the_pages_language(admin, browser, language, members):
+    client = Client(HTTP_ACCEPT_LANGUAGE=browser)
+    assert f'lang="{language}"' in html_tag(client.get("/accounts/login/").content.decode())
+    client.force_login(admin)
+    html = client.get("/org/user/").content.decode()
+    assert f'lang="{language}"' in html_tag(html)
+    assert re.search(rf"<title>\s*{members} ·", html)
+
+
+def test_the_members_language_setting_beats_the_browser(client, admin):
+    for setting, language in (("zh-hans", "zh-hans"), ("en", "en"), ("", "zh-hant")):
+        User.objects.filter(pk=admin.pk).update(language=setting)
+        html = client.get("/org/user/", HTTP_ACCEPT_LANGUAGE="zh-TW").content.decode()
+        assert f'lang="{language}"' in html_tag(html), setting
