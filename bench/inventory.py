@@ -326,6 +326,94 @@ def raw_postings(seconds, writers, workload):
     return {"elapsed": time.monotonic() - began, "latencies": latencies, **counts}
 
 
+# ---- 0. one posting, statement by statement -----------------------------------------------------
+
+
+def profile_postings(rounds):
+    """Statements and their time (an execute wrapper) and Python time (cProfile) of one posting
+    of each kind on an idle connection: a receipt of 3 lines, a delivery of 3 lines, a transfer
+    dispatched and received, a delivery cancelled. Prints per case: statements, SQL ms and
+    wall ms per posting (median of `rounds`), the statements of the last round, and the
+    functions cProfile finds most expensive over all rounds."""
+    import cProfile
+    import pstats
+
+    from django.db import connection
+
+    from qinglan.inventory import services
+    from qinglan.inventory.choices import DocumentKind
+    from qinglan.inventory.tests.test_concurrency import Workload
+
+    workload = Workload.create(prefix=f"Q{int(time.time())}")
+    user, (first, second) = workload.user, workload.physical
+    products = workload.products[:3]
+
+    def receipt():
+        return services.create_document(kind=DocumentKind.RECEIPT, warehouse=first, user=user, lines=[
+            {"product": p, "quantity": Decimal(5), "unit_cost": Decimal(11)} for p in products])
+
+    def delivery():
+        return services.create_document(kind=DocumentKind.DELIVERY, warehouse=first, user=user, lines=[
+            {"product": p, "quantity": Decimal(1)} for p in products])
+
+    def transfer():
+        return services.create_document(kind=DocumentKind.TRANSFER, warehouse=first, to_warehouse=second, transit_warehouse=workload.transit,
+                                        user=user, lines=[{"product": products[0], "quantity": Decimal(1)}])
+
+    def post(document):
+        services.post_document(record=document, user=user)
+
+    def both_steps(document):
+        services.dispatch_transfer(record=document, user=user)
+        services.receive_transfer(record=document, user=user)
+
+    def cancel(document):
+        services.cancel_document(record=document, user=user)
+
+    def posted_delivery():
+        document = delivery()
+        post(document)
+        return document
+
+    cases = [("receipt, 3 lines", receipt, post, 1), ("delivery, 3 lines", delivery, post, 1),
+             ("transfer, dispatched + received", transfer, both_steps, 2), ("delivery cancelled", posted_delivery, cancel, 1)]
+    rows = []
+    for label, make, act, postings in cases:
+        statements, walls, sqls, last = [], [], [], []
+        profiler = cProfile.Profile()
+        for _ in range(rounds):
+            document = make()
+            seen = []
+
+            def wrapper(execute, sql, params, many, context, seen=seen):
+                began = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    seen.append((time.perf_counter() - began, sql))
+
+            began = time.perf_counter()
+            with connection.execute_wrapper(wrapper):
+                profiler.enable()
+                act(document)
+                profiler.disable()
+            walls.append((time.perf_counter() - began) * 1000 / postings)
+            statements.append(len(seen) / postings)
+            sqls.append(sum(t for t, _sql in seen) * 1000 / postings)
+            last = seen
+        rows.append((label, percentile(statements, 0.5), percentile(sqls, 0.5), percentile(walls, 0.5)))
+        print(f"\n{label}: {percentile(statements, 0.5):.1f} statements per posting, SQL {percentile(sqls, 0.5):.1f} ms, "
+              f"wall {percentile(walls, 0.5):.1f} ms (median of {rounds}); the last round's statements:", flush=True)
+        for took, sql in last:
+            print(f"   {took * 1000:6.2f} ms  {' '.join(sql.split())[:150]}")
+        stream = io.StringIO()
+        pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(18)
+        print("\n".join(line for line in stream.getvalue().splitlines() if line.strip())[:4000])
+    print(f"\n{'case':<34} {'statements':>10} {'SQL ms':>8} {'wall ms':>8}")
+    for label, count, sql_ms, wall in rows:
+        print(f"{label:<34} {count:10.1f} {sql_ms:8.1f} {wall:8.1f}")
+
+
 # ---- 2. the stock report over a large ledger ---------------------------------------------------
 
 
@@ -502,6 +590,8 @@ def main():
     parser.add_argument("--processes", type=int, default=8, help="for (b'): processes sharing the --writers")
     parser.add_argument("--skip-postings", action="store_true")
     parser.add_argument("--skip-report", action="store_true")
+    parser.add_argument("--profile", type=int, metavar="ROUNDS", default=0,
+                        help="only profile one posting of each kind ROUNDS times (statements, SQL and Python time)")
     args = parser.parse_args()
     configure()
     from django.db import connection
@@ -510,6 +600,9 @@ def main():
     logging.getLogger("qinglan.inventory").addHandler(retries)
     logging.getLogger("qinglan.inventory").setLevel(logging.INFO)
     print(f"PostgreSQL {connection.cursor().connection.info.server_version}, Python {sys.version.split()[0]}, {os.cpu_count()} cores", flush=True)
+    if args.profile:
+        profile_postings(args.profile)
+        return
     if not args.skip_postings:
         mixed = mixed_workload(args.seconds, args.writers)
         print(f"\n(a) mixed workload, {args.writers} writers, {mixed['elapsed']:.1f} s: {mixed['requests']:,} requests, "
