@@ -104,7 +104,7 @@ def _load_demo():
         chosen = products[index::3]
         received = post(
             DocumentKind.RECEIPT, warehouses["TPE"], partner=suppliers[index % len(suppliers)] if suppliers else None,
-            reference=f"DN{today:%y%m}{index + 1:03d}", document_date=today - datetime.timedelta(days=30 - index * 7),
+            reference=f"DN{today:%y%m}{index + 1:03d}", document_date=today - datetime.timedelta(days=(120, 75, 30)[index]),
             lines=[{"product": product, "quantity": Decimal(rng.choice([40, 60, 120, 200])), "unit_cost": cost_of(product),
                     "location": Location.objects.get(warehouse=warehouses["TPE"], code=f"{'AB'[i % 2]}-0{i % 3 + 1}")}
                    for i, product in enumerate(chosen)],
