@@ -14,7 +14,9 @@ bulk copies. Only the deadlines of a tenth of the role tasks are moved into the 
 UPDATE (the instances would otherwise have to wait two days to be overdue).
 
 Measured, in-process through Django's test Client (server time: middleware, view, SQL,
-templates; no network), p50/p95 over --requests after two warm-up requests:
+templates; no network), p50/p95 over --requests after two warm-up requests, with the CPU time
+of this process (Python, templates, the driver; not the database server's) beside the wall
+time — on a loaded machine the wall time also counts waiting for a core:
   inbox: GET /workflow/tasks/ for "wfb_busy" (5,000 tasks: assigned to them as the manager
   of 100 members, and open to the review role of theirs), its 21st page (cursor); for
   "wfb_lead01", a team lead in the same role (about 2,100 tasks, 200 overdue), open and
@@ -232,15 +234,16 @@ def measure_page(client, url, requests):
 
     for _ in range(2):
         assert client.get(url).status_code == 200
-    samples = []
+    samples, cpu = [], []
     for _ in range(requests):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         response = client.get(url)
         samples.append(time.perf_counter() - began)
+        cpu.append(time.process_time() - began_cpu)
         assert response.status_code == 200, response.status_code
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
-    return percentiles(samples), len(queries), len(response.content)
+    return percentiles(samples), percentiles(cpu), len(queries), len(response.content)
 
 
 def page_url(client, pages):
@@ -260,8 +263,8 @@ def page_url(client, pages):
 def raw_inbox_sql():
     """Hand-written SQL of the open tab's rows: the member's open tasks (theirs, or offered to
     a role of theirs, their department or position), newest first, each way along its own
-    index (the first 26 of each), merged; with the instance's title, its initiator and the
-    candidate names the row shows."""
+    index (the first 26 of each), merged; with the instance's title, its process's name, its
+    initiator and the candidate names the row shows."""
     branch = "SELECT * FROM (SELECT id, created FROM workflow_worktask WHERE status = 'open' AND {} ORDER BY created DESC, id DESC LIMIT 26) b"
     roles = (
         "SELECT role_id FROM org_role_members WHERE user_id = %(member)s UNION SELECT rg.role_id FROM org_role_groups rg "
@@ -275,10 +278,11 @@ def raw_inbox_sql():
     ))
     return f"""
         SELECT t.id, t.name, t.kind, t.countersign, t.created, t.due, t.assignee_id, t.instance_id,
-               i.title, u.username, u.display_name, a.username, r.name, d.name, p.name
+               i.title, pd.name, pd.version, u.username, u.display_name, a.username, r.name, d.name, p.name
           FROM ({branches}) c
           JOIN workflow_worktask t ON t.id = c.id
           JOIN workflow_processinstance i ON i.id = t.instance_id
+          JOIN workflow_processdefinition pd ON pd.id = i.definition_id
           JOIN org_user u ON u.id = i.initiator_id
           LEFT JOIN org_user a ON a.id = t.assignee_id
           LEFT JOIN org_role r ON r.id = t.candidate_role_id
@@ -397,14 +401,14 @@ def main():
     from qinglan.workflow import services
 
     for member in (busy, lead, plain):
-        log(f"{member.username}: {services.open_task_count(member)} open tasks, {services.overdue_tasks(member).count()} overdue")
+        log(f"{member.username}: {services.open_tasks(member).count()} open tasks, {services.overdue_tasks(member).count()} overdue")
     clients = {}
     for member in (busy, lead, plain):
         clients[member.pk] = Client()
         clients[member.pk].force_login(member)
 
-    log("\n| case | p50 | p95 | queries | page |")
-    log("|---|---|---|---|---|")
+    log("\n| case | p50 | p95 | CPU of this process p50 / p95 | queries | page |")
+    log("|---|---|---|---|---|---|")
     cases = [
         ("inbox, wfb_busy, first page", busy, "/workflow/tasks/"),
         ("inbox, wfb_busy, page 21 (Next × 20)", busy, page_url(clients[busy.pk], 20)),
@@ -413,8 +417,8 @@ def main():
         ("inbox, wfb_lead07 (team lead, no role), open", plain, "/workflow/tasks/"),
     ]
     for label, member, url in cases:
-        (p50, p95), queries, size = measure_page(clients[member.pk], url, args.requests)
-        log(f"| {label} | {fmt(p50)} | {fmt(p95)} | {queries} | {size // 1024} KiB |")
+        (p50, p95), (cpu50, cpu95), queries, size = measure_page(clients[member.pk], url, args.requests)
+        log(f"| {label} | {fmt(p50)} | {fmt(p95)} | {fmt(cpu50)} / {fmt(cpu95)} | {queries} | {size // 1024} KiB |")
 
     log("\n| inbox rows (first 25) | ORM p50 / p95 | its SQL run raw p50 / p95 (statements) | hand-written SQL p50 / p95 | ORM/raw | ORM SQL/raw |")
     log("|---|---|---|---|---|---|")

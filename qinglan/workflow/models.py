@@ -4,6 +4,7 @@ serialized SpiffWorkflow state, indexed task rows for inboxes, and the audit tra
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -148,6 +149,13 @@ class WorkTask(models.Model):
             models.Index(fields=("candidate_department", "status"), name="workflow_task_department"),
             models.Index(fields=("candidate_position", "status"), name="workflow_task_position"),
             models.Index(fields=("status", "due"), name="workflow_task_due"),
+            # the overdue tab and its count, one range per way a task reaches the member, in due order
+            models.Index(
+                fields=("assignee", "due", "id"), name="workflow_task_overdue_assignee", condition=Q(status="open", due__isnull=False)
+            ),
+            models.Index(
+                fields=("candidate_role", "due", "id"), name="workflow_task_overdue_role", condition=Q(status="open", due__isnull=False)
+            ),
         ]
 
     def __str__(self):
