@@ -4,9 +4,10 @@ reversing entries; FEFO batch suggestions; the sales order link (fulfilment and 
 through sales.services); reorder points. Views, the API, actions and jobs all call these."""
 
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -235,13 +236,33 @@ def create_document(*, kind, warehouse, lines, user=None, **header):
 
 
 def _locked_document(record, user, action="change"):
-    document = (
-        StockDocument.objects.restrict(user, action).select_related("warehouse")
-        .select_for_update(of=("self",)).filter(pk=record.pk).first()
+    """The document locked FOR UPDATE (its row only), with its warehouses; on PostgreSQL its
+    tags' names come in the same statement (an ARRAY subquery) for the change log."""
+    query = (
+        StockDocument.objects.restrict(user, action).select_related("warehouse", "transit_warehouse")
+        .select_for_update(of=("self",)).filter(pk=record.pk)
     )
+    if connection.vendor == "postgresql":
+        from django.contrib.contenttypes.models import ContentType
+        from django.contrib.postgres.expressions import ArraySubquery
+        from django.db.models import OuterRef
+
+        from qinglan.extras.models import TaggedItem
+
+        tags = TaggedItem.objects.filter(content_type=ContentType.objects.get_for_model(StockDocument), object_id=OuterRef("pk")).values("tag__name")
+        query = query.annotate(tag_names=ArraySubquery(tags))
+    document = query.first()
     if document is None:
         raise PermissionDenied(_("You may not do this with this document."))
     return document
+
+
+def _before(document):
+    """snapshot() of the locked document, from the tag names read with it when there are."""
+    names = getattr(document, "tag_names", None)
+    if names is None:
+        return snapshot(document)
+    return new_record_snapshot(document, {}, [SimpleNamespace(name=name) for name in names])
 
 
 def _lines(document):
@@ -288,11 +309,30 @@ def suggest_batches(*, product_id, warehouse_id, quantity, variant_id=None, on=N
 
 def fefo_plan(*, product_id, warehouse_id, quantity, variant_id=None, on=None, exclude=()):
     """(suggest_batches' plan, what is available in all: unexpired batches and batch-less stock)."""
-    on = on or timezone.localdate()
     balances = (
         StockBalance.objects.filter(product_id=product_id, warehouse_id=warehouse_id, variant_id=variant_id)
         .select_related("batch").order_by("batch__expiry_date", "batch_id")
     )
+    return _plan(balances, quantity, on or timezone.localdate(), exclude)
+
+
+def fefo_plans(*, warehouse_id, items, on=None):
+    """fefo_plan() of several (product id, variant id, quantity) of one warehouse, their
+    balances read in one query: [(plan, available)] in the order of `items`."""
+    from django.db.models import Q
+
+    on = on or timezone.localdate()
+    condition = Q(pk__in=[])
+    for product_id, variant_id in {(p, v) for p, v, _q in items}:
+        condition |= Q(product_id=product_id, **({"variant_id": variant_id} if variant_id else {"variant__isnull": True}))
+    grouped = {}
+    for balance in (StockBalance.objects.filter(condition, warehouse_id=warehouse_id).select_related("batch")
+                    .order_by("batch__expiry_date", "batch_id")):
+        grouped.setdefault((balance.product_id, balance.variant_id), []).append(balance)
+    return [_plan(grouped.get((p, v), ()), quantity, on, ()) for p, v, quantity in items]
+
+
+def _plan(balances, quantity, on, exclude):
     plan, left = [], Decimal(quantity)
     loose = None
     for balance in balances:
@@ -379,20 +419,25 @@ def _reservations_for(lines, warehouse_id):
     order_lines = {line.order_line_id for line in lines if line.order_line_id}
     if not order_lines:
         return []
-    ids = StockCommitment.objects.filter(
+    return list(StockCommitment.objects.select_for_update().filter(
         kind=CommitmentKind.RESERVED, order_line_id__in=order_lines, warehouse_id=warehouse_id, quantity__gt=0,
-    ).values_list("pk", flat=True)
-    return list(stock.lock_commitments(ids).values())
+    ).order_by("pk"))
 
 
 def _outgoing_moves(document, lines, kind):
+    """Moves out of the document's warehouse: a line's batch, else FEFO over the balances of
+    every such line read in one query."""
+    loose = [line for line in lines if not line.batch_id]
+    plans = dict(zip((line.pk for line in loose), fefo_plans(
+        warehouse_id=document.warehouse_id, on=document.document_date,
+        items=[(line.product_id, line.variant_id, line.base_quantity) for line in loose],
+    ))) if loose else {}
     moves = []
     for line in lines:
         if line.batch_id:
             plan = [(line.batch, line.base_quantity)]
         else:
-            plan, available = fefo_plan(product_id=line.product_id, variant_id=line.variant_id, warehouse_id=document.warehouse_id,
-                                        quantity=line.base_quantity, on=document.document_date)
+            plan, available = plans[line.pk]
             if any(batch is not None for batch, _amount in plan) and available < line.base_quantity and not document.warehouse.allow_negative:
                 # Split over batches, the shortfall would be reported on the batch-less stock alone: say it for the whole.
                 raise ValidationError(
@@ -422,7 +467,7 @@ def post_document(*, record, user):
         raise ValidationError(_("Only a draft document is posted."))
     check_document(document=document)
     lines = _lines(document)
-    before = snapshot(document)
+    before = _before(document)
     releases = []
     entry_kind = EntryKind(kind)
     if kind in INCOMING_KINDS or kind == DocumentKind.ADJUSTMENT:
@@ -530,7 +575,7 @@ def dispatch_transfer(*, record, user):
     check_document(document=document)
     lines = _lines(document)
     transit = _transit(document)
-    before = snapshot(document)
+    before = _before(document)
     moves = _outgoing_moves(document, lines, EntryKind.TRANSFER_OUT)
     moves += [_mirror(move, transit.pk, index) for index, move in enumerate(list(moves))]
     expects = [
@@ -552,8 +597,8 @@ def receive_transfer(*, record, user):
     document = _locked_document(record, user)
     if document.status != DocumentStatus.IN_TRANSIT:
         raise ValidationError(_("Only a transfer in transit is received."))
-    expected = list(stock.lock_commitments(document.commitments.filter(quantity__gt=0).values_list("pk", flat=True)).values())
-    before = snapshot(document)
+    expected = stock.lock_document_commitments(document)
+    before = _before(document)
     arrived = StockEntry.objects.filter(document=document, warehouse_id=document.transit_warehouse_id, quantity__gt=0, reversal_of__isnull=True)
     moves = []
     for entry in arrived:
@@ -575,7 +620,7 @@ def cancel_document(*, record, user):
     document = _locked_document(record, user)
     if document.status == DocumentStatus.CANCELLED:
         raise ValidationError(_("The document is cancelled already."))
-    before = snapshot(document)
+    before = _before(document)
     was = document.status
     document.status = DocumentStatus.CANCELLED
     document.cancelled_at = timezone.now()
@@ -594,7 +639,7 @@ def cancel_document(*, record, user):
             _fulfil(lines, sign=-1, field="delivered", user=user)
         elif document.kind == DocumentKind.SALES_RETURN:
             _fulfil(lines, sign=-1, field="returned", user=user)
-        expected = list(stock.lock_commitments(document.commitments.filter(quantity__gt=0).values_list("pk", flat=True)).values())
+        expected = stock.lock_document_commitments(document)
         entries = list(StockEntry.objects.filter(document=document, reversal_of__isnull=True, reversals__isnull=True).order_by("pk"))
         stock.post(stock.reversing_moves(entries), user=user, document=document,
                    releases=[(commitment, commitment.quantity) for commitment in expected], expects=expects)
