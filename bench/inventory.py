@@ -407,7 +407,7 @@ def profile_postings(rounds):
         for took, sql in last:
             print(f"   {took * 1000:6.2f} ms  {' '.join(sql.split())[:150]}")
         stream = io.StringIO()
-        pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(18)
+        pstats.Stats(profiler, stream=stream).sort_stats(os.environ.get("INV_PROFILE_SORT", "cumulative")).print_stats(18)
         print("\n".join(line for line in stream.getvalue().splitlines() if line.strip())[:4000])
     print(f"\n{'case':<34} {'statements':>10} {'SQL ms':>8} {'wall ms':>8}")
     for label, count, sql_ms, wall in rows:
