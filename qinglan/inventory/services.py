@@ -394,6 +394,8 @@ def _purchase_releases(lines):
     for line in lines:
         if line.purchase_line_id:
             received[line.purchase_line_id] = received.get(line.purchase_line_id, Decimal(0)) + line.base_quantity
+    if not received:
+        return []
     releases = []
     for commitment in open_incoming(received):
         take = min(commitment.quantity, received.get(commitment.purchase_line_id, Decimal(0)))

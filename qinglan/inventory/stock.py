@@ -425,6 +425,9 @@ def expect_many(items, *, user=None):
 
 
 def lock_commitments(ids):
+    ids = list(ids)
+    if not ids:
+        return {}
     return {c.pk: c for c in StockCommitment.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")}
 
 
