@@ -131,13 +131,29 @@ class Page:
     is_first: bool
 
 
+def page_rows(queryset, ordering, count):
+    """The first `count` rows of `queryset` in `ordering`. With select_related, the page's keys
+    are read first without those joins, then the rows by their keys: a planner that sees a small
+    joined table (500 customers beside a million orders) would otherwise start from it and sort
+    the whole big table (2.5 s on SQLite), where reading the big one in key order stops after a
+    page."""
+    ordered = queryset.order_by(*ordering)
+    if not ordered.query.select_related:
+        return list(ordered[:count])
+    keys = list(ordered.select_related(None).values_list("pk", flat=True)[:count])
+    if not keys:
+        return []
+    found = queryset.filter(pk__in=keys).order_by().in_bulk()
+    return [found[key] for key in keys if key in found]
+
+
 def keyset_page(queryset, keys, *, size, after=None, before=None, last=False):
     """One page of `queryset` in the order of `keys` (which must end with the pk)."""
     if before:
         values = decode_cursor(before, keys)
         filtered = _filter_after(queryset, keys, values, reverse=True) if values is not None else None
         if filtered is not None:
-            rows = list(filtered.order_by(*order_expressions(keys, reverse=True))[: size + 1])
+            rows = page_rows(filtered, order_expressions(keys, reverse=True), size + 1)
             has_more = len(rows) > size
             rows = list(reversed(rows[:size]))
             return Page(
@@ -147,7 +163,7 @@ def keyset_page(queryset, keys, *, size, after=None, before=None, last=False):
                 is_first=not has_more,
             )
     if last:
-        rows = list(queryset.order_by(*order_expressions(keys, reverse=True))[: size + 1])
+        rows = page_rows(queryset, order_expressions(keys, reverse=True), size + 1)
         has_more = len(rows) > size
         rows = list(reversed(rows[:size]))
         return Page(rows=rows, next_cursor=None, prev_cursor=encode_cursor(rows[0], keys) if has_more else None, is_first=not has_more)
@@ -155,7 +171,7 @@ def keyset_page(queryset, keys, *, size, after=None, before=None, last=False):
     filtered = _filter_after(queryset, keys, values, reverse=False) if values is not None else None
     if filtered is None:
         values, filtered = None, queryset
-    rows = list(filtered.order_by(*order_expressions(keys))[: size + 1])
+    rows = page_rows(filtered, order_expressions(keys), size + 1)
     has_more = len(rows) > size
     rows = rows[:size]
     return Page(
