@@ -587,6 +587,23 @@ def return_to(workflow, task_id):
     workflow.do_engine_steps()
 
 
+def restart_with(workflow, values):
+    """Run the process again from its start event with `values` merged into its data (the
+    initiator corrected the form of a request returned to them): whatever followed the start is
+    undone and the gateways on the way read the new values. Without a start event to run again
+    from, the steps open now get the values."""
+    from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+
+    start = next((task for task in workflow.task_tree if isinstance(task.task_spec, StartEvent)), None)
+    if start is None:
+        for task in ready_user_tasks(workflow):
+            task.data.update(values)
+        return
+    start.parent.data.update(values)  # the start event takes its data from here as it runs
+    workflow.reset_from_task_id(start.id)
+    workflow.do_engine_steps()
+
+
 def jump_to(workflow, bpmn_id):
     """Move the workflow to the step `bpmn_id` (an administrator's correction): back to it when
     it was completed before, or forward to it when it lies ahead of a step that is ready now, the

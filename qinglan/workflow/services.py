@@ -682,6 +682,28 @@ def step_form(instance, task, data=None, files=None):
     return processforms.ProcessForm(entries, data, files, values=instance.data, prefix=FORM_PREFIX)
 
 
+def resubmit_fields(instance):
+    """The declared form fields the initiator may correct while the instance is returned to
+    them: every one. The definition has no step of the initiator's (a returned request is
+    revised outside the drawing), so no qinglan:fields rule hides a field from them, and they see
+    the whole form anyway (field_modes). None when the instance is about a business record: its
+    data comes from the record, not from a form."""
+    if instance.content_type_id:
+        return []
+    return list(instance.definition.form_fields)
+
+
+def resubmit_form(instance, data=None, files=None):
+    """The process form the initiator corrects on resubmit, filled with the instance's current
+    values; None when there is nothing to correct."""
+    from . import processforms
+
+    entries = resubmit_fields(instance)
+    if not entries:
+        return None
+    return processforms.ProcessForm(entries, data, files, values=instance.data, prefix=FORM_PREFIX)
+
+
 def _submitted_fields(form_data, form_files):
     start = f"{FORM_PREFIX}-"
     return {key[len(start):] for key in [*(form_data or {}), *(form_files or {})] if key.startswith(start)}
@@ -691,22 +713,29 @@ def _form_edits(instance, task, user, form_data, form_files):
     """Check the approver's changes of the form at `task`'s step: a field the step does not let
     them change is refused, the values are validated like the start form; returns
     {name: (entry, old value, new value)} of what changed, writing nothing."""
+    editable = {entry["name"] for entry in editable_fields(instance, task)}
+    refusal = _("These fields cannot be changed at this step: %(fields)s.")
+    return _checked_edits(instance, editable, refusal, step_form(instance, task, form_data, form_files), form_data, form_files)
+
+
+def _checked_edits(instance, editable, refusal, form, form_data, form_files):
+    """{name: (entry, old value, new value)} of what `form` (the fields named `editable`)
+    changes; a posted field outside them is refused with `refusal`, a bad value with the
+    field's errors; nothing is written."""
     from . import processforms
 
     entries = {entry["name"]: entry for entry in instance.definition.form_fields}
-    editable = {entry["name"] for entry in editable_fields(instance, task)}
     refused = sorted(name for name in _submitted_fields(form_data, form_files) if name not in editable)
     if refused:
         labels = ", ".join(str(entries[name]["label"]) if name in entries else name for name in refused)
-        raise ValidationError(_("These fields cannot be changed at this step: %(fields)s.") % {"fields": labels})
-    form = step_form(instance, task, form_data, form_files)
+        raise ValidationError(refusal % {"fields": labels})
     if form is None:
         return {}
     if not form.is_valid():
         messages = [f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()]
         raise ValidationError(messages)
     changed = {}
-    for name in editable:
+    for name in [name for name in entries if name in editable]:  # in the form's order
         entry, old, value = entries[name], instance.data.get(name), form.cleaned_data.get(name)
         if entry["type"] == "attachment":
             if value:
@@ -901,17 +930,34 @@ def return_task(*, task, user, to="previous", comment=""):
 
 
 @transaction.atomic
-def resubmit(*, instance, user, comment=""):
-    """The initiator sends a returned instance on again, from the step it was returned to."""
+def resubmit(*, instance, user, comment="", form_data=None, form_files=None):
+    """The initiator sends a returned instance on again, from the step it was returned to.
+    `form_data` / `form_files` (a POST, inputs named field-<name>) correct the process form
+    (resubmit_fields): validated like the start form (ValidationError, nothing done, when they
+    do not hold), the changes stored in the instance data and recorded in the trail as "form
+    data changed"; the process then runs again from its start with the new values, so every
+    gateway on the way reads them. Without such inputs it goes on unchanged."""
     instance = _lock_instance(instance)
     if instance.initiator_id != user.pk:
         raise PermissionDenied(_("Only the initiator may resubmit this process."))
     if instance.status != InstanceStatus.RETURNED:
         raise ValidationError(_("This process is not waiting to be resubmitted."))
+    edits = {}
+    if _submitted_fields(form_data, form_files):
+        editable = {entry["name"] for entry in resubmit_fields(instance)}
+        refusal = _("These fields cannot be changed on resubmitting: %(fields)s.")
+        edits = _checked_edits(instance, editable, refusal, resubmit_form(instance, form_data, form_files), form_data, form_files)
     expected_revision = instance.revision
     workflow = _load(instance)
     now = timezone.now()
-    for row in instance.tasks.filter(kind=TaskKind.RESUBMIT, status=TaskStatus.OPEN):
+    resubmit_rows = list(instance.tasks.filter(kind=TaskKind.RESUBMIT, status=TaskStatus.OPEN))
+    _apply_edits(instance, resubmit_rows[0] if resubmit_rows else None, user, edits)
+    if edits:
+        try:
+            engine.restart_with(workflow, _form_values(instance))
+        except (SpiffWorkflowException, ExpressionError) as error:
+            raise _engine_failure(error) from None
+    for row in resubmit_rows:
         _close_row(row, user, comment=comment, now=now)
     instance.status = InstanceStatus.RUNNING
     _event(instance, EventKind.RESUBMITTED, actor=user, comment=comment)

@@ -291,6 +291,8 @@ class InstanceView(View):
         for event in events:
             event.attachments = attachments.get(event.pk, [])
         is_admin = services.is_administrator(user)
+        resubmit = instance.status == InstanceStatus.RETURNED and instance.initiator_id == user.pk
+        resubmit_form = services.resubmit_form(instance) if resubmit else None
         for task in actionable:
             task.summary = services.countersign_summary(task) if task.countersign else None
             task.edit_form = services.step_form(instance, task)
@@ -299,7 +301,8 @@ class InstanceView(View):
             "tasks": [task for task in tasks if task.kind != TaskKind.RESUBMIT or task.status != TaskStatus.CANCELLED],
             "step_forms": [task for task in actionable if task.kind == TaskKind.STEP],
             "assist_forms": [task for task in actionable if task.kind == TaskKind.ASSIST],
-            "resubmit": instance.status == InstanceStatus.RETURNED and instance.initiator_id == user.pk,
+            "resubmit": resubmit,
+            "resubmit_form": resubmit_form,
             "delegable": [task for task in tasks if task.status == TaskStatus.OPEN and task.kind != TaskKind.RESUBMIT and is_admin and task not in actionable],
             "events": events,
             "data": data,
@@ -307,7 +310,7 @@ class InstanceView(View):
             "can_urge": running and (instance.initiator_id == user.pk or is_admin),
             "can_jump": is_admin and instance.status in (InstanceStatus.RUNNING, InstanceStatus.RETURNED),
             "jump_targets": services.jump_targets(instance) if is_admin else [],
-            "members": member_choices() if actionable or is_admin else [],
+            "members": member_choices() if actionable or is_admin or resubmit_form else [],
             "record_link": _record_link(instance, user),
             "diagram": {"xml": services.shown_xml(instance.definition.xml), **services.diagram_state(instance)} if "BPMNDiagram" in instance.definition.xml else None,
         }
@@ -417,7 +420,10 @@ class InstanceActionView(ActionView):
         comment = _comment(request)
         actions = {
             "withdraw": (lambda: services.withdraw(instance=instance, user=user, comment=comment), _("The process was withdrawn.")),
-            "resubmit": (lambda: services.resubmit(instance=instance, user=user, comment=comment), _("Resubmitted.")),
+            "resubmit": (
+                lambda: services.resubmit(instance=instance, user=user, comment=comment, form_data=request.POST, form_files=request.FILES),
+                _("Resubmitted."),
+            ),
             "urge": (lambda: services.urge(instance=instance, user=user, comment=comment), _("The assignees were reminded.")),
             "comment": (
                 lambda: services.comment(instance=instance, user=user, text=comment, files=request.FILES.getlist("files")[:10]),

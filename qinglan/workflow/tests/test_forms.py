@@ -275,3 +275,94 @@ def test_the_service_refuses_a_field_not_editable_at_the_step(definition, people
     assert "只給研發看" not in lead_page and "Urgent" in lead_page
     # the reviewer (their step showed every field) still sees it
     assert "只給研發看" in client_for(people["reviewer"]).get(instance.get_page_url()).content.decode()
+
+
+# ---- the initiator corrects the form of a request returned to them ---------------------------------
+
+
+def returned_to_buyer(definition, people, **values):
+    instance = started(definition, people, amount="800", reviewer="", **values)
+    task = open_task(instance)  # the manager's step (a small amount)
+    services.return_task(task=task, user=people["lead"], to="initiator", comment="金額不對")
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.RETURNED
+    return instance
+
+
+def resubmit_post(**changes):
+    values = {**GOOD, "amount": "800", "reviewer": "", **changes}
+    return {"comment": "已更正", **{f"field-{name}": value for name, value in values.items()}}
+
+
+def test_the_initiator_corrects_the_form_on_resubmit(definition, people):
+    instance = returned_to_buyer(definition, people)
+    buyer = client_for(people["buyer"])
+    page = buyer.get(instance.get_page_url()).content.decode()
+    assert 'data-testid="resubmit-fields"' in page and 'enctype="multipart/form-data"' in page
+    for name in ("item", "amount", "category", "reviewer", "urgent", "needed_by", "note", "quote"):
+        assert f'name="field-{name}"' in page  # every field, the private note too: the initiator wrote it
+    assert 'name="field-amount" value="800"' in page and 'value="示波器"' in page
+    # the lead, who returned it, sees no such form
+    assert 'data-testid="resubmit-fields"' not in client_for(people["lead"]).get(instance.get_page_url()).content.decode()
+
+    response = buyer.post(
+        reverse("workflow:instance_action", args=[instance.pk, "resubmit"]), resubmit_post(amount="5000", reviewer="reviewer"), follow=True
+    )
+    assert "Resubmitted." in response.content.decode()
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.RUNNING
+    assert (instance.data["amount"], instance.data["reviewer"], instance.data["item"]) == (5000, "reviewer", "示波器")
+    # the gateway before the first step read the new amount: the reviewer named in the form has it now
+    task = open_task(instance)
+    assert (task.bpmn_id, task.assignee) == ("review", people["reviewer"])
+    change = TaskEvent.objects.get(instance=instance, kind="changed")
+    assert change.actor == people["buyer"]
+    assert change.comment.splitlines() == ["Amount: 800 → 5,000", f"Reviewer: — → {people['reviewer']}"]
+    kinds = list(instance.events.order_by("id").values_list("kind", flat=True))
+    assert kinds.index("changed") < kinds.index("resubmitted")
+    page = buyer.get(instance.get_page_url()).content.decode()
+    assert "Amount: 800 → 5,000" in page and "Form data changed" in page
+    # and on: the reviewer approves, the manager's step comes, the data stays corrected
+    services.complete(task=task, user=people["reviewer"], outcome="approve")
+    assert open_task(instance).bpmn_id == "manager_approval"
+
+
+def test_resubmitting_without_changes_goes_on_from_the_returned_step(definition, people):
+    instance = returned_to_buyer(definition, people)
+    client_for(people["buyer"]).post(reverse("workflow:instance_action", args=[instance.pk, "resubmit"]), resubmit_post())
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.RUNNING and open_task(instance).bpmn_id == "manager_approval"
+    assert not TaskEvent.objects.filter(instance=instance, kind="changed").exists()
+
+
+def test_a_bad_correction_is_refused_and_nothing_changes(definition, people):
+    instance = returned_to_buyer(definition, people)
+    before = (dict(instance.data), instance.revision)
+    buyer = client_for(people["buyer"])
+    url = reverse("workflow:instance_action", args=[instance.pk, "resubmit"])
+    response = buyer.post(url, resubmit_post(amount="abc", item=""), follow=True)
+    text = response.content.decode()
+    assert "Amount: Enter a number." in text and "Item: This field is required." in text
+    response = buyer.post(url, {**resubmit_post(amount="5000"), "field-bogus": "x"}, follow=True)
+    assert "These fields cannot be changed on resubmitting: bogus." in response.content.decode()
+    # in the member's language
+    people["buyer"].language = "zh-hant"
+    people["buyer"].save()
+    response = buyer.post(url, resubmit_post(category="gold"), follow=True)
+    assert "Category: " in response.content.decode() and "選擇有效的選項" in response.content.decode()
+    instance.refresh_from_db()
+    assert (dict(instance.data), instance.revision, instance.status) == (*before, InstanceStatus.RETURNED)
+    assert not TaskEvent.objects.filter(instance=instance, kind__in=["changed", "resubmitted"]).exists()
+    assert WorkTask.objects.get(instance=instance, kind="resubmit").status == TaskStatus.OPEN
+
+
+def test_only_the_initiator_corrects_and_resubmits(definition, people):
+    instance = returned_to_buyer(definition, people)
+    before = (dict(instance.data), instance.revision)
+    url = reverse("workflow:instance_action", args=[instance.pk, "resubmit"])
+    response = client_for(people["lead"]).post(url, resubmit_post(amount="5000"))
+    assert response.status_code == 403 and "Only the initiator may resubmit this process." in response.content.decode()
+    assert client_for(people["outsider"]).post(url, resubmit_post(amount="5000")).status_code == 404
+    instance.refresh_from_db()
+    assert (dict(instance.data), instance.revision, instance.status) == (*before, InstanceStatus.RETURNED)
+    assert not TaskEvent.objects.filter(instance=instance, kind="changed").exists()
