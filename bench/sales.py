@@ -18,7 +18,9 @@ Timed (p50/p95 over --requests runs, server time in-process):
    promotions of the day);
 2. the order list (GET /sales/salesorder/) as an administrator and as a salesperson seeing
    their own orders, against the raw SQL of the same 50 rows and bounded count;
-3. the page of the 200-line order (GET /sales/salesorder/<pk>/).
+3. the page of the 200-line order (GET /sales/salesorder/<pk>/);
+4. the sales-by-month report over all orders (sales.reports.by_month as an administrator:
+   booked orders, invoices and receipts per month), against the raw SQL of its orders' part.
 """
 
 import argparse
@@ -158,30 +160,33 @@ def ensure_data(args, log):
         log(f"generating {args.orders - have:,} orders of {args.lines} lines")
         day = datetime.date.today()
         for start in range(have, args.orders, 2000):
+            if start and start % 100_000 == 0:
+                log(f"  {start:,} orders")
             with transaction.atomic():
-                orders = [
-                    SalesOrder(
+                orders, lines = [], []
+                for index in range(start, min(start + 2000, args.orders)):
+                    order = SalesOrder(
                         code=f"BSO{index:08d}", customer_id=customers[index % len(customers)], owner=seller if index % 10 == 0 else admin,
                         department=seller.department if index % 10 == 0 else None, order_date=day - datetime.timedelta(days=index % 700),
                         status=rng.choice(["draft", "approved", "fulfilling", "completed"]), currency=twd,
                     )
-                    for index in range(start, min(start + 2000, args.orders))
-                ]
-                SalesOrder.objects.bulk_create(orders)
-                lines = []
-                for order in orders:
-                    total = Decimal(0)
+                    subtotal = tax_total = Decimal(0)
                     for pk, _category, price in rng.sample(products, args.lines):
                         quantity = Decimal(rng.randint(1, 20))
                         net = quantity * price
                         tax = (net * Decimal("0.05")).quantize(Decimal(1))
-                        total += net + tax
+                        subtotal += net
+                        tax_total += tax
                         lines.append(SalesOrderLine(
                             order=order, product_id=pk, quantity=quantity, unit_price=price, tax_rate=rate, net_amount=net, tax_amount=tax, line_total=net + tax,
                         ))
-                    order.total = order.total_base = total
+                    order.subtotal, order.tax_total = subtotal, tax_total
+                    order.total = order.total_base = subtotal + tax_total
+                    orders.append(order)
+                SalesOrder.objects.bulk_create(orders)
+                for line in lines:
+                    line.order_id = line.order.pk
                 SalesOrderLine.objects.bulk_create(lines, batch_size=5000)
-                SalesOrder.objects.bulk_update(orders, ["total", "total_base"], batch_size=2000)
     big = SalesOrder.objects.filter(code="BSO-200").first()
     if big is None:
         big = SalesOrder(code="BSO-200", customer_id=customers[1], owner=admin, currency=twd)
@@ -262,10 +267,11 @@ def main():
 
         def raw_list():
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT o.id, o.code, o.order_date, o.status, o.total, cu.name, c.code, u.username FROM sales_salesorder o "
+                cursor.execute(  # the page's ids first, then their rows (a planner must not start from the customers)
+                    "SELECT o.id, o.code, o.order_date, o.status, o.total, cu.name, c.code, u.username FROM "
+                    f"(SELECT id FROM sales_salesorder o {where} ORDER BY o.id DESC LIMIT 50) page JOIN sales_salesorder o ON o.id = page.id "
                     "JOIN customers_customer cu ON cu.id = o.customer_id LEFT JOIN org_currency c ON c.id = o.currency_id "
-                    f"LEFT JOIN org_user u ON u.id = o.owner_id {where} ORDER BY o.id DESC LIMIT 50"
+                    "LEFT JOIN org_user u ON u.id = o.owner_id ORDER BY o.id DESC"
                 )
                 cursor.fetchall()
                 cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM sales_salesorder o {where} LIMIT {settings.QINGLAN_COUNT_LIMIT + 1}) t")
@@ -280,6 +286,28 @@ def main():
     client.get(f"/sales/salesorder/{big.pk}/")
     (p50, p95), (s50, s95), queries = timed(lambda: client.get(f"/sales/salesorder/{big.pk}/"), args.requests)
     print(f"order page with 200 lines: p50 {p50:.1f} ms, p95 {p95:.1f} ms; SQL p50 {s50:.1f} ms in {queries} queries")
+
+    from qinglan.sales import reports
+
+    first = SalesOrder.objects.order_by("order_date").values_list("order_date", flat=True).first().replace(day=1)
+    end = reports.add_months(datetime.date.today(), 1)
+    runs = max(3, args.requests // 10)
+    (p50, p95), (s50, s95), queries = timed(lambda: reports.by_month(admin, first, end), runs)
+    booked = ",".join(f"'{status}'" for status in reports.BOOKED)
+    month = "substr(order_date, 1, 7)" if connection.vendor == "sqlite" else "to_char(order_date, 'YYYY-MM')"
+
+    def raw_by_month():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {month}, COUNT(*), SUM(subtotal * total_base / total) FROM sales_salesorder "
+                f"WHERE status IN ({booked}) AND total <> 0 AND total_base IS NOT NULL AND order_date >= %s AND order_date < %s GROUP BY 1",
+                [first, end],
+            )
+            cursor.fetchall()
+
+    (r50, r95), _, _ = timed(raw_by_month, runs)
+    print(f"sales by month over all orders ({first:%Y-%m} to now, orders, invoices and receipts): p50 {p50:.0f} ms, p95 {p95:.0f} ms; "
+          f"SQL p50 {s50:.0f} ms in {queries} queries; raw SQL of the orders' part p50 {r50:.0f} ms")
 
 
 if __name__ == "__main__":

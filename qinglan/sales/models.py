@@ -422,6 +422,8 @@ class SalesOrder(OwnedModel):
             models.Index(fields=("status", "id"), name="order_status_id"),
             models.Index(fields=("department", "id"), name="order_department_id"),
             models.Index(fields=("owner", "id"), name="order_owner_id"),
+            # Sales by month reads booked orders of a date range from this index alone.
+            models.Index(fields=("status", "order_date", "subtotal", "total", "total_base"), name="order_status_date_amounts"),
         ]
 
     def __str__(self):
