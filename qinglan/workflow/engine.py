@@ -52,7 +52,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from . import assignees, expressions
@@ -573,6 +573,14 @@ def leads_to(workflow, earlier_id, later_id):
         parent_id = task.workflow.parent_task_id
         task = workflow.get_task_from_id(parent_id) if parent_id is not None else None
     return False
+
+
+def has_task(workflow, task_id):
+    """Is `task_id` in the workflow's tree still (running it again from its start drops it)?"""
+    try:
+        return workflow.get_task_from_id(task_id) is not None
+    except TaskNotFoundException:
+        return False
 
 
 def is_ready(workflow, task_id):

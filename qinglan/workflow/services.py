@@ -904,9 +904,10 @@ def return_task(*, task, user, to="previous", comment=""):
             raise _engine_failure(error) from None
         label = _("Returned to the step “%(step)s”: %(comment)s") % {"step": previous.label, "comment": comment}
     else:
-        first = instance.tasks.filter(kind=TaskKind.STEP).order_by("created", "id").first()
-        first_id = UUID(first.spiff_task_id)
-        if workflow.get_task_from_id(first_id) is not None and not engine.is_ready(workflow, first_id):
+        # the first step of this run (a resubmit with corrections runs it again from the start)
+        steps = instance.tasks.filter(kind=TaskKind.STEP).order_by("created", "id").values_list("spiff_task_id", flat=True)
+        first_id = next((UUID(step) for step in steps if engine.has_task(workflow, UUID(step))), None)
+        if first_id is not None and not engine.is_ready(workflow, first_id):
             try:
                 engine.return_to(workflow, first_id)
             except (SpiffWorkflowException, ExpressionError) as error:

@@ -366,3 +366,25 @@ def test_only_the_initiator_corrects_and_resubmits(definition, people):
     instance.refresh_from_db()
     assert (dict(instance.data), instance.revision, instance.status) == (*before, InstanceStatus.RETURNED)
     assert not TaskEvent.objects.filter(instance=instance, kind="changed").exists()
+
+
+def test_a_corrected_request_can_be_returned_and_corrected_again(definition, people):
+    instance = returned_to_buyer(definition, people)
+    url = reverse("workflow:instance_action", args=[instance.pk, "resubmit"])
+    buyer = client_for(people["buyer"])
+    buyer.post(url, resubmit_post(amount="5000", reviewer="reviewer"))
+    task = open_task(instance)
+    assert task.bpmn_id == "review"
+    # the reviewer returns it too (the first step of this run is theirs); the buyer lowers the amount
+    client_for(people["reviewer"]).post(reverse("workflow:task_action", args=[task.pk, "return"]), {"to": "initiator", "comment": "太貴"})
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.RETURNED
+    buyer.post(url, resubmit_post(amount="700", reviewer="reviewer"))
+    instance.refresh_from_db()
+    assert (instance.status, instance.data["amount"], open_task(instance).bpmn_id) == (InstanceStatus.RUNNING, 700, "manager_approval")
+    assert list(instance.events.filter(kind="changed").order_by("id").values_list("comment", flat=True)) == [
+        f"Amount: 800 → 5,000\nReviewer: — → {people['reviewer']}", "Amount: 5,000 → 700",
+    ]
+    services.complete(task=open_task(instance), user=people["lead"], outcome="approve")
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.APPROVED
