@@ -353,12 +353,11 @@ PRINT_FORMATS = {
 
 
 class PrintView(View):
-    """A printed document (PDF or DOCX) of a record the member may view."""
+    """A printed document (PDF or DOCX) of a record the member may view: `document(record)`
+    gives the structure the writers in printing.py read."""
 
     model = None
-
-    def document(self, record):
-        raise NotImplementedError
+    document = None
 
     def filename(self, record):
         return record.code
@@ -375,9 +374,7 @@ class PrintView(View):
 
 class QuotePrintView(PrintView):
     model = Quote
-
-    def document(self, record):
-        return printing.quote_document(record)
+    document = staticmethod(printing.quote_document)
 
     def filename(self, record):
         return f"{record.code}-v{record.version}"
@@ -385,9 +382,7 @@ class QuotePrintView(PrintView):
 
 class AccountStatementPrintView(PrintView):
     model = AccountStatement
-
-    def document(self, record):
-        return reconciliation.statement_document(record)
+    document = staticmethod(reconciliation.statement_document)
 
 
 class CatalogueForm(StyledFormMixin, forms.Form):
