@@ -80,6 +80,9 @@ class TargetPeriod(models.TextChoices):
     YEAR = "year", _("year")
 
 
+PERIOD_NUMBERS = {TargetPeriod.MONTH: 12, TargetPeriod.QUARTER: 4, TargetPeriod.YEAR: 1}  # how a period of a year is numbered
+
+
 class TargetMeasure(models.TextChoices):
     """What achieves a target: issued invoices (net of tax, less credit notes) or money received."""
 

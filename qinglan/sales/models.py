@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from qinglan.core.models import BaseModel, ChildModel, OrganizationalModel, OwnedModel
 
 from .choices import (
+    PERIOD_NUMBERS,
     PrintKind,
     StatementStatus,
     CommissionStatus,
@@ -786,7 +787,7 @@ class SalesTarget(BaseModel):
         errors = {}
         if sum(bool(value) for value in (self.member_id, self.department_id, self.region_id)) > 1:
             errors["member"] = _("A target is for one member, one department or one region (or, naming none, the company).")
-        limit = {TargetPeriod.MONTH: 12, TargetPeriod.QUARTER: 4, TargetPeriod.YEAR: 1}.get(self.period, 12)
+        limit = PERIOD_NUMBERS.get(self.period, 12)
         if self.number and self.number > limit:
             errors["number"] = _("A %(period)s target is numbered 1 to %(limit)s.") % {"period": self.get_period_display(), "limit": limit}
         if errors:
@@ -894,7 +895,7 @@ class CommissionStatement(OwnedModel):
         return SalesTarget.period_label(self)
 
     def clean(self):
-        limit = {TargetPeriod.MONTH: 12, TargetPeriod.QUARTER: 4, TargetPeriod.YEAR: 1}.get(self.period, 12)
+        limit = PERIOD_NUMBERS.get(self.period, 12)
         if self.number and self.number > limit:
             raise ValidationError({"number": _("A %(period)s statement is numbered 1 to %(limit)s.") % {"period": self.get_period_display(), "limit": limit}})
 

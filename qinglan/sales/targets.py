@@ -7,12 +7,13 @@ import calendar
 import datetime
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, ExpressionWrapper, F, Q, Sum, When
+from django.db.models import Q, Sum
 
 from qinglan.org.services import to_base
 
-from .choices import InvoiceKind, TargetMeasure, TargetPeriod
+from .choices import TargetMeasure, TargetPeriod
 from .models import Invoice, Receipt
+from .reports import signed_net_base
 from .services import COUNTED_INVOICES
 
 CENT = Decimal("0.01")
@@ -49,12 +50,8 @@ def achieved(target):
 
         currencies = Currency.objects.in_bulk([row["currency"] for row in rows if row["currency"]])
         return sum((to_base(row["total"], currencies.get(row["currency"]), on=last) or Decimal(0) for row in rows), Decimal(0)).quantize(CENT)
-    net_base = ExpressionWrapper(F("subtotal") * F("total_base") / F("total"), output_field=DecimalField(max_digits=24, decimal_places=6))
-    signed = Case(
-        When(kind=InvoiceKind.CREDIT_NOTE, then=-net_base), default=net_base, output_field=DecimalField(max_digits=24, decimal_places=6),
-    )
     invoices = Invoice.objects.filter(_scope(target), status__in=COUNTED_INVOICES, invoice_date__range=(first, last)).exclude(total=0)
-    total = invoices.exclude(total_base=None).aggregate(total=Sum(signed))["total"] or Decimal(0)
+    total = invoices.exclude(total_base=None).aggregate(total=Sum(signed_net_base()))["total"] or Decimal(0)
     return Decimal(total).quantize(CENT)
 
 

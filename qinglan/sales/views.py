@@ -28,7 +28,7 @@ from qinglan.org.services import base_currency
 
 from . import catalogue, commissions, pricing, printing, reconciliation, reports, services, targets
 from .reports import add_months, month_start
-from .choices import InvoiceStatus, OrderStatus, StageKind, TargetPeriod
+from .choices import PERIOD_NUMBERS, InvoiceStatus, OrderStatus, StageKind, TargetPeriod
 from .models import AccountStatement, CommissionPlan, CommissionStatement, Invoice, LossReason, Opportunity, OpportunityStage, PriceList, Quote, SalesOrder, SalesOrderLine, SalesTarget
 
 CARDS_PER_STAGE = 30
@@ -472,7 +472,7 @@ class CommissionRunForm(StyledFormMixin, forms.Form):
 
     def clean(self):
         data = super().clean()
-        limit = {TargetPeriod.MONTH: 12, TargetPeriod.QUARTER: 4, TargetPeriod.YEAR: 1}.get(data.get("period"), 12)
+        limit = PERIOD_NUMBERS.get(data.get("period"), 12)
         if data.get("number") and data["number"] > limit:
             self.add_error("number", _("A %(period)s statement is numbered 1 to %(limit)s.") % {"period": TargetPeriod(data["period"]).label, "limit": limit})
         return data
