@@ -1,13 +1,17 @@
 """Quote services (報價單): numbering and pricing on save, submitting (a discount below the
 price lists beyond the company's limit goes through the workflow process
 `sales_quote_discount`, bound in apps.py), sending, declining, revising into a new version,
-converting to a sales order, and the printed document (PDF and DOCX)."""
+converting to a sales order, the printed document (PDF and DOCX) and sending it by e-mail."""
 
 import datetime
 from decimal import Decimal
 from pathlib import Path
 
+import smtplib
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -141,14 +145,66 @@ def back_to_draft(quote, user, reason=""):
         _step(quote, QuoteStatus.DRAFT, user, "rejected")
 
 
-@transaction.atomic
-def mark_sent(*, record, user):
-    quote = _locked(record, user, "change")
+def check_sendable(quote):
     if quote.status not in {QuoteStatus.APPROVED, QuoteStatus.SENT}:
         raise ValidationError(_("Only an approved quote is sent."))
     if quote.expired:
         raise ValidationError(_("The quote expired on %(day)s; revise it with a new date.") % {"day": quote.valid_until.isoformat()})
+
+
+@transaction.atomic
+def mark_sent(*, record, user):
+    quote = _locked(record, user, "change")
+    check_sendable(quote)
     return _step(quote, QuoteStatus.SENT, user, "sent")
+
+
+SEND_FORMATS = ("pdf", "docx")
+
+
+@transaction.atomic
+def send_quote(*, record, user, to, cc=(), subject, message, formats=("pdf",)):
+    """Send the printed quote by e-mail (one attachment per format) from the company's address,
+    replies going to the member, then mark it sent and record the mail as an e-mail follow-up
+    on the customer. The mail server's refusal raises a ValidationError and changes nothing."""
+    from qinglan.customers.choices import ActivityKind
+    from qinglan.customers.models import Activity
+    from qinglan.customers.services import refresh_follow_up
+
+    from .printing import quote_document, to_docx, to_pdf
+
+    quote = _locked(record, user, "change")
+    check_sendable(quote)
+    if not to:
+        raise ValidationError(_("Name at least one recipient."))
+    if not formats or set(formats) - set(SEND_FORMATS):
+        raise ValidationError(_("Choose the format of the attached quote."))
+    document = quote_document(quote)
+    mail = EmailMessage(
+        subject=subject, body=message, from_email=settings.DEFAULT_FROM_EMAIL, to=list(to), cc=list(cc),
+        reply_to=[user.email] if user.email else None,
+    )
+    writers = {"pdf": (to_pdf, "application/pdf"), "docx": (to_docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document")}
+    for fmt in formats:
+        write, content_type = writers[fmt]
+        mail.attach(f"{quote.code}-v{quote.version}.{fmt}", write(document), content_type)
+    if quote.status != QuoteStatus.SENT:
+        _step(quote, QuoteStatus.SENT, user, "sent")
+    recipients = ", ".join([*to, *cc])
+    activity = Activity.objects.create(
+        customer_id=quote.customer_id, contact_id=quote.contact_id, kind=ActivityKind.EMAIL, owner=user,
+        subject=subject[: Activity._meta.get_field("subject").max_length],
+        outcome=_("Quote %(code)s (version %(version)s) sent to %(recipients)s.") % {"code": quote.code, "version": quote.version, "recipients": recipients}
+        + ("\n\n" + message if message else ""),
+    )
+    log_change(record=activity, action=ObjectChange.Action.CREATE, user=user, after=snapshot(activity))
+    queue_event(event_name(activity, "created"), record=activity, user=user)
+    refresh_follow_up(customer_id=quote.customer_id)
+    try:  # last, so that a refusal rolls back the status and the follow-up
+        mail.send()
+    except (smtplib.SMTPException, OSError) as error:
+        raise ValidationError(_("The mail server did not accept the message (%(reason)s); nothing was sent.") % {"reason": error}) from error
+    return quote
 
 
 @transaction.atomic

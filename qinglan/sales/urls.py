@@ -19,5 +19,6 @@ urlpatterns = [
     path("reports/by-month/", views.SalesByMonthView.as_view(), name="by_month"),
     path("targets/", views.TargetsView.as_view(), name="targets"),
     path("quote/<int:pk>/print/<str:fmt>/", views.QuotePrintView.as_view(), name="quote_print"),
+    path("quote/<int:pk>/mail/", views.QuoteMailView.as_view(), name="quote_mail"),
     path("accountstatement/<int:pk>/print/<str:fmt>/", views.AccountStatementPrintView.as_view(), name="statement_print"),
 ]

@@ -3,11 +3,13 @@ or the card's menu) and the forecast (expected and weighted amounts by month and
 stage). Both show only the opportunities the member may view."""
 
 import datetime
+import re
 from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
 from django.db.models.functions import RowNumber, TruncMonth
 from django.http import Http404, HttpResponse
@@ -26,7 +28,7 @@ from qinglan.org.models import Currency, Department, User
 from qinglan.products.models import Product
 from qinglan.org.services import base_currency
 
-from . import catalogue, commissions, pricing, printing, reconciliation, reports, services, targets
+from . import catalogue, commissions, pricing, printing, quotes, reconciliation, reports, services, targets
 from .reports import add_months, month_start
 from .choices import PERIOD_NUMBERS, InvoiceStatus, OrderStatus, StageKind, TargetPeriod
 from .models import AccountStatement, CommissionPlan, CommissionStatement, Invoice, LossReason, Opportunity, OpportunityStage, PriceList, Quote, SalesOrder, SalesOrderLine, SalesTarget
@@ -378,6 +380,94 @@ class QuotePrintView(PrintView):
 
     def filename(self, record):
         return f"{record.code}-v{record.version}"
+
+
+class RecipientsField(forms.CharField):
+    """E-mail addresses separated by commas, semicolons or spaces; each one checked."""
+
+    widget = forms.TextInput(attrs={"autocomplete": "email"})
+    LIMIT = 20
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        return [part for part in re.split(r"[\s,;，；]+", text) if part]
+
+    def run_validators(self, value):
+        if len(value) > self.LIMIT:
+            raise ValidationError(_("At most %(limit)s addresses.") % {"limit": self.LIMIT}, code="too_many")
+        wrong = []
+        for address in value:
+            try:
+                validate_email(address)
+            except ValidationError:
+                wrong.append(address)
+        if wrong:
+            raise ValidationError(_("Not an e-mail address: %(addresses)s") % {"addresses": ", ".join(wrong)}, code="invalid")
+
+
+class QuoteMailForm(StyledFormMixin, forms.Form):
+    to = RecipientsField(label=_l("send to"), help_text=_l("Several addresses separated by commas."))
+    cc = RecipientsField(label=_l("copy to"), required=False)
+    subject = forms.CharField(label=_l("subject"), max_length=200)
+    message = forms.CharField(label=_l("message"), widget=forms.Textarea(attrs={"rows": 8}), required=False, max_length=10000)
+    formats = forms.MultipleChoiceField(
+        label=_l("attach the quote as"), choices=(("pdf", "PDF"), ("docx", "Word (DOCX)")), initial=["pdf"], widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class QuoteMailView(View):
+    """Send an approved quote by e-mail: the addresses of its contact or customer, a subject and
+    message in the member's language, filled in and editable; the printed quote attached."""
+
+    template_name = "sales/quote_mail.html"
+
+    def quote(self, request, pk):
+        return get_object_or_404(Quote.objects.restrict(request.user, "change").select_related("customer", "contact"), pk=pk)
+
+    def initial(self, request, quote):
+        from qinglan.org.models import CompanyProfile
+
+        company = CompanyProfile.objects.first()
+        company_name = company.name if company else ""
+        to = (quote.contact.email if quote.contact_id and quote.contact.email else "") or quote.customer.email or ""
+        greeting = str(quote.contact or quote.customer)
+        sender = request.user.get_full_name() or request.user.get_username()
+        return {
+            "to": to,
+            "subject": _("Quote %(code)s from %(company)s") % {"code": quote.code, "company": company_name} if company_name else _("Quote %(code)s") % {"code": quote.code},
+            "message": _("Dear %(name)s,\n\nplease find attached our quote %(code)s, valid until %(day)s.\n\nBest regards,\n%(sender)s") % {
+                "name": greeting, "code": quote.code, "day": quote.valid_until.isoformat() if quote.valid_until else "", "sender": sender,
+            },
+            "formats": ["pdf"],
+        }
+
+    def render(self, request, quote, form, status=200, refusal=None):
+        return render(request, self.template_name, {"quote": quote, "form": form, "refusal": refusal}, status=status)
+
+    def get(self, request, pk):
+        quote = self.quote(request, pk)
+        form = QuoteMailForm(initial=self.initial(request, quote))
+        try:
+            quotes.check_sendable(quote)
+        except ValidationError as error:
+            return self.render(request, quote, form, status=400, refusal=_error_text(error))
+        return self.render(request, quote, form)
+
+    def post(self, request, pk):
+        quote = self.quote(request, pk)
+        form = QuoteMailForm(request.POST)
+        if not form.is_valid():
+            return self.render(request, quote, form, status=400)
+        data = form.cleaned_data
+        try:
+            quotes.send_quote(
+                record=quote, user=request.user, to=data["to"], cc=data["cc"], subject=data["subject"], message=data["message"], formats=data["formats"],
+            )
+        except (ValidationError, PermissionDenied) as error:
+            form.add_error(None, _error_text(error))
+            return self.render(request, quote, form, status=400)
+        messages.success(request, _("The quote was sent to %(recipients)s.") % {"recipients": ", ".join(data["to"] + data["cc"])})
+        return redirect(quote.get_absolute_url())
 
 
 class AccountStatementPrintView(PrintView):

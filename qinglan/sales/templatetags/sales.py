@@ -196,3 +196,12 @@ def customer_statements(customer, user, limit=5):
     from ..models import AccountStatement
 
     return list(AccountStatement.objects.restrict(user, "view").filter(customer=customer).select_related("currency").order_by("-period_end", "-id")[:limit])
+
+
+@register.filter
+def sendable_by(quote, user):
+    """Whether `user` may send `quote` by e-mail now (approved or sent, and theirs to change)."""
+    from qinglan.sales.choices import QuoteStatus
+    from qinglan.sales.models import Quote
+
+    return quote.status in {QuoteStatus.APPROVED, QuoteStatus.SENT} and Quote.objects.restrict(user, "change").filter(pk=quote.pk).exists()

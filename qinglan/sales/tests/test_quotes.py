@@ -29,6 +29,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def team():
+    return make_team()
+
+
+def make_team():
+    """A seller and their manager who may work with their own quotes and orders, and a product."""
     cny = Currency.objects.create(code="CNY", name="人民幣", decimal_places=2)
     CompanyProfile.objects.create(name="青藍貿易", base_currency=cny, quote_discount_limit=Decimal("10"))
     department = make_department("業務部")
