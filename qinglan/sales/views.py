@@ -431,7 +431,7 @@ class QuoteMailView(View):
         company_name = company.name if company else ""
         to = (quote.contact.email if quote.contact_id and quote.contact.email else "") or quote.customer.email or ""
         greeting = str(quote.contact or quote.customer)
-        sender = request.user.get_full_name() or request.user.get_username()
+        sender = str(request.user)
         return {
             "to": to,
             "subject": _("Quote %(code)s from %(company)s") % {"code": quote.code, "company": company_name} if company_name else _("Quote %(code)s") % {"code": quote.code},
