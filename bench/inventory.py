@@ -74,6 +74,22 @@ class RetryCounter(logging.Handler):
             self.count += 1
 
 
+def load():
+    """The machine's load average (1, 5, 15 minutes), printed beside every figure: the machine
+    is shared and the figures move with it."""
+    return "load " + " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def child_retries(reset=False):
+    """The retries counted in this (forked) process."""
+    handler = next((h for h in logging.getLogger("qinglan.inventory").handlers if isinstance(h, RetryCounter)), None)
+    if handler is None:
+        return 0
+    if reset:
+        handler.count = 0
+    return handler.count
+
+
 def threads(count, target):
     workers = [threading.Thread(target=target, args=(index,)) for index in range(count)]
     for worker in workers:
@@ -131,6 +147,70 @@ def mixed_workload(seconds, writers):
     return {"elapsed": elapsed, "latencies": latencies, "errors": errors, "balances": balances, **counts}
 
 
+def mixed_workload_processes(seconds, writers, processes):
+    """mixed_workload's work by `processes` forked processes of writers / processes threads each
+    (as a deployment runs several app processes, each with its own GIL), then every invariant
+    checked as in (a)."""
+    import multiprocessing
+
+    from django.db import connections
+
+    from qinglan.inventory.tests.test_concurrency import Workload, check_consistency
+
+    workload = Workload.create(prefix=f"N{int(time.time())}")
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    start = context.Barrier(processes)
+
+    def child(number):
+        from django.core.exceptions import ValidationError
+        from django.db import connection
+
+        lock, deadline = threading.Lock(), [0.0]
+        latencies, counts, errors = [], {"postings": 0, "refusals": 0, "requests": 0}, []
+        child_retries(reset=True)
+        start.wait()
+        deadline[0] = time.monotonic() + seconds
+
+        def writer(index):
+            rng = random.Random(number * 1000 + index)
+            mine, postings, refusals = [], 0, 0
+            try:
+                while time.monotonic() < deadline[0]:
+                    began = time.perf_counter()
+                    try:
+                        postings += workload.step(rng)
+                    except ValidationError:
+                        refusals += 1
+                    mine.append((time.perf_counter() - began) * 1000)
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(repr(error))
+            finally:
+                with lock:
+                    latencies.extend(mine)
+                    counts["postings"] += postings
+                    counts["refusals"] += refusals
+                    counts["requests"] += len(mine)
+                connection.close()
+
+        threads(max(1, writers // processes), writer)
+        results.put({"latencies": latencies, "errors": errors, "retries": child_retries(), **counts})
+
+    children = [context.Process(target=child, args=(number,)) for number in range(processes)]
+    began = time.monotonic()
+    for process in children:
+        process.start()
+    gathered = [results.get() for _ in children]
+    for process in children:
+        process.join()
+    elapsed = time.monotonic() - began
+    return {
+        "elapsed": elapsed, "latencies": [v for r in gathered for v in r["latencies"]], "errors": [e for r in gathered for e in r["errors"]],
+        "balances": check_consistency(workload), **{name: sum(r[name] for r in gathered) for name in ("postings", "refusals", "requests", "retries")},
+    }
+
+
 def post_only(seconds, writers):
     """Drafts of one delivery or receipt line made beforehand, posted by `writers` threads."""
     from django.db import connection
@@ -140,6 +220,8 @@ def post_only(seconds, writers):
     from qinglan.inventory.tests.test_concurrency import Workload
 
     workload = Workload.create(prefix=f"P{int(time.time())}")
+    if seconds <= 0:  # only the workload, for (c)
+        return {"workload": workload}
     expected = int(seconds * 250) + 500  # more drafts than this machine posts in the time (if they run out, the rate is over the time taken)
     rng = random.Random(7)
     warehouses = [*workload.physical, workload.negative]
@@ -587,7 +669,8 @@ def main():
     parser.add_argument("--entries", type=int, default=10_000_000)
     parser.add_argument("--products", type=int, default=5_000)
     parser.add_argument("--requests", type=int, default=20)
-    parser.add_argument("--processes", type=int, default=8, help="for (b'): processes sharing the --writers")
+    parser.add_argument("--processes", type=int, default=4, help="for (a') and (b'): processes sharing the --writers, like app server workers")
+    parser.add_argument("--cases", default="a,a',b,b',c", help="which posting cases to run (comma-separated of a, a', b, b', c)")
     parser.add_argument("--skip-postings", action="store_true")
     parser.add_argument("--skip-report", action="store_true")
     parser.add_argument("--profile", type=int, metavar="ROUNDS", default=0,
@@ -604,27 +687,47 @@ def main():
         profile_postings(args.profile)
         return
     if not args.skip_postings:
-        mixed = mixed_workload(args.seconds, args.writers)
-        print(f"\n(a) mixed workload, {args.writers} writers, {mixed['elapsed']:.1f} s: {mixed['requests']:,} requests, "
-              f"{mixed['postings']:,} postings ({mixed['postings'] / mixed['elapsed']:.0f}/s), {mixed['refusals']:,} refused for lack of stock; "
-              f"request p50 {percentile(mixed['latencies'], 0.5):.1f} ms, p95 {percentile(mixed['latencies'], 0.95):.1f} ms; "
-              f"errors {len(mixed['errors'])}; retries {retries.count}; {mixed['balances']} balances equal to the ledger", flush=True)
+        cases = set(args.cases.split(","))
+        print(f"postings: {args.writers} writers, {args.seconds:.0f} s per case; {load()}", flush=True)
+        if "a" in cases:
+            mixed = mixed_workload(args.seconds, args.writers)
+            print(f"\n(a) mixed workload, {args.writers} writers, {mixed['elapsed']:.1f} s: {mixed['requests']:,} requests, "
+                  f"{mixed['postings']:,} postings ({mixed['postings'] / mixed['elapsed']:.0f}/s), {mixed['refusals']:,} refused for lack of stock; "
+                  f"request p50 {percentile(mixed['latencies'], 0.5):.1f} ms, p95 {percentile(mixed['latencies'], 0.95):.1f} ms; "
+                  f"errors {len(mixed['errors'])}; retries {retries.count}; {mixed['balances']} balances equal to the ledger; {load()}", flush=True)
         retries.count = 0
-        only = post_only(args.seconds, args.writers)
-        print(f"(b) posting drafts only, {args.writers} writers, {only['elapsed']:.1f} s: {only['postings']:,} postings "
-              f"({only['postings'] / only['elapsed']:.0f}/s), {only['refusals']:,} refused; p50 {percentile(only['latencies'], 0.5):.1f} ms, "
-              f"p95 {percentile(only['latencies'], 0.95):.1f} ms; errors {len(only['errors'])}; retries {retries.count}", flush=True)
-        forked = post_only_processes(args.seconds, args.writers, args.processes)
-        print(f"(b') posting drafts only, {args.processes} processes × {args.writers // args.processes} threads, {forked['elapsed']:.1f} s: "
-              f"{forked['postings']:,} postings ({forked['postings'] / forked['elapsed']:.0f}/s), {forked['refusals']:,} refused; "
-              f"p50 {percentile(forked['latencies'], 0.5):.1f} ms, p95 {percentile(forked['latencies'], 0.95):.1f} ms; errors {len(forked['errors'])}", flush=True)
-        raw = raw_postings(args.seconds, args.writers, only["workload"])
-        print(f"(c) hand-written SQL, same {args.writers} threads, {raw['elapsed']:.1f} s: {raw['postings']:,} postings "
-              f"({raw['postings'] / raw['elapsed']:.0f}/s); p50 {percentile(raw['latencies'], 0.5):.1f} ms, p95 {percentile(raw['latencies'], 0.95):.1f} ms", flush=True)
-        best = max(only["postings"] / only["elapsed"], forked["postings"] / forked["elapsed"])
-        ratio = (raw["postings"] / raw["elapsed"]) / max(best, 1e-9)
-        print(f"    throughput raw SQL / services: {ratio:.1f}×; p50 latency services / raw: "
-              f"{percentile(only['latencies'], 0.5) / max(percentile(raw['latencies'], 0.5), 1e-9):.1f}×", flush=True)
+        if "a'" in cases and args.processes > 1:
+            spread = mixed_workload_processes(args.seconds, args.writers, args.processes)
+            print(f"(a') mixed workload, {args.processes} processes × {args.writers // args.processes} threads, {spread['elapsed']:.1f} s: "
+                  f"{spread['requests']:,} requests, {spread['postings']:,} postings ({spread['postings'] / spread['elapsed']:.0f}/s), "
+                  f"{spread['refusals']:,} refused for lack of stock; request p50 {percentile(spread['latencies'], 0.5):.1f} ms, "
+                  f"p95 {percentile(spread['latencies'], 0.95):.1f} ms; errors {len(spread['errors'])}; retries {spread['retries']}; "
+                  f"{spread['balances']} balances equal to the ledger; {load()}", flush=True)
+        rates = []
+        only = None
+        if "b" in cases or "c" in cases:
+            only = post_only(args.seconds, args.writers) if "b" in cases else post_only(0, args.writers)
+        if "b" in cases:
+            rates.append((only["postings"] / only["elapsed"], percentile(only["latencies"], 0.5)))
+            print(f"(b) posting drafts only, {args.writers} writers, {only['elapsed']:.1f} s: {only['postings']:,} postings "
+                  f"({only['postings'] / only['elapsed']:.0f}/s), {only['refusals']:,} refused; p50 {percentile(only['latencies'], 0.5):.1f} ms, "
+                  f"p95 {percentile(only['latencies'], 0.95):.1f} ms; errors {len(only['errors'])}; retries {retries.count}; {load()}", flush=True)
+        if "b'" in cases and args.processes > 1:
+            forked = post_only_processes(args.seconds, args.writers, args.processes)
+            rates.append((forked["postings"] / forked["elapsed"], percentile(forked["latencies"], 0.5)))
+            print(f"(b') posting drafts only, {args.processes} processes × {args.writers // args.processes} threads, {forked['elapsed']:.1f} s: "
+                  f"{forked['postings']:,} postings ({forked['postings'] / forked['elapsed']:.0f}/s), {forked['refusals']:,} refused; "
+                  f"p50 {percentile(forked['latencies'], 0.5):.1f} ms, p95 {percentile(forked['latencies'], 0.95):.1f} ms; "
+                  f"errors {len(forked['errors'])}; {load()}", flush=True)
+        if "c" in cases:
+            raw = raw_postings(args.seconds, args.writers, only["workload"])
+            print(f"(c) hand-written SQL, same {args.writers} threads, {raw['elapsed']:.1f} s: {raw['postings']:,} postings "
+                  f"({raw['postings'] / raw['elapsed']:.0f}/s); p50 {percentile(raw['latencies'], 0.5):.1f} ms, "
+                  f"p95 {percentile(raw['latencies'], 0.95):.1f} ms; {load()}", flush=True)
+            if rates:
+                best, p50 = max(rates)
+                print(f"    throughput raw SQL / services (best layout): {(raw['postings'] / raw['elapsed']) / max(best, 1e-9):.1f}×; "
+                      f"p50 latency services / raw: {p50 / max(percentile(raw['latencies'], 0.5), 1e-9):.1f}×", flush=True)
         from qinglan.inventory.stock import recompute_balances
 
         print(f"    balances differing from the ledger after all of it: {len(recompute_balances(apply=False))}", flush=True)

@@ -1,5 +1,6 @@
 """The module menu: groups in a fixed order; resources declare ``menu_group``. An item shows
-when the member may view the resource and none of their roles hides it."""
+when the member may view the resource, the resource's shown_in_menu(user) agrees and none of
+their roles hides it."""
 
 from dataclasses import dataclass
 from typing import Callable
@@ -113,6 +114,7 @@ def build_menu(user):
             (resource.menu_order, menu_key(resource), resource.get_menu_label(), resource.url("list"), resource.icon, 0)
             for resource in registry
             if resource.menu_group == key and menu_key(resource) not in hidden and has_permission(user, resource.model, "view")
+            and resource.shown_in_menu(user)
         ] + [
             (page.order, page.key, page.label, reverse(page.url_name), page.icon, page.badge(user) if page.badge else 0)
             for page in MENU_PAGES

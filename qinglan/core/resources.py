@@ -532,3 +532,8 @@ class Resource:
     def get_menu_label(self):
         return self.menu_label or self.verbose_name_plural
 
+    def shown_in_menu(self, user):
+        """Whether the menu lists this resource for a member who may view its model (e.g. a
+        proxy resource whose rows the member's grants all leave out); every one by default."""
+        return True
+

@@ -173,6 +173,9 @@ class DocumentResource(Resource):
     def edit_lock(self, record, action):
         return services.document_lock(record, action)
 
+    def shown_in_menu(self, user):
+        return services.kind_granted(user, self.model.document_kind)
+
     def before_save(self, record, *, user, created):
         services.prepare_document(document=record, created=created)
 

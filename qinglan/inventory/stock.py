@@ -22,6 +22,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from qinglan.core.bulk import insert_new
 from qinglan.core.detail import decimal_text
 
 from .choices import CommitmentKind
@@ -194,7 +195,7 @@ def _names(moves):
     return name
 
 
-def post(moves, *, user=None, document=None, source=None, frozen_ok=(), posted_at=None, releases=(), expects=()):
+def post(moves, *, user=None, document=None, source=None, frozen_ok=(), posted_at=None, releases=(), expects=(), warehouses=None):
     """Write `moves` to the ledger and move the balances, all or nothing. Refused with a
     ValidationError (nothing written): an inactive warehouse, a frozen one (unless in
     `frozen_ok`, the stocktake's own), stock going below zero or below what is reserved in a
@@ -202,13 +203,18 @@ def post(moves, *, user=None, document=None, source=None, frozen_ok=(), posted_a
 
     `releases` [(locked commitment, quantity)] are taken off first (a delivery no longer
     reserved), `expects` (dicts of StockCommitment fields) are noted as incoming after; their
-    balances are locked with the moves' in the one ordered lock."""
+    balances are locked with the moves' in the one ordered lock. `warehouses` ({id: warehouse})
+    are those the caller locked FOR SHARE already (with its document); the others are locked here."""
     if not moves:
         raise ValidationError(_("There is nothing to post."))
     for move in moves:
         if not move.quantity:
             raise ValidationError(_("A movement needs a quantity."))
-    warehouses = lock_warehouses(move.warehouse_id for move in moves)
+    warehouses = dict(warehouses or {})
+    missing = {move.warehouse_id for move in moves} - set(warehouses)
+    if missing:
+        warehouses.update(lock_warehouses(missing))
+    warehouses = {pk: warehouses[pk] for pk in {move.warehouse_id for move in moves}}
     name = _names(moves)
     for warehouse in warehouses.values():
         if warehouse.frozen and warehouse.pk not in frozen_ok:
@@ -282,7 +288,7 @@ def post(moves, *, user=None, document=None, source=None, frozen_ok=(), posted_a
             document_line_id=move.line_id, source_type=source_type, source_id=source_id, reversal_of_id=move.reversal_of_id,
             posted_at=when, posted_by=user if user is not None and user.is_authenticated else None,
         ))
-    StockEntry.objects.bulk_create(entries)
+    insert_new(StockEntry, entries)
     touched.update({move.key: balances[move.key] for move in moves})
     member = user if user is not None and user.is_authenticated else None
     expected = []

@@ -49,3 +49,41 @@ def test_a_member_granted_receipts_cannot_see_scrap():
     response = client.post("/inventory/stockscrap/add/", {"warehouse": str(warehouse.pk), "document_date": "2026-11-27", "reason": "破損", **lines})
     assert response.status_code in (400, 403)
     assert StockDocument.objects.count() == before and not StockScrap.objects.exclude(pk=scrap.pk).exists()
+
+
+def _menu_links(client):
+    """The list pages the side menu offers (its entries' data-menu keys, as list URLs)."""
+    import re
+
+    page = client.get("/").content.decode()
+    return {f"/inventory/{name}/" for name in re.findall(r'data-menu="inventory\.([a-z]+)"', page)}
+
+
+def test_the_menu_lists_only_the_kinds_a_member_is_granted():
+    from qinglan.inventory.models import SalesDelivery, StockAdjustment, StockTransfer
+
+    receiver = make_member("menu-receiver")
+    grant(receiver, PurchaseReceipt, ["view", "add"], constraints=services.kind_constraints(DocumentKind.RECEIPT))
+    client = Client()
+    client.force_login(receiver)
+    links = _menu_links(client)
+    assert "/inventory/purchasereceipt/" in links
+    for model in (StockScrap, SalesDelivery, StockTransfer, StockAdjustment):
+        assert f"/inventory/{model._meta.model_name}/" not in links
+        assert not services.kind_granted(receiver, model.document_kind)
+
+    # Two kinds in one grant (a list of constraint groups, or kind__in): both lists, no others.
+    two = make_member("menu-two-kinds")
+    grant(two, StockDocument, ["view"], constraints=[{"kind": "receipt"}, {"kind__in": ["scrap"]}])
+    client.force_login(two)
+    links = _menu_links(client)
+    assert {"/inventory/purchasereceipt/", "/inventory/stockscrap/"} <= links
+    assert "/inventory/salesdelivery/" not in links
+
+    # A grant on stock documents without constraints (or narrowed by something else than the
+    # kind) lists every kind, as before.
+    clerk = make_member("menu-clerk")
+    grant(clerk, StockDocument, ["view"], constraints={"status": "draft"})
+    client.force_login(clerk)
+    links = _menu_links(client)
+    assert {f"/inventory/{model._meta.model_name}/" for model in (PurchaseReceipt, StockScrap, SalesDelivery, StockTransfer, StockAdjustment)} <= links
