@@ -15,6 +15,7 @@ the rows shown.
 Nothing the user typed reaches the SQL text: the match expression is built from tokens
 (letters and digits only), quoted, and passed as a parameter."""
 
+import time
 from dataclasses import replace
 
 from django.conf import settings
@@ -78,6 +79,43 @@ def typed_match(query):
     return f"({expression}) AND {_quote_fts(query.type_token)}" if query.type_token else expression
 
 
+def common_limit():
+    """A word (an include term) found in more index rows than this is *common* (setting
+    QINGLAN_SEARCH_COMMON_TERM, 30,000 by default): see ``Backend.split_common``."""
+    return max(1, int(getattr(settings, "QINGLAN_SEARCH_COMMON_TERM", 30000)))
+
+
+# How long a term's (bounded) number of matching index rows is kept: it only chooses how a
+# search is run, never what it finds, so a stale value costs time at worst.
+FREQUENCY_SECONDS = 300
+FREQUENCY_ENTRIES = 20000
+_frequencies = {}
+
+
+def clear_frequencies():
+    _frequencies.clear()
+
+
+def _needles(term, column):
+    """(SQL, params): whether the index row e holds `term` in its token column `column`, read
+    from the stored tokens (the very text the full-text index was built from, tokens split
+    by single spaces): a token or a phrase is its tokens between spaces, a prefix a token
+    start."""
+    if term.kind == "any":
+        parts = [_needles(part, column) for part in term.parts]
+        return "(" + " OR ".join(sql for sql, _params in parts) + ")", [p for _sql, params in parts for p in params]
+    if term.kind == "prefix":
+        return f"instr(' ' || e.tokens_{column}, %s) > 0", [" " + term.tokens[0]]
+    return f"instr(' ' || e.tokens_{column} || ' ', %s) > 0", [" " + " ".join(term.tokens) + " "]
+
+
+def sqlite_contains(term, columns="abcd"):
+    """(SQL, params): the index row e matches `term` in one of `columns` — what the full-text
+    match of the term decides, computed on one row's stored tokens."""
+    parts = [_needles(term, column) for column in columns]
+    return "(" + " OR ".join(sql for sql, _params in parts) + ")", [p for _sql, params in parts for p in params]
+
+
 def _quote_ts(token):
     return "'" + token.replace("'", "''").replace("\\", "\\\\") + "'"
 
@@ -112,20 +150,41 @@ class SQLiteBackend:
             return sql, params
         # The floor on the full-text table's rowid: FTS5 seeks to it instead of reading on.
         floor = floor.replace("e.id", "search_fts.rowid")
+        checks, check_params = self._checks(query)
         # CROSS JOIN: SQLite then always starts from the full-text match. With a plain JOIN
         # and one type's condition (e.content_type_id = …) it may walk that type's rows and
         # test the match row by row: seconds instead of milliseconds at 200,000 rows.
         sql = (
             f"FROM search_fts CROSS JOIN {ENTRY} e ON e.id = search_fts.rowid "
-            f"WHERE search_fts MATCH %s{floor} AND ({allowed_sql})"
+            f"WHERE search_fts MATCH %s{floor}{checks} AND ({allowed_sql})"
         )
-        return sql, [typed_match(query), *allowed_params]
+        return sql, [typed_match(query), *check_params, *allowed_params]
+
+    def _checks(self, query):
+        """(" AND …", params): the common terms (``Backend.split_common``), checked on the
+        rows the full-text match gives."""
+        if not query.common:
+            return "", []
+        parts = [sqlite_contains(term) for term in query.common]
+        return "".join(f" AND {sql}" for sql, _params in parts), [p for _sql, params in parts for p in params]
 
     def rank_sql(self, query):
+        """(sql, params) of a row's score (lower is better)."""
         if query.empty:
-            return f"-{self.recency}"
+            return f"-{self.recency}", []
+        if query.field_rank:
+            # Every word is common: bm25 would first read each word's whole list of matches
+            # (its document frequency: 35 ms for 公司's 583,000) in every statement. The
+            # fields the words are in, weighted like bm25's columns, then recency.
+            parts, params = [], []
+            for term in query.include:
+                for column, weight in zip("abc", SQLITE_WEIGHTS):
+                    sql, term_params = sqlite_contains(term, column)
+                    parts.append(f"{sql} * {weight}")
+                    params.extend(term_params)
+            return f"-(1.0 + {' + '.join(parts)}) * {self.recency}", params
         weights = ", ".join(str(weight) for weight in SQLITE_WEIGHTS)
-        return f"bm25(search_fts, {weights}) * {self.recency}"  # bm25 is negative: more negative is better
+        return f"bm25(search_fts, {weights}) * {self.recency}", []  # bm25 is negative: more negative is better
 
     rank_order = "ASC"  # bm25: lower is better
 
@@ -134,20 +193,32 @@ class SQLiteBackend:
         `type_ids` (or of the words alone, given a list of types)."""
         if query.empty:
             return f"SELECT e.id FROM {ENTRY} e WHERE e.content_type_id IN ({_ids(type_ids)}) ORDER BY e.id DESC LIMIT 2 OFFSET {int(size) - 1}", []
+        if query.common:
+            checks, params = self._checks(query)
+            return (
+                f"SELECT search_fts.rowid AS id FROM search_fts CROSS JOIN {ENTRY} e ON e.id = search_fts.rowid "
+                f"WHERE search_fts MATCH %s{checks} ORDER BY search_fts.rowid DESC LIMIT 2 OFFSET {int(size) - 1}",
+                [typed_match(query), *params],
+            )
         return f"SELECT rowid AS id FROM search_fts WHERE search_fts MATCH %s ORDER BY rowid DESC LIMIT 2 OFFSET {int(size) - 1}", [typed_match(query)]
+
+    def frequency_sql(self, term, limit):
+        return f"SELECT COUNT(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH %s LIMIT {int(limit)})", [fts5_expression(term)]
 
     def ranked_sql(self, query, allowed_sql, allowed_params):
         """(sql, params) of every match: id, content_type_id, updated, score."""
         base, params = self._base(query, allowed_sql, allowed_params)
-        return f"SELECT e.id, e.content_type_id, e.updated, {self.rank_sql(query)} AS score {base}", params
+        rank, rank_params = self.rank_sql(query)
+        return f"SELECT e.id, e.content_type_id, e.updated, {rank} AS score {base}", [*rank_params, *params]
 
     def candidates_sql(self, query, allowed_sql, allowed_params, limit):
         """(sql, params) of the newest `limit` matches, ranked: the full-text index hands its
         matches out by rowid, newest first, so bm25 is computed for these rows only."""
         base, params = self._base(query, allowed_sql, allowed_params)
+        rank, rank_params = self.rank_sql(query)
         order = "e.id DESC" if query.empty else "search_fts.rowid DESC"
-        sql = f"SELECT * FROM (SELECT e.id, e.content_type_id, e.updated, {self.rank_sql(query)} AS score {base} ORDER BY {order} LIMIT {int(limit)})"
-        return sql, params
+        sql = f"SELECT * FROM (SELECT e.id, e.content_type_id, e.updated, {rank} AS score {base} ORDER BY {order} LIMIT {int(limit)})"
+        return sql, [*rank_params, *params]
 
 
 class PostgresBackend:
@@ -161,16 +232,30 @@ class PostgresBackend:
                 sql += " AND NOT (e.vector @@ to_tsquery('simple', %s))"
                 params.append(" | ".join(tsquery_expression(term) for term in query.exclude))
             return sql, params
+        checks, check_params = self._checks(query)
         sql = (
             f"FROM {ENTRY} e, to_tsquery('simple', %s) q "
-            f"WHERE e.vector @@ q{floor} AND ({allowed_sql})"
+            f"WHERE e.vector @@ q{floor}{checks} AND ({allowed_sql})"
         )
-        return sql, [tsquery(query), *allowed_params]
+        return sql, [tsquery(query), *check_params, *allowed_params]
+
+    def _checks(self, query):
+        """The common terms (``Backend.split_common``) checked on the rows the GIN index gives
+        for the others: ts_match_vq is the function of @@, which the index does not serve, so
+        their long posting lists are not read."""
+        if not query.common:
+            return "", []
+        return " AND ts_match_vq(e.vector, to_tsquery('simple', %s))", [" & ".join(tsquery_expression(term) for term in query.common)]
 
     def rank_sql(self, query):
+        """(sql, params) of a row's score (higher is better): ts_rank_cd of every word,
+        common ones included (it reads the row's vector only)."""
         if query.empty:
-            return self.recency
-        return f"ts_rank_cd('{POSTGRES_WEIGHTS}', e.vector, q) * {self.recency}"
+            return self.recency, []
+        if query.common:
+            full = replace(query, include=[*query.include, *query.common], common=[])
+            return f"ts_rank_cd('{POSTGRES_WEIGHTS}', e.vector, to_tsquery('simple', %s)) * {self.recency}", [tsquery(full)]
+        return f"ts_rank_cd('{POSTGRES_WEIGHTS}', e.vector, q) * {self.recency}", []
 
     rank_order = "DESC"
 
@@ -178,25 +263,31 @@ class PostgresBackend:
         if query.empty:
             return f"SELECT e.id FROM {ENTRY} e WHERE e.content_type_id IN ({_ids(type_ids)}) ORDER BY e.id DESC LIMIT 2 OFFSET {int(size) - 1}", []
         types = f" AND e.content_type_id IN ({_ids(type_ids)})" if not isinstance(type_ids, list) else ""
-        sql = f"SELECT e.id FROM {ENTRY} e WHERE e.vector @@ to_tsquery('simple', %s){types} ORDER BY e.id DESC LIMIT 2 OFFSET {int(size) - 1}"
-        return sql, [tsquery(query)]
+        checks, check_params = self._checks(query)
+        sql = f"SELECT e.id FROM {ENTRY} e WHERE e.vector @@ to_tsquery('simple', %s){types}{checks} ORDER BY e.id DESC LIMIT 2 OFFSET {int(size) - 1}"
+        return sql, [tsquery(query), *check_params]
+
+    def frequency_sql(self, term, limit):
+        return f"SELECT COUNT(*) FROM (SELECT 1 FROM {ENTRY} WHERE vector @@ to_tsquery('simple', %s) LIMIT {int(limit)}) c", [tsquery_expression(term)]
 
     def ranked_sql(self, query, allowed_sql, allowed_params):
         base, params = self._base(query, allowed_sql, allowed_params)
-        return f"SELECT e.id, e.content_type_id, e.updated, {self.rank_sql(query)} AS score {base}", params
+        rank, rank_params = self.rank_sql(query)
+        return f"SELECT e.id, e.content_type_id, e.updated, {rank} AS score {base}", [*rank_params, *params]
 
     def candidates_sql(self, query, allowed_sql, allowed_params, limit):
         """The newest `limit` matches are chosen on ids alone; ts_rank_cd then reads the
         vectors of these rows only."""
         base, params = self._base(query, allowed_sql, allowed_params)
+        rank, rank_params = self.rank_sql(query)
         inner = f"SELECT e.id {base} ORDER BY e.id DESC LIMIT {int(limit)}"
         if query.empty:
-            return f"SELECT e.id, e.content_type_id, e.updated, {self.rank_sql(query)} AS score FROM ({inner}) c JOIN {ENTRY} e ON e.id = c.id", params
+            return f"SELECT e.id, e.content_type_id, e.updated, {rank} AS score FROM ({inner}) c JOIN {ENTRY} e ON e.id = c.id", [*rank_params, *params]
         sql = (
-            f"SELECT e.id, e.content_type_id, e.updated, {self.rank_sql(query)} AS score "
+            f"SELECT e.id, e.content_type_id, e.updated, {rank} AS score "
             f"FROM ({inner}) c JOIN {ENTRY} e ON e.id = c.id, to_tsquery('simple', %s) q"
         )
-        return sql, [*params, tsquery(query)]
+        return sql, [*rank_params, *params, tsquery(query)]
 
 
 def window():
@@ -210,6 +301,57 @@ class Backend:
 
     def __init__(self):
         self.impl = PostgresBackend() if connection.vendor == "postgresql" else SQLiteBackend()
+
+    def frequencies(self, terms, limit):
+        """{term: how many index rows match it, counted no further than `limit` + 1}, kept
+        FREQUENCY_SECONDS per database (a search's terms are looked up in one statement)."""
+        now = time.monotonic()
+        database = (connection.vendor, str(connection.settings_dict.get("NAME")))
+        found, missing = {}, []
+        for term in dict.fromkeys(terms):
+            cached = _frequencies.get((database, term, limit))
+            if cached is not None and now - cached[1] < FREQUENCY_SECONDS:
+                found[term] = cached[0]
+            else:
+                missing.append(term)
+        if missing:
+            parts, params = [], []
+            for number, term in enumerate(missing):
+                sql, term_params = self.impl.frequency_sql(term, limit + 1)
+                parts.append(f"SELECT {number}, ({sql})")
+                params.extend(term_params)
+            with connection.cursor() as cursor:
+                cursor.execute(" UNION ALL ".join(parts), params)
+                rows = cursor.fetchall()
+            if len(_frequencies) > FREQUENCY_ENTRIES:
+                _frequencies.clear()
+            for number, count in rows:
+                found[missing[number]] = count
+                _frequencies[(database, missing[number], limit)] = (count, now)
+        return found
+
+    def split_common(self, query):
+        """`query` run by its rarer terms: a term found in more than common_limit() index rows
+        (公司 is in 583,000 of 1,000,000) is left out of the full-text match when another
+        term is not, and checked on the rows the others match (the tokens they are stored
+        with on SQLite, ts_match_vq on PostgreSQL) — the same rows are found, counted and
+        limited to the member's scope, without reading the common terms' long lists of
+        matches, once per statement. bm25 (SQLite) then ranks by the rarer terms (a common
+        term's weight is small and every result has it); ts_rank_cd by every term.
+
+        When every term is common, the full-text match keeps them all and, on SQLite, the
+        rows are ranked by the fields the words are in (``field_rank``) instead of bm25."""
+        if query.empty or query.common:
+            return query
+        limit = common_limit()
+        counts = self.frequencies(query.include, limit)
+        common = [term for term in query.include if counts.get(term, 0) > limit]
+        if not common:
+            return query
+        rare = [term for term in query.include if counts.get(term, 0) <= limit]
+        if not rare:
+            return replace(query, field_rank=True)
+        return replace(query, include=rare, common=common)
 
     def typed(self, query, tokens, size):
         """{type_id: the query of one type} for {type_id: type token}: with the type's token

@@ -223,6 +223,8 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
         if not type_ids:
             return results
     backend = Backend()
+    # Very common words (公司, 有限公司) are checked on the rows the others match.
+    query = backend.split_common(query)
     queries = backend.typed(query, {type_id: type_token(resource.model) for type_id, resource in type_ids.items()}, window())
     partial = {type_id for type_id, item in queries.items() if item.floor is not None}
     counts = backend.counts(queries, {type_id: allowed[type_id] for type_id in type_ids}, count_limit())
@@ -357,7 +359,7 @@ def _correction(text, backend, condition, params, resources, *, better_than):
         candidate = " ".join(combination)
         query = parse_query(candidate)
         _field_filters(query, resources)  # names no type offers are words
-        if not query.empty and backend.count_up_to(query, condition, params, better_than + 1) > better_than:
+        if not query.empty and backend.count_up_to(backend.split_common(query), condition, params, better_than + 1) > better_than:
             return candidate
     return None
 

@@ -261,9 +261,15 @@ class Query:
     highlight: list = field(default_factory=list)  # folded strings to mark in snippets
     fields: list = field(default_factory=list)  # FieldFilters of name:value parts
     # Set by the backend for the query of one type: only index rows from this id on (the
-    # type's newest matches, see backends.Backend.floors), and the type's index token.
+    # type's newest matches, see backends.Backend.typed), and the type's index token.
     floor: int | None = None
     type_token: str = ""
+    # Set by the backend (``Backend.split_common``): include terms that match so many index
+    # rows that they are left out of the full-text match and checked on the rows the rarer
+    # terms match instead; and, when every term is that common, rank by the fields the words
+    # are in (no bm25, whose document-frequency pass reads each word's whole list).
+    common: list = field(default_factory=list)
+    field_rank: bool = False
 
     @property
     def empty(self):
