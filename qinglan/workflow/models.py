@@ -95,6 +95,9 @@ class WorkTask(models.Model):
     instance = models.ForeignKey(ProcessInstance, verbose_name=_("process instance"), on_delete=models.CASCADE, related_name="tasks")
     spiff_task_id = models.CharField(_("engine task ID"), max_length=36)
     bpmn_id = models.CharField(_("step ID"), max_length=100)
+    # the ID of the called process (call activity) the step belongs to; empty: the instance's own
+    # process. The step follows that process's rules and form, not the caller's.
+    process_key = models.CharField(_("called process"), max_length=100, blank=True, default="", editable=False)
     name = models.CharField(_("step"), max_length=200)
     assignee = models.ForeignKey(
         "org.User", verbose_name=_("assignee"), on_delete=models.SET_NULL, null=True, blank=True, related_name="workflow_tasks"
@@ -181,6 +184,9 @@ class TaskEvent(models.Model):
     actor = models.ForeignKey("org.User", verbose_name=_("by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     kind = models.CharField(_("event"), max_length=20, choices=EventKind.choices)
     comment = models.TextField(_("comment"), blank=True)
+    # a form data change: {field name: "label: old → new"}, so a member is shown only the lines
+    # of the fields they may see (the comment holds every line)
+    changes = models.JSONField(_("changes"), default=dict, blank=True, editable=False)
     at = models.DateTimeField(_("at"), auto_now_add=True)
 
     objects = models.Manager.from_queryset(RestrictedQuerySet)()

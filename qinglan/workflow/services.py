@@ -293,29 +293,76 @@ def start_with_form(*, definition, user, data, files=None, title=""):
     return instance
 
 
-def field_modes(instance, user):
-    """{field name: "readonly" or "hidden"} of the instance's form fields for `user` looking at
-    it: the initiator and administrators see every field; a member with a step of it (open or
-    done, delegated included) sees a field unless each of their steps hides it; anyone else (a
-    copy, a viewer of the record) sees the fields no step hides."""
+def called_definition(instance, key):
+    """The version of the called process `key` the instance runs (fixed when it started), read
+    once per instance object."""
+    cache = instance.__dict__.setdefault("_called_definitions", {})
+    if key not in cache:
+        cache[key] = ProcessDefinition.objects.defer("xml").get(pk=instance.called[key])
+    return cache[key]
+
+
+def step_definition(instance, task):
+    """The definition whose step rules and form a task row's step follows: the process its call
+    activity runs, when the step is inside a called process, else the instance's own."""
+    if task.process_key and task.process_key in instance.called:
+        return called_definition(instance, task.process_key)
+    return instance.definition
+
+
+def form_sections(instance, user):
+    """[(definition, {field name: "readonly" or "hidden"})] of the process forms of the instance
+    as `user` sees them: its own process's first, then the form of each called process (call
+    activity) it has reached — a called process's steps follow only its own form and its own
+    per-step fields, never the caller's (the values go between them by name, as the engine hands
+    the data to the called process and back). The initiator and administrators see every field;
+    a member with steps in the instance (open or done, delegated included) sees, in the form of
+    each process they have a step in, a field unless each of their steps there hides it, and
+    nothing of the forms of the processes they have no step in; anyone else (a copy, a viewer
+    of the record) sees the fields no step of their process hides."""
     from . import processforms
 
-    names = [entry["name"] for entry in instance.definition.form_fields]
-    if not names:
-        return {}
-    if is_administrator(user) or instance.initiator_id == user.pk:
-        return dict.fromkeys(names, processforms.READONLY)
-    rules = instance.definition.task_rules
-    steps = set(instance.tasks.filter(assignees.open_tasks_q(user) | models_q_done_by(user)).values_list("bpmn_id", flat=True))
+    keys = set(instance.tasks.exclude(process_key="").values_list("process_key", flat=True).distinct())
+    definitions = [("", instance.definition)] + [
+        (key, called_definition(instance, key)) for key in instance.called if key in keys
+    ]
+    definitions = [(key, definition) for key, definition in definitions if definition.form_fields]
+    if not definitions:
+        return []
+    whole = is_administrator(user) or instance.initiator_id == user.pk
+    steps = {}
+    if not whole:
+        for key, bpmn_id in instance.tasks.filter(assignees.open_tasks_q(user) | models_q_done_by(user)).values_list("process_key", "bpmn_id"):
+            steps.setdefault(key, set()).add(bpmn_id)
+    sections = []
+    for key, definition in definitions:
+        names = [entry["name"] for entry in definition.form_fields]
+        rules = definition.task_rules
 
-    def hidden_at(step, name):
-        return rules.get(step, {}).get("fields", {}).get(name) == processforms.HIDDEN
+        def hidden_at(step, name):
+            return rules.get(step, {}).get("fields", {}).get(name) == processforms.HIDDEN
 
-    if steps:
-        shown = {name for name in names if any(not hidden_at(step, name) for step in steps)}
-    else:
-        shown = {name for name in names if not any(hidden_at(step, name) for step in rules)}
-    return {name: processforms.READONLY if name in shown else processforms.HIDDEN for name in names}
+        if whole:
+            shown = set(names)
+        elif steps:
+            shown = {name for name in names if any(not hidden_at(step, name) for step in steps.get(key, ()))}
+        else:
+            shown = {name for name in names if not any(hidden_at(step, name) for step in rules)}
+        sections.append((definition, {name: processforms.READONLY if name in shown else processforms.HIDDEN for name in names}))
+    return sections
+
+
+def field_modes(instance, user, sections=None):
+    """{field name: "readonly" or "hidden"} over every form of the instance (form_sections, or
+    the `sections` read already): a field is shown when one of the forms shows it to `user`."""
+    from . import processforms
+
+    modes = {}
+    for _definition, section in form_sections(instance, user) if sections is None else sections:
+        for name, mode in section.items():
+            if modes.get(name) != processforms.READONLY:
+                modes[name] = mode
+    return modes
 
 
 def _save_form_file(instance, user, upload, filename):
@@ -405,7 +452,11 @@ def _open_step(instance, spiff_task, rule, *, now):
     bpmn_id = spiff_task.task_spec.bpmn_id
     name = rule.get("name") or spiff_task.task_spec.bpmn_name or bpmn_id
     context = assignees.Context(initiator=instance.initiator, data=dict(spiff_task.data), previous_approver=_previous_approver(instance))
-    fields = {"instance": instance, "spiff_task_id": str(spiff_task.id), "bpmn_id": bpmn_id, "name": name, "activation": instance.revision}
+    process_key = engine.process_id_of(spiff_task)
+    fields = {
+        "instance": instance, "spiff_task_id": str(spiff_task.id), "bpmn_id": bpmn_id, "name": name, "activation": instance.revision,
+        "process_key": process_key if process_key in instance.called else "",
+    }
     countersign = rule.get("countersign")
     if countersign:
         signers = assignees.signers(rule.get("assignee", ""), context=context)
@@ -662,13 +713,15 @@ FORM_PREFIX = "field"  # the inputs of a step's editable fields are named field-
 
 
 def editable_fields(instance, task):
-    """The declared form fields `task`'s step lets its approver change (qinglan:fields)."""
+    """The declared form fields `task`'s step lets its approver change (qinglan:fields): of the
+    form of the process the step is in (a called process's own form for its steps)."""
     from . import processforms
 
     if task.kind != TaskKind.STEP:
         return []
-    modes = _step_rule(instance, task.bpmn_id).get("fields", {})
-    return [entry for entry in instance.definition.form_fields if modes.get(entry["name"]) == processforms.EDITABLE]
+    definition = step_definition(instance, task)
+    modes = definition.task_rules.get(task.bpmn_id, {}).get("fields", {})
+    return [entry for entry in definition.form_fields if modes.get(entry["name"]) == processforms.EDITABLE]
 
 
 def step_form(instance, task, data=None, files=None):
@@ -715,16 +768,17 @@ def _form_edits(instance, task, user, form_data, form_files):
     {name: (entry, old value, new value)} of what changed, writing nothing."""
     editable = {entry["name"] for entry in editable_fields(instance, task)}
     refusal = _("These fields cannot be changed at this step: %(fields)s.")
-    return _checked_edits(instance, editable, refusal, step_form(instance, task, form_data, form_files), form_data, form_files)
+    form = step_form(instance, task, form_data, form_files)
+    return _checked_edits(instance, step_definition(instance, task).form_fields, editable, refusal, form, form_data, form_files)
 
 
-def _checked_edits(instance, editable, refusal, form, form_data, form_files):
-    """{name: (entry, old value, new value)} of what `form` (the fields named `editable`)
-    changes; a posted field outside them is refused with `refusal`, a bad value with the
-    field's errors; nothing is written."""
+def _checked_edits(instance, form_fields, editable, refusal, form, form_data, form_files):
+    """{name: (entry, old value, new value)} of what `form` (the fields of `form_fields` named
+    `editable`) changes; a posted field outside them is refused with `refusal`, a bad value with
+    the field's errors; nothing is written."""
     from . import processforms
 
-    entries = {entry["name"]: entry for entry in instance.definition.form_fields}
+    entries = {entry["name"]: entry for entry in form_fields}
     refused = sorted(name for name in _submitted_fields(form_data, form_files) if name not in editable)
     if refused:
         labels = ", ".join(str(entries[name]["label"]) if name in entries else name for name in refused)
@@ -754,7 +808,7 @@ def _apply_edits(instance, task, user, edits):
     if not edits:
         return
     data = dict(instance.data)
-    lines = []
+    lines = {}
     members = processforms.members_named(
         value for entry, old, new in edits.values() if entry["type"] == "member" for value in (old, new) if value
     )
@@ -762,16 +816,18 @@ def _apply_edits(instance, task, user, edits):
         if entry["type"] == "attachment":
             new = _save_form_file(instance, user, new, _check_upload(new))
         data[name] = new
-        lines.append(f"{entry['label']}: {processforms.shown_value(entry, old, members)} → {processforms.shown_value(entry, new, members)}")
+        lines[name] = f"{entry['label']}: {processforms.shown_value(entry, old, members)} → {processforms.shown_value(entry, new, members)}"
     instance.data = data
     ProcessInstance.objects.filter(pk=instance.pk).update(data=data)
-    _event(instance, EventKind.CHANGED, actor=user, task=task, comment="\n".join(lines))
+    TaskEvent.objects.create(instance=instance, kind=EventKind.CHANGED, actor=user, task=task, comment="\n".join(lines.values()), changes=lines)
 
 
-def _form_values(instance):
-    """The declared form fields' current values, for the engine's data when a step completes
-    (gateways after an approver's changes read the changed values)."""
-    return {entry["name"]: instance.data.get(entry["name"]) for entry in instance.definition.form_fields}
+def _form_values(instance, definition=None):
+    """The current values of the fields of the form of `definition` (the instance's own by
+    default; a called process's for a step inside it), for the engine's data when a step
+    completes (gateways after an approver's changes read the changed values)."""
+    definition = definition or instance.definition
+    return {entry["name"]: instance.data.get(entry["name"]) for entry in definition.form_fields}
 
 
 @transaction.atomic
@@ -813,10 +869,10 @@ def complete(*, task, user, outcome, comment="", form_data=None, form_files=None
         _event(instance, EventKind.DECIDED, actor=user, task=task, comment=summary)
         _engine_complete(
             workflow, task, decision, user,
-            {**_form_values(instance), f"{task.bpmn_id}_approvals": tally["approvals"], f"{task.bpmn_id}_rejections": tally["rejections"]},
+            {**_form_values(instance, step_definition(instance, task)), f"{task.bpmn_id}_approvals": tally["approvals"], f"{task.bpmn_id}_rejections": tally["rejections"]},
         )
     else:
-        _engine_complete(workflow, task, outcome, user, _form_values(instance))
+        _engine_complete(workflow, task, outcome, user, _form_values(instance, step_definition(instance, task)))
     _sync_tasks(instance, workflow, actor=user)
     _save_state(instance, workflow, expected_revision=expected_revision)
     return task
@@ -947,7 +1003,8 @@ def resubmit(*, instance, user, comment="", form_data=None, form_files=None):
     if _submitted_fields(form_data, form_files):
         editable = {entry["name"] for entry in resubmit_fields(instance)}
         refusal = _("These fields cannot be changed on resubmitting: %(fields)s.")
-        edits = _checked_edits(instance, editable, refusal, resubmit_form(instance, form_data, form_files), form_data, form_files)
+        form = resubmit_form(instance, form_data, form_files)
+        edits = _checked_edits(instance, instance.definition.form_fields, editable, refusal, form, form_data, form_files)
     expected_revision = instance.revision
     workflow = _load(instance)
     now = timezone.now()
@@ -1177,6 +1234,16 @@ def comment(*, instance, user, text, files=()):
     return event
 
 
+def shown_changes(event, modes):
+    """The lines of a "form data changed" event about the fields `modes` (field_modes) does not
+    hide from the member looking at it."""
+    from . import processforms
+
+    if not event.changes:
+        return event.comment
+    return "\n".join(line for name, line in event.changes.items() if modes.get(name) != processforms.HIDDEN)
+
+
 def event_attachments(events):
     """{event pk: [Attachment]} for a page of trail entries."""
     from qinglan.extras.models import Attachment
@@ -1193,19 +1260,14 @@ def jump_targets(instance):
     return [(bpmn_id, shown_name(rule.get("name") or bpmn_id)) for bpmn_id, rule in instance.definition.task_rules.items()]
 
 
-def _step_rule(instance, bpmn_id):
-    """The rule of a step by its ID, in the instance's process or a process it calls."""
-    if bpmn_id in instance.definition.task_rules:
-        return instance.definition.task_rules[bpmn_id]
-    for definition in ProcessDefinition.objects.filter(pk__in=list(instance.called.values())):
-        if bpmn_id in definition.task_rules:
-            return definition.task_rules[bpmn_id]
-    return {}
+def _step_rule(task):
+    """The rule of a task row's step, in the process it is in (the instance's, or a called one)."""
+    return step_definition(task.instance, task).task_rules.get(task.bpmn_id, {})
 
 
 def countersign_summary(task):
     """How a countersign step stands: the mode, approvals needed, and the signatures so far."""
-    countersign = _step_rule(task.instance, task.bpmn_id).get("countersign")
+    countersign = _step_rule(task).get("countersign")
     if not task.countersign or countersign is None:
         return None
     tally = countersign_tally(task)
@@ -1612,7 +1674,7 @@ def diagram_state(instance):
                 state["active"].add(bpmn_id)
             elif task.state in (TaskState.FUTURE, TaskState.LIKELY, TaskState.MAYBE):
                 state["pending"].add(bpmn_id)
-    live = instance.tasks.filter(status__in=LIVE, kind=TaskKind.STEP).values_list("bpmn_id", flat=True)
+    live = instance.tasks.filter(status__in=LIVE, kind=TaskKind.STEP, process_key="").values_list("bpmn_id", flat=True)
     state["active"].update(live)
     if instance.status != InstanceStatus.RUNNING and instance.status != InstanceStatus.RETURNED:
         state["active"].clear()

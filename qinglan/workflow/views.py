@@ -18,7 +18,7 @@ from qinglan.core.forms import StyledFormMixin
 from qinglan.core.pagination import SortKey, keyset_page
 
 from . import assignees, processforms, reports, services
-from .choices import InstanceStatus, LeaveType, Outcome, TaskKind, TaskStatus, shown_name
+from .choices import EventKind, InstanceStatus, LeaveType, Outcome, TaskKind, TaskStatus, shown_name
 from .models import CopyRecipient, ProcessInstance, TaskEvent, WorkTask
 
 PAGE_SIZE = 25
@@ -244,13 +244,7 @@ def _shown_value(name, value, leave_types):
     return value
 
 
-def form_data_rows(instance, user):
-    """(label, value, field name, attachment link or None) of the instance's data as the member
-    sees it: the declared form fields in their order (those hidden from them left out), then
-    any other data (a leave request's, a bound record's)."""
-    entries = instance.definition.form_fields
-    modes = services.field_modes(instance, user)
-    members = processforms.member_names(entries, instance.data)
+def _field_rows(instance, entries, modes, members):
     rows = []
     for entry in entries:
         name = entry["name"]
@@ -259,12 +253,33 @@ def form_data_rows(instance, user):
         value = instance.data.get(name)
         link = reverse("workflow:form_file", args=[instance.pk, name]) if entry["type"] == "attachment" and isinstance(value, dict) and value.get("attachment") else None
         rows.append((entry["label"], processforms.shown_value(entry, value, members), name, link))
-    declared = {entry["name"] for entry in entries}
+    return rows
+
+
+def form_data_rows(instance, user, sections=None):
+    """((label, value, field name, attachment link or None) rows of the instance's own data,
+    [(called process key, its name, rows)] of the forms of the processes its call activities
+    ran) as the member sees them (services.form_sections): the declared form fields in their
+    order, those hidden from them left out, then any other data of the instance (a leave
+    request's, a bound record's)."""
+    sections = services.form_sections(instance, user) if sections is None else sections
+    entries = [entry for definition, _modes in sections for entry in definition.form_fields]
+    members = processforms.member_names(entries, instance.data)
+    rows, called = [], []
+    for definition, modes in sections:
+        shown = _field_rows(instance, definition.form_fields, modes, members)
+        if definition.pk == instance.definition_id:
+            rows.extend(shown)
+        elif shown:
+            called.append((definition.key, shown_name(definition.name), shown))
+    declared = {entry["name"] for entry in entries} | {
+        entry["name"] for key in instance.called for entry in services.called_definition(instance, key).form_fields
+    }
     leave_types = dict(LeaveType.choices)
     for name, value in instance.data.items():
         if name not in declared:
             rows.append((LEAVE_LABELS.get(name, name), _shown_value(name, value, leave_types), name, None))
-    return rows
+    return rows, called
 
 
 class InstanceView(View):
@@ -285,11 +300,15 @@ class InstanceView(View):
         )
         actionable = [task for task in tasks if task.status == TaskStatus.OPEN and assignees.may_act(task, user)]
         running = instance.status == InstanceStatus.RUNNING
-        data = form_data_rows(instance, user)
+        sections = services.form_sections(instance, user)
+        data, called_data = form_data_rows(instance, user, sections)
+        modes = services.field_modes(instance, user, sections)
         events = list(instance.events.select_related("actor", "task"))
         attachments = services.event_attachments(events)
         for event in events:
             event.attachments = attachments.get(event.pk, [])
+            if event.kind == EventKind.CHANGED:
+                event.comment = services.shown_changes(event, modes)
         is_admin = services.is_administrator(user)
         resubmit = instance.status == InstanceStatus.RETURNED and instance.initiator_id == user.pk
         resubmit_form = services.resubmit_form(instance) if resubmit else None
@@ -306,6 +325,7 @@ class InstanceView(View):
             "delegable": [task for task in tasks if task.status == TaskStatus.OPEN and task.kind != TaskKind.RESUBMIT and is_admin and task not in actionable],
             "events": events,
             "data": data,
+            "called_data": called_data,
             "can_withdraw": instance.initiator_id == user.pk and instance.status in (InstanceStatus.RUNNING, InstanceStatus.RETURNED),
             "can_urge": running and (instance.initiator_id == user.pk or is_admin),
             "can_jump": is_admin and instance.status in (InstanceStatus.RUNNING, InstanceStatus.RETURNED),
