@@ -14,7 +14,6 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from qinglan.core.bulk import insert_rows
 from qinglan.core.changelog import current_request_id, new_record_snapshot, snapshot
 from qinglan.core.detail import decimal_text
 from qinglan.core.events import event_name, queue_event
@@ -648,8 +647,8 @@ def post_document(*, record, user):
                 moves += [_mirror(move, scrap.pk, index) for index, move in enumerate(list(moves))]
     document.status = DocumentStatus.POSTED
     document.posted_at, document.posted_by = timezone.now(), _member(user)
-    _save_step(document, before, user, "posted", ["status", "posted_at", "posted_by"])
-    entries = stock.post(moves, user=user, document=document, releases=releases, warehouses=warehouses)  # last: the balances stay locked until the commit
+    step = _save_step(document, before, user, "posted", ["status", "posted_at", "posted_by"])
+    entries = stock.post(moves, user=user, document=document, releases=releases, warehouses=warehouses, also=step)  # last: the balances stay locked until the commit
     if kind == DocumentKind.RECEIPT and document.warehouse.kind == WarehouseKind.QC:
         from .inspections import inspections_for_receipt
 
@@ -660,26 +659,27 @@ def post_document(*, record, user):
 
 
 def _save_step(document, before, user, verb, fields):
-    """Save a step of the document's way (one UPDATE of its changed columns), log it (one
-    INSERT of the change-log row, core.bulk.insert_rows) and queue its event. The "after"
-    snapshot is built from the values in hand with the tags of the "before" one."""
+    """A step of the document's way: queues its event and returns its writes [(sql, params)]
+    — the UPDATE of the changed columns and the INSERT of its change-log row — for the caller
+    to hand to stock.post(also=…), which on PostgreSQL makes them in its one writing statement,
+    or to stock.run_writes() when nothing is posted. The "after" snapshot is built from the
+    values in hand with the tags of the "before" one."""
     document.last_updated = timezone.now()
-    names = [*fields, "last_updated"]
-    columns = [StockDocument._meta.get_field(name) for name in names]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE inventory_stockdocument SET {', '.join(f'{connection.ops.quote_name(f.column)} = %s' for f in columns)} WHERE id = %s",
-            [*(f.get_db_prep_save(getattr(document, f.attname), connection) for f in columns), document.pk],
-        )
+    columns = [StockDocument._meta.get_field(name) for name in [*fields, "last_updated"]]
+    update = (
+        f"UPDATE {StockDocument._meta.db_table} SET {', '.join(f'{connection.ops.quote_name(f.column)} = %s' for f in columns)} WHERE id = %s",
+        [*(f.get_db_prep_save(getattr(document, f.attname), connection) for f in columns), document.pk],
+    )
     after = new_record_snapshot(document, {}, None)
     after["tags"] = before.get("tags", [])
     member = _member(user)
-    insert_rows(ObjectChange, [{
-        "user_id": member.pk if member else None, "user_name": member.get_username() if member else "", "request_id": current_request_id.get(),
-        "action": ObjectChange.Action.UPDATE, "content_type_id": ContentType.objects.get_for_model(StockDocument).pk, "object_id": document.pk,
-        "object_repr": str(document)[:200], "prechange_data": before, "postchange_data": after,
-    }])
+    change = ObjectChange(
+        user=member, user_name=member.get_username() if member else "", request_id=current_request_id.get(), action=ObjectChange.Action.UPDATE,
+        content_type=ContentType.objects.get_for_model(StockDocument), object_id=document.pk, object_repr=str(document)[:200],
+        prechange_data=before, postchange_data=after,
+    )
     queue_event(event_name(document, verb), record=document, user=user)
+    return [update, stock.insert_sql(ObjectChange, [change])]
 
 
 def _negated(line):
@@ -743,8 +743,8 @@ def dispatch_transfer(*, record, user):
     document.status = DocumentStatus.IN_TRANSIT
     document.transit_warehouse = transit
     document.posted_at, document.posted_by = timezone.now(), _member(user)
-    _save_step(document, before, user, "dispatched", ["status", "transit_warehouse", "posted_at", "posted_by"])
-    stock.post(moves, user=user, document=document, expects=expects, warehouses=warehouses)
+    step = _save_step(document, before, user, "dispatched", ["status", "transit_warehouse", "posted_at", "posted_by"])
+    stock.post(moves, user=user, document=document, expects=expects, warehouses=warehouses, also=step)
     return document
 
 
@@ -764,8 +764,8 @@ def receive_transfer(*, record, user):
         moves += [out, _mirror(out, document.to_warehouse_id, len(moves))]
     document.status = DocumentStatus.POSTED
     document.received_at = timezone.now()
-    _save_step(document, before, user, "received", ["status", "received_at"])
-    stock.post(moves, user=user, document=document, releases=[(commitment, commitment.quantity) for commitment in expected])
+    step = _save_step(document, before, user, "received", ["status", "received_at"])
+    stock.post(moves, user=user, document=document, releases=[(commitment, commitment.quantity) for commitment in expected], also=step)
     return document
 
 
@@ -781,8 +781,10 @@ def cancel_document(*, record, user):
     was = document.status
     document.status = DocumentStatus.CANCELLED
     document.cancelled_at = timezone.now()
-    _save_step(document, before, user, "cancelled", ["status", "cancelled_at"])
-    if was != DocumentStatus.DRAFT:
+    step = _save_step(document, before, user, "cancelled", ["status", "cancelled_at"])
+    if was == DocumentStatus.DRAFT:
+        stock.run_writes(step)
+    else:
         lines = list(document.lines.select_related("product", "order_line", "purchase_line__order"))
         expects = []
         if document.kind == DocumentKind.RECEIPT:
@@ -799,7 +801,7 @@ def cancel_document(*, record, user):
         expected = stock.lock_document_commitments(document)
         entries = list(StockEntry.objects.filter(document=document, reversal_of__isnull=True, reversals__isnull=True).order_by("pk"))
         stock.post(stock.reversing_moves(entries), user=user, document=document,
-                   releases=[(commitment, commitment.quantity) for commitment in expected], expects=expects)
+                   releases=[(commitment, commitment.quantity) for commitment in expected], expects=expects, also=step)
     return document
 
 

@@ -195,7 +195,7 @@ def _names(moves):
     return name
 
 
-def post(moves, *, user=None, document=None, source=None, frozen_ok=(), posted_at=None, releases=(), expects=(), warehouses=None):
+def post(moves, *, user=None, document=None, source=None, frozen_ok=(), posted_at=None, releases=(), expects=(), warehouses=None, also=()):
     """Write `moves` to the ledger and move the balances, all or nothing. Refused with a
     ValidationError (nothing written): an inactive warehouse, a frozen one (unless in
     `frozen_ok`, the stocktake's own), stock going below zero or below what is reserved in a
@@ -204,9 +204,14 @@ def post(moves, *, user=None, document=None, source=None, frozen_ok=(), posted_a
     `releases` [(locked commitment, quantity)] are taken off first (a delivery no longer
     reserved), `expects` (dicts of StockCommitment fields) are noted as incoming after; their
     balances are locked with the moves' in the one ordered lock. `warehouses` ({id: warehouse})
-    are those the caller locked FOR SHARE already (with its document); the others are locked here."""
+    are those the caller locked FOR SHARE already (with its document); the others are locked here.
+    `also` [(sql, params)]: the caller's own writes, made with the posting's (on PostgreSQL in
+    its one writing statement, elsewhere first, one by one)."""
     if not moves:
         raise ValidationError(_("There is nothing to post."))
+    if also and connection.vendor != "postgresql":
+        run_writes(also)
+        also = ()
     for move in moves:
         if not move.quantity:
             raise ValidationError(_("A movement needs a quantity."))
@@ -233,8 +238,10 @@ def post(moves, *, user=None, document=None, source=None, frozen_ok=(), posted_a
         balance = touched[c_key(commitment)] = balances[c_key(commitment)]
         name = "reserved" if commitment.kind == CommitmentKind.RESERVED else "incoming"
         setattr(balance, name, max(getattr(balance, name) - amount, Decimal(0)))
-    if releases:
-        save_commitment_quantities([commitment for commitment, _amount in releases])
+    released = [commitment for commitment, _amount in releases]
+    pg = connection.vendor == "postgresql"
+    if released and not pg:
+        save_commitment_quantities(released)
     fallback = None
     when = posted_at or timezone.now()
     source_type = source_id = None
@@ -288,7 +295,6 @@ def post(moves, *, user=None, document=None, source=None, frozen_ok=(), posted_a
             document_line_id=move.line_id, source_type=source_type, source_id=source_id, reversal_of_id=move.reversal_of_id,
             posted_at=when, posted_by=user if user is not None and user.is_authenticated else None,
         ))
-    insert_new(StockEntry, entries)
     touched.update({move.key: balances[move.key] for move in moves})
     member = user if user is not None and user.is_authenticated else None
     expected = []
@@ -298,10 +304,68 @@ def post(moves, *, user=None, document=None, source=None, frozen_ok=(), posted_a
         expected.append(StockCommitment(kind=CommitmentKind.INCOMING, quantity=quantity, original_quantity=quantity, created_by=member, **values))
         balance = touched[key] = balances[key]
         balance.incoming += quantity
+    if pg:
+        _write_pg(entries, touched.values(), released, expected, also)
+        return entries
+    insert_new(StockEntry, entries)
     if expected:
         StockCommitment.objects.bulk_create(expected)
     _save_balances(touched.values())
     return entries
+
+
+def insert_sql(model, records):
+    """(INSERT … VALUES … RETURNING id, params) of new `records`, each value prepared as
+    Django saves it (pre_save: auto_now fields are filled; then get_db_prep_save), for a
+    statement written by hand (a data-modifying CTE)."""
+    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key and not f.generated]
+    params = [field.get_db_prep_save(field.pre_save(record, True), connection) for record in records for field in fields]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES {', '.join([row] * len(records))} RETURNING id", params
+
+
+def _write_pg(entries, balances, released, expected, also):
+    """Everything a posting writes in ONE statement of data-modifying CTEs (PostgreSQL): the
+    released commitments' open quantities, the entries, the expected commitments, the balances,
+    and `also` — the caller's own writes [(sql, params)], e.g. the document's step and its
+    change-log row. The parts touch different rows, so one snapshot serves them all; the
+    entries' ids come back in the order written."""
+    parts, params = [], []
+    for sql, values in also:
+        parts.append(sql)
+        params += values
+    if released:
+        parts.append("UPDATE inventory_stockcommitment c SET quantity = n.quantity FROM unnest(%s::bigint[], %s::numeric[]) AS n(id, quantity) WHERE c.id = n.id")
+        params += [[c.pk for c in released], [c.quantity for c in released]]
+    if expected:
+        sql, values = insert_sql(StockCommitment, expected)
+        parts.append(sql)
+        params += values
+    rows = [(b.pk, b.on_hand, b.reserved, b.incoming, b.value) for b in balances]
+    if rows:
+        parts.append(
+            "UPDATE inventory_stockbalance b SET on_hand = n.on_hand, reserved = n.reserved, incoming = n.incoming, value = n.value "
+            "FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[]) AS n(id, on_hand, reserved, incoming, value) "
+            "WHERE b.id = n.id"
+        )
+        params += [list(column) for column in zip(*rows)]
+    sql, values = insert_sql(StockEntry, entries)
+    with_parts = ", ".join(f"w{index} AS ({part})" for index, part in enumerate(parts))
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {with_parts}, e AS ({sql}) SELECT id FROM e" if parts else sql, [*params, *values])
+        ids = [pk for (pk,) in cursor.fetchall()]
+    for entry, pk in zip(entries, ids, strict=True):
+        entry.pk = pk
+        entry._state.adding = False
+        entry._state.db = "default"
+
+
+def run_writes(writes):
+    """Run [(sql, params)] one by one (writes a posting would have carried, when it does not post)."""
+    with connection.cursor() as cursor:
+        for sql, params in writes:
+            cursor.execute(sql, params)
 
 
 def _refuse_counted_categories(warehouse_ids, moves):
