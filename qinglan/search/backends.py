@@ -478,6 +478,47 @@ class Backend:
                 counts.update((type_id, count) for type_id, count in cursor.fetchall() if count)
         return counts
 
+    @property
+    def counts_with_top(self):
+        """Whether ``counts_and_top`` answers counts and the best rows in one statement."""
+        return isinstance(self.impl, SQLiteBackend)
+
+    def counts_and_top(self, queries, conditions, limit, per_type):
+        """``counts`` and ``top_per_type`` in one statement (SQLite): each type's matches in
+        scope are read once — the plain types' together, each other type's newest
+        max(`limit` + 1, rank_candidates()) — then counted (up to `limit` + 1) and the
+        newest rank_candidates() of them ranked. Returns (counts, rows)."""
+        conditions = {type_id: value for type_id, value in conditions.items() if type_id in queries}
+        if not conditions:
+            return {}, []
+        bound = rank_candidates()
+        parts, params = [], []
+        plain = [type_id for type_id in conditions if not queries[type_id].type_token]
+        if plain:
+            condition = " OR ".join(conditions[type_id][0] for type_id in plain)
+            sql, part_params = self.impl.ranked_sql(queries[plain[0]], condition, [p for type_id in plain for p in conditions[type_id][1]])
+            parts.append(f"SELECT * FROM ({sql}) plain")
+            params.extend(part_params)
+        for number, (type_id, (condition, condition_params)) in enumerate(conditions.items()):
+            if type_id not in plain:
+                sql, part_params = self.impl.candidates_sql(queries[type_id], condition, condition_params, max(int(limit) + 1, bound))
+                parts.append(f"SELECT * FROM ({sql}) p{number}")
+                params.extend(part_params)
+        order = self.impl.rank_order
+        sql = (
+            "SELECT e.content_type_id, e.object_id, e.title, e.body, r.score, r.total FROM ("
+            f"SELECT c.id, c.content_type_id, c.score, c.total, ROW_NUMBER() OVER (PARTITION BY c.content_type_id ORDER BY c.score {order}, c.updated DESC, c.id) AS n FROM ("
+            "SELECT m.*, COUNT(*) OVER (PARTITION BY m.content_type_id) AS total, "
+            "ROW_NUMBER() OVER (PARTITION BY m.content_type_id ORDER BY m.id DESC) AS newest "
+            f"FROM ({' UNION ALL '.join(parts)}) m) c WHERE c.newest <= %s) r "
+            f"JOIN {ENTRY} e ON e.id = r.id WHERE r.n <= %s ORDER BY r.content_type_id, r.n"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, bound, per_type])
+            found = cursor.fetchall()
+        counts = {row[0]: min(row[5], int(limit) + 1) for row in found if row[0] in conditions}
+        return counts, [row[:5] for row in found]
+
     def count_up_to(self, query, allowed_sql, allowed_params, limit):
         """How many rows match, counting no further than `limit`."""
         base, params = self.impl._base(query, allowed_sql, allowed_params)

@@ -227,7 +227,11 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
     query = backend.split_common(query)
     queries = backend.typed(query, {type_id: type_token(resource.model) for type_id, resource in type_ids.items()}, window())
     partial = {type_id for type_id, item in queries.items() if item.floor is not None}
-    counts = backend.counts(queries, {type_id: allowed[type_id] for type_id in type_ids}, count_limit())
+    top = None  # the best rows of each type, when read with the counts
+    if not selected and backend.counts_with_top:
+        counts, top = backend.counts_and_top(queries, {type_id: allowed[type_id] for type_id in type_ids}, count_limit(), per_type)
+    else:
+        counts = backend.counts(queries, {type_id: allowed[type_id] for type_id in type_ids}, count_limit())
     # A scope that holds few of a very common word's newest matches (a salesperson's own
     # customers among everybody's): those types are read again over WIDER times as many.
     thin = {type_id: queries[type_id].type_token for type_id in partial if counts.get(type_id, 0) < per_type}
@@ -236,6 +240,7 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
         queries.update(wider)
         partial = (partial - set(thin)) | {type_id for type_id, item in wider.items() if item.floor is not None}
         counts.update(backend.counts(wider, {type_id: allowed[type_id] for type_id in thin}, count_limit()))
+        top = None
     results.facets = sorted(
         (Group(resource=type_ids[type_id], count=count, partial=type_id in partial) for type_id, count in counts.items() if type_id in type_ids),
         key=lambda group: (-group.count, str(group.resource.verbose_name_plural)),
@@ -268,7 +273,10 @@ def search(user, text, types=None, page=1, *, per_type=PER_TYPE, page_size=PAGE_
     present = [type_id for type_id in type_ids if counts.get(type_id)]
     if not present:
         return results
-    rows = backend.top_per_type(queries, {type_id: allowed[type_id] for type_id in present}, counts, per_type)
+    if top is None:
+        rows = backend.top_per_type(queries, {type_id: allowed[type_id] for type_id in present}, counts, per_type)
+    else:
+        rows = [row for row in top if row[0] in present]
     hits = _hits(rows, type_ids, viewers, user, query)
     by_type = {}
     for hit in hits:
