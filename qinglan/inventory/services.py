@@ -314,6 +314,32 @@ def _row_reading(model):
     ]
 
 
+@functools.cache
+def _posting_read():
+    """(header layout, line layout, SQL) of _read_for_posting's statement, written once:
+    [(model, alias, joined on)] of the document and its warehouse (locked), then what the
+    checks read; the SQL leaves {allowed} for the member's restriction."""
+    from qinglan.customers.models import Customer
+    from qinglan.extras.models import Tag, TaggedItem
+    from qinglan.products.models import Product
+    from qinglan.purchasing.models import PurchaseOrderLine
+    from qinglan.sales.models import SalesOrder, SalesOrderLine
+
+    header = [(StockDocument, "d", None), (Warehouse, "w", "w.id = d.warehouse_id"), (Warehouse, "t", "t.id = d.transit_warehouse_id"),
+              (Customer, "c", "c.id = d.partner_id"), (SalesOrder, "so", "so.id = d.sales_order_id")]
+    per_line = [(StockDocumentLine, "l", "l.document_id = d.id"), (Product, "p", "p.id = l.product_id"), (Batch, "b", "b.id = l.batch_id"),
+                (SalesOrderLine, "o", "o.id = l.order_line_id"), (PurchaseOrderLine, "pl", "pl.id = l.purchase_line_id")]
+    layout = header + per_line
+    columns = ", ".join(column for model, alias, _on in layout for column in _columns(model, alias))
+    joins = " ".join(f"{'JOIN' if alias == 'w' else 'LEFT JOIN'} {model._meta.db_table} {alias} ON {on}" for model, alias, on in layout[1:])
+    sql = (
+        f"SELECT {columns}, ARRAY(SELECT g.name FROM {TaggedItem._meta.db_table} i JOIN {Tag._meta.db_table} g ON g.id = i.tag_id "
+        f"WHERE i.content_type_id = %s AND i.object_id = d.id) FROM {StockDocument._meta.db_table} d {joins} "
+        "WHERE d.id = %s{allowed} ORDER BY l.id FOR UPDATE OF d FOR SHARE OF w"
+    )
+    return header, per_line, sql
+
+
 def _read_for_posting(record, user, action="change"):
     """(document, lines, {warehouse id: warehouse}) for posting: on PostgreSQL in ONE statement
     that locks the document FOR UPDATE and its warehouse FOR SHARE (the lock stock.post takes,
@@ -324,12 +350,6 @@ def _read_for_posting(record, user, action="change"):
     if connection.vendor != "postgresql":
         document = _locked_document(record, user, action)
         return document, _lines(document), {}
-    from qinglan.customers.models import Customer
-    from qinglan.extras.models import Tag, TaggedItem
-    from qinglan.products.models import Product
-    from qinglan.purchasing.models import PurchaseOrderLine
-    from qinglan.sales.models import SalesOrder, SalesOrderLine
-
     restricted = StockDocument.objects.restrict(user, action)
     if restricted.query.is_empty():
         raise PermissionDenied(_("You may not do this with this document."))
@@ -337,23 +357,9 @@ def _read_for_posting(record, user, action="change"):
     if restricted.query.where:  # a member whose grants narrow the documents: the same condition as a subquery
         sql, allowed_params = restricted.filter(pk=record.pk).values("pk").query.sql_with_params()
         allowed = f" AND d.id IN ({sql})"
-    # (model, alias, joined on): the document and its warehouse (locked), then what the checks read.
-    header = [(StockDocument, "d", None), (Warehouse, "w", "w.id = d.warehouse_id"), (Warehouse, "t", "t.id = d.transit_warehouse_id"),
-              (Customer, "c", "c.id = d.partner_id"), (SalesOrder, "so", "so.id = d.sales_order_id")]
-    per_line = [(StockDocumentLine, "l", "l.document_id = d.id"), (Product, "p", "p.id = l.product_id"), (Batch, "b", "b.id = l.batch_id"),
-                (SalesOrderLine, "o", "o.id = l.order_line_id"), (PurchaseOrderLine, "pl", "pl.id = l.purchase_line_id")]
-    layout = header + per_line
-    columns = ", ".join(column for model, alias, _on in layout for column in _columns(model, alias))
-    joins = " ".join(
-        f"{'JOIN' if alias == 'w' else 'LEFT JOIN'} {model._meta.db_table} {alias} ON {on}" for model, alias, on in layout[1:]
-    )
+    header, per_line, sql = _posting_read()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns}, ARRAY(SELECT g.name FROM {TaggedItem._meta.db_table} i JOIN {Tag._meta.db_table} g ON g.id = i.tag_id "
-            f"WHERE i.content_type_id = %s AND i.object_id = d.id) FROM {StockDocument._meta.db_table} d {joins} "
-            f"WHERE d.id = %s{allowed} ORDER BY l.id FOR UPDATE OF d FOR SHARE OF w",
-            [ContentType.objects.get_for_model(StockDocument).pk, record.pk, *allowed_params],
-        )
+        cursor.execute(sql.format(allowed=allowed), [ContentType.objects.get_for_model(StockDocument).pk, record.pk, *allowed_params])
         rows = cursor.fetchall()
     if not rows:
         raise PermissionDenied(_("You may not do this with this document."))
@@ -369,7 +375,7 @@ def _read_for_posting(record, user, action="change"):
         line, start = _instance(StockDocumentLine, row, at)
         if line is None:  # a document without lines
             continue
-        for model, name in ((Product, "product"), (Batch, "batch"), (SalesOrderLine, "order_line"), (PurchaseOrderLine, "purchase_line")):
+        for (model, _alias, _on), name in zip(per_line[1:], ("product", "batch", "order_line", "purchase_line"), strict=True):
             related, start = _instance(model, row, start)
             setattr(line, name, related)
         line.document = document
