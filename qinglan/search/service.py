@@ -407,7 +407,8 @@ def _hits(rows, type_ids, viewers, user, query):
             )
         )
     _find_in_attachments(
-        [hit for hit in hits if query.highlight and not highlight_spans(hit.title, query.highlight) and "<mark>" not in hit.snippet],
+        # A title marked by its pinyin (zs for 中山公司) shows the words too.
+        [hit for hit in hits if query.highlight and "<mark>" not in hit.title_html and "<mark>" not in hit.snippet],
         query.highlight,
     )
     return hits
