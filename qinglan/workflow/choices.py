@@ -91,6 +91,18 @@ SHIPPED_NAMES = {
     "Approved? Amount?": pgettext_lazy("process shape", "Approved? Amount?"),
     "More than 3 days": pgettext_lazy("process shape", "More than 3 days"),
     "3 days or less": pgettext_lazy("process shape", "3 days or less"),
+    # the expense claim (processes/expense_claim.bpmn): its name, step and form
+    "Expense claim": _("Expense claim"),
+    "Finance review": _("Finance review"),
+    "Kind of expense": _("Kind of expense"),
+    "Travel": pgettext_lazy("expense", "Travel"),
+    "Meals and entertainment": pgettext_lazy("expense", "Meals and entertainment"),
+    "Office supplies": pgettext_lazy("expense", "Office supplies"),
+    "Other expense": pgettext_lazy("expense", "Other expense"),
+    "Amount": pgettext_lazy("expense", "Amount"),
+    "Date of the expense": pgettext_lazy("expense", "Date of the expense"),
+    "Description": pgettext_lazy("expense", "Description"),
+    "Receipt": pgettext_lazy("expense", "Receipt"),
 }
 
 

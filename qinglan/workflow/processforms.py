@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy
 
 from qinglan.core.forms import BLANK_CHOICE_LABEL, style_field
 
+from .choices import shown_name
+
 HIDDEN, READONLY, EDITABLE = "hidden", "readonly", "editable"
 MAX_NUMBER = 10**15
 YES, NO = "yes", "no"
@@ -42,7 +44,8 @@ def form_field(entry, *, has_file=False):
     """The Django form field of one declared field (`has_file`: an attachment is already
     there, so leaving the box empty keeps it)."""
     kind = entry["type"]
-    common = {"label": entry["label"], "required": bool(entry.get("required")), "help_text": entry.get("help", "")}
+    # a shipped process's labels are English in its file, shown in the member's language
+    common = {"label": shown_name(entry["label"]), "required": bool(entry.get("required")), "help_text": shown_name(entry.get("help", ""))}
     if kind == "longtext":
         return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000, **common)
     if kind == "number":
@@ -52,7 +55,7 @@ def form_field(entry, *, has_file=False):
     if kind == "date":
         return forms.DateField(widget=forms.DateInput, **common)
     if kind == "choice":
-        choices = [(option["value"], option["label"]) for option in entry["options"]]
+        choices = [(option["value"], shown_name(option["label"])) for option in entry["options"]]
         return forms.ChoiceField(choices=[("", BLANK_CHOICE_LABEL), *choices], **common)
     if kind == "member":
         return MemberField(max_length=150, widget=forms.TextInput(attrs={"list": "workflow-members", "autocomplete": "off"}), **common)
@@ -127,7 +130,7 @@ def shown_value(entry, value, members=None):
         return "—"
     kind = entry["type"]
     if kind == "choice":
-        return next((option["label"] for option in entry["options"] if option["value"] == value), value)
+        return next((shown_name(option["label"]) for option in entry["options"] if option["value"] == value), value)
     if kind == "yesno":
         return _("Yes") if value else _("No")
     if kind == "member":

@@ -28,7 +28,10 @@ from .models import ProcessDefinition, ProcessInstance, TaskEvent, WorkTask
 
 PROCESSES_DIR = Path(__file__).resolve().parent / "processes"
 # {process ID: BPMN file}: the fixed processes modules ship (register_fixed_process)
-FIXED_PROCESSES = {"leave_request": PROCESSES_DIR / "leave_request.bpmn"}
+FIXED_PROCESSES = {
+    "leave_request": PROCESSES_DIR / "leave_request.bpmn",
+    "expense_reimbursement": PROCESSES_DIR / "expense_claim.bpmn",  # started from its form on the start page
+}
 OUTCOME_EVENTS = {Outcome.APPROVE: EventKind.APPROVED, Outcome.REJECT: EventKind.REJECTED}
 LIVE = (TaskStatus.OPEN, TaskStatus.WAITING)
 URGE_COOL_DOWN = datetime.timedelta(hours=1)
@@ -236,19 +239,31 @@ def may_start(definition, user):
     return False
 
 
+def deploy_new_fixed_processes():
+    """Deploy the registered fixed processes that have no version in this database yet (a fresh
+    install): the start page lists those with a form from the first visit."""
+    deployed = set(ProcessDefinition.objects.filter(key__in=list(FIXED_PROCESSES)).values_list("key", flat=True).distinct())
+    for key in FIXED_PROCESSES:
+        if key not in deployed:
+            ensure_fixed_process(key)
+
+
+def _started_from_a_form(definition, bound):
+    """May `definition` be started from the start page at all: a predefined or custom process,
+    or a fixed one that declares a form (the expense claim; the leave request keeps its own
+    page), and not bound to a business record (those start when the record is submitted)."""
+    return definition.key not in bound and (definition.kind != ProcessKind.FIXED or bool(definition.form_fields))
+
+
 def startable_definitions(user):
-    """The latest active version of each process `user` may start from the start page: the
-    predefined and custom processes that are not bound to a business record (those start when
-    the record is submitted) and whose starters rule lets them."""
+    """The latest active version of each process `user` may start from the start page
+    (_started_from_a_form) whose starters rule lets them."""
     bound = binding.bound_process_keys()
     latest = {}
-    rows = (
-        ProcessDefinition.objects.filter(active=True).exclude(kind=ProcessKind.FIXED).exclude(key__in=bound)
-        .defer("xml", "task_rules").order_by("key", "-version")
-    )
+    rows = ProcessDefinition.objects.filter(active=True).exclude(key__in=bound).defer("xml", "task_rules").order_by("key", "-version")
     for definition in rows:
         latest.setdefault(definition.key, definition)
-    shown = [definition for definition in latest.values() if may_start(definition, user)]
+    shown = [definition for definition in latest.values() if _started_from_a_form(definition, bound) and may_start(definition, user)]
     return sorted(shown, key=lambda definition: str(shown_name(definition.name)))
 
 
@@ -266,7 +281,7 @@ def start_with_form(*, definition, user, data, files=None, title=""):
     attachments files of the instance."""
     from . import processforms
 
-    if not may_start(definition, user) or definition.kind == ProcessKind.FIXED or definition.key in binding.bound_process_keys():
+    if not may_start(definition, user) or not _started_from_a_form(definition, binding.bound_process_keys()):
         raise PermissionDenied(_("You may not start this process."))
     if not definition.active:
         raise ValidationError(_("There is no active process “%(key)s”.") % {"key": definition.key})
@@ -781,7 +796,7 @@ def _checked_edits(instance, form_fields, editable, refusal, form, form_data, fo
     entries = {entry["name"]: entry for entry in form_fields}
     refused = sorted(name for name in _submitted_fields(form_data, form_files) if name not in editable)
     if refused:
-        labels = ", ".join(str(entries[name]["label"]) if name in entries else name for name in refused)
+        labels = ", ".join(str(shown_name(entries[name]["label"])) if name in entries else name for name in refused)
         raise ValidationError(refusal % {"fields": labels})
     if form is None:
         return {}
@@ -816,7 +831,8 @@ def _apply_edits(instance, task, user, edits):
         if entry["type"] == "attachment":
             new = _save_form_file(instance, user, new, _check_upload(new))
         data[name] = new
-        lines[name] = f"{entry['label']}: {processforms.shown_value(entry, old, members)} → {processforms.shown_value(entry, new, members)}"
+        label = shown_name(entry["label"])
+        lines[name] = f"{label}: {processforms.shown_value(entry, old, members)} → {processforms.shown_value(entry, new, members)}"
     instance.data = data
     ProcessInstance.objects.filter(pk=instance.pk).update(data=data)
     TaskEvent.objects.create(instance=instance, kind=EventKind.CHANGED, actor=user, task=task, comment="\n".join(lines.values()), changes=lines)

@@ -158,6 +158,10 @@ class StartProcessView(View):
             raise Http404
         return definition
 
+    def dispatch(self, request, *args, **kwargs):
+        services.deploy_new_fixed_processes()  # the shipped expense claim, on a fresh install
+        return super().dispatch(request, *args, **kwargs)
+
     def get(self, request, key=None):
         if key is None:
             return render(request, self.template_name, self._context(request))
@@ -252,7 +256,7 @@ def _field_rows(instance, entries, modes, members):
             continue
         value = instance.data.get(name)
         link = reverse("workflow:form_file", args=[instance.pk, name]) if entry["type"] == "attachment" and isinstance(value, dict) and value.get("attachment") else None
-        rows.append((entry["label"], processforms.shown_value(entry, value, members), name, link))
+        rows.append((shown_name(entry["label"]), processforms.shown_value(entry, value, members), name, link))
     return rows
 
 

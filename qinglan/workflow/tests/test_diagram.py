@@ -58,7 +58,7 @@ BPMNDI = "{http://www.omg.org/spec/BPMN/20100524/DI}"
 DRAWN = ("startEvent", "endEvent", "userTask", "exclusiveGateway", "sequenceFlow")
 
 
-@pytest.mark.parametrize("filename", ["leave_request.bpmn", "purchase_request.bpmn"])
+@pytest.mark.parametrize("filename", ["leave_request.bpmn", "purchase_request.bpmn", "expense_claim.bpmn"])
 def test_the_shipped_processes_draw_every_element_and_stay_deployable(filename):
     xml = (services.PROCESSES_DIR / filename).read_text(encoding="utf-8")
     root = etree.fromstring(xml.encode())
