@@ -96,6 +96,9 @@ COMMON_COUNTED = 10
 CHECKED_ROWS = 2000
 # A type with at most this many index rows is read whole when every word is common.
 SMALL_TYPE = 10000
+# PostgreSQL reads the index rows from a type's floor on by key when there are at most this
+# many (公司: the newest 2,000 of its 145,000 customers are among the last 3,400 rows).
+SCANNED_ROWS = 20000
 FREQUENCY_ENTRIES = 20000
 _frequencies = {}
 
@@ -251,9 +254,11 @@ class PostgresBackend:
                 params.append(" | ".join(tsquery_expression(term) for term in query.exclude))
             return sql, params
         checks, check_params = self._checks(query)
+        # ts_match_vq is @@ without the index: the rows from the floor on, by their key.
+        match = "ts_match_vq(e.vector, q)" if query.scan and query.floor is not None else "e.vector @@ q"
         sql = (
             f"FROM {ENTRY} e, to_tsquery('simple', %s) q "
-            f"WHERE e.vector @@ q{floor}{checks} AND ({allowed_sql})"
+            f"WHERE {match}{floor}{checks} AND ({allowed_sql})"
         )
         return sql, [tsquery(query), *check_params, *allowed_params]
 
@@ -447,6 +452,10 @@ class Backend:
             cursor.execute(" UNION ALL ".join(parts), params)
             for type_id, floor, found in cursor.fetchall():
                 typed[type_id].floor = floor if found == 2 else None
+        if isinstance(self.impl, PostgresBackend) and any(item.floor is not None for item in typed.values()):
+            rows = self.rows()
+            for item in typed.values():
+                item.scan = item.floor is not None and rows - item.floor <= SCANNED_ROWS
         return typed
 
     def counts(self, queries, conditions, limit):

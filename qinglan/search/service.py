@@ -12,6 +12,7 @@ from itertools import islice, product
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length, Substr
 from django.urls import NoReverseMatch
@@ -148,7 +149,10 @@ def _allowed(user, viewers):
                 sql, sub_params = records.values("pk").query.sql_with_params()
             except EmptyResultSet:
                 continue
-            subqueries.append(f"EXISTS ({sql})")
+            # PostgreSQL: OFFSET 0 keeps the EXISTS a per-row key lookup; without it the
+            # planner may turn it into a hashed IN over the whole scope (a sequential scan of
+            # the customers, 140 ms at 250,000, to check 3,700 rows).
+            subqueries.append(f"EXISTS ({sql} OFFSET 0)" if connection.vendor == "postgresql" else f"EXISTS ({sql})")
             params.extend(sub_params)
         if unrestricted:
             allowed[content_type.pk] = ("e.content_type_id = %s", [content_type.pk])

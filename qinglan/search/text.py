@@ -270,6 +270,9 @@ class Query:
     # are in (no bm25, whose document-frequency pass reads each word's whole list).
     common: list = field(default_factory=list)
     field_rank: bool = False
+    # PostgreSQL: the rows from the floor on are few; read them by key, the words checked on
+    # each, instead of the GIN index's whole list of a common word.
+    scan: bool = False
 
     @property
     def empty(self):
