@@ -116,6 +116,28 @@ def _converter(field, connection, read, pre_save=True):
     if plain is None:
         return lambda item: save(read(item), connection)
 
+    if isinstance(target, models.DecimalField):
+        # A decimal column's few distinct values (the defaults: 0) converted once each; the
+        # conversion depends on the value alone (quantized to the field's places).
+        known = {}
+
+        def convert_decimal(item):
+            value = read(item)
+            if value is None:
+                return value
+            key = (type(value), value)
+            try:
+                return known[key]
+            except KeyError:
+                result = save(value, connection)
+                if len(known) < 1000:
+                    known[key] = result
+                return result
+            except TypeError:
+                return save(value, connection)
+
+        return convert_decimal
+
     def convert(item):
         value = read(item)
         if value is None or type(value) in plain:

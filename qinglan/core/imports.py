@@ -17,20 +17,23 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.db.models.base import ModelState
+from django.db.models.expressions import DatabaseDefault
+from django.forms.utils import ErrorDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import services
-from .forms import QueryLike, StyledFormMixin, form_data_from_instance, style_field
+from .forms import QueryLike, ResourceForm, StyledFormMixin, form_data_from_instance, style_field
 from .models import ImportJob
 from .registry import registry
 from .views import ResourceView
 from .widgets import restricted_choices
 
 BACKGROUND_ROWS = 1000
-CHUNK_ROWS = 500  # new records written and checked together
+CHUNK_ROWS = 2000  # new records written and checked together
 PREVIEW_ROWS = 20
 MAX_ERRORS = 500
 ENCODING_CHOICES = (
@@ -233,6 +236,7 @@ class RowConverter:
         self.user = user
         self.definitions = {f"cf_{d.name}": d for d in field_defs_for(resource.model)} if hasattr(resource.model, "custom_field_data") else {}
         self._lookup_cache = {}
+        self._converters = {}
 
     def lookup_field(self, field):
         related = field.related_model
@@ -292,34 +296,67 @@ class RowConverter:
         return text  # the form reports it as an invalid choice
 
     def convert(self, key, value):
-        text = _text(value)
+        try:
+            convert = self._converters[key]
+        except KeyError:
+            convert = self._converters[key] = self._converter(key)
+        return convert(_text(value))
+
+    def _converter(self, key):
+        """text → form value for column `key`, decided once per import; choices and yes/no
+        words remembered by text (their labels are translated strings, compared per option)."""
         if key in self.definitions:
             definition = self.definitions[key]
             if definition.type == "multichoice":
-                return [self.choice_value(definition.option_choices(), part.strip()) for part in text.replace("，", ",").split(",") if part.strip()]
+                return lambda text: [
+                    self.choice_value(definition.option_choices(), part.strip()) for part in text.replace("，", ",").split(",") if part.strip()
+                ]
             if definition.type == "choice":
-                return self.choice_value(definition.option_choices(), text) if text else ""
+                return _by_text(lambda text: self.choice_value(definition.option_choices(), text) if text else "")
             if definition.type == "boolean":
-                if text.lower() not in TRUE_WORDS | FALSE_WORDS:
-                    raise ValidationError(_("“%(value)s” is not yes or no."), params={"value": text})
-                return text.lower() in TRUE_WORDS
-            if definition.type == "reference" and text and definition.reference_type_id:
-                return self.reference_pk(definition.reference_type.model_class(), text)
-            return text
+                return _yes_no
+            if definition.type == "reference" and definition.reference_type_id:
+                model = definition.reference_type.model_class()
+                return lambda text: self.reference_pk(model, text) if text else text
+            return _same
         field = self.resource.model_field(key)
         if field is None:
-            return text
+            return _same
         if isinstance(field, models.ManyToManyField):
-            return [self.related_pk(field, part.strip()) for part in text.replace("，", ",").split(",") if part.strip()]
+            return lambda text: [self.related_pk(field, part.strip()) for part in text.replace("，", ",").split(",") if part.strip()]
         if isinstance(field, models.ForeignKey):
-            return self.related_pk(field, text) if text else ""
+            return lambda text: self.related_pk(field, text) if text else ""
         if isinstance(field, models.BooleanField):
-            if text.lower() not in TRUE_WORDS | FALSE_WORDS:
-                raise ValidationError(_("“%(value)s” is not yes or no."), params={"value": text})
-            return text.lower() in TRUE_WORDS
+            return _yes_no
         if field.choices:
-            return self.choice_value(field.flatchoices, text) if text else ""
-        return text
+            choices = field.flatchoices
+            return _by_text(lambda text: self.choice_value(choices, text) if text else "")
+        return _same
+
+
+def _same(text):
+    return text
+
+
+def _yes_no(text):
+    word = text.lower()
+    if word not in TRUE_WORDS and word not in FALSE_WORDS:
+        raise ValidationError(_("“%(value)s” is not yes or no."), params={"value": text})
+    return word in TRUE_WORDS
+
+
+def _by_text(convert):
+    """`convert` remembered by its text (a choice column holds a handful of values)."""
+    known = {}
+
+    def remembered(text):
+        try:
+            return known[text]
+        except KeyError:
+            result = known[text] = convert(text)
+            return result
+
+    return remembered
 
 
 # ---- running ------------------------------------------------------------------------------
@@ -381,7 +418,8 @@ class _Run:
         confirm = resource.import_confirm
         self.confirmed = bool(job.confirm_warnings and confirm)
         self.extra = {confirm.field: True} if self.confirmed else {}
-        self.validator = RowValidator(resource, self.user) if resource.bulk_creatable else None
+        keys = {*self.mapping.values(), *self.extra} - {"id"}
+        self.validator = RowValidator(resource, self.user, keys) if resource.bulk_creatable else None
         self.errors, self.preview = [], []
         self.total = self.created = self.updated = 0
         self.pending = []  # (row number, NewRecord) waiting for the next chunk
@@ -474,36 +512,322 @@ class _Run:
         self.created += len(records) - len(problems)
 
 
+class RowValidator:
+    """Validates the rows of new records with the resource's own form, one form for the whole
+    file: the same field objects, clean_<field> methods, form clean() and model field
+    validation as a form typed in, run column by column without the per-row machinery of a
+    bound form (BoundFields, widgets' data lookups of columns the file lacks, the model's
+    full_clean over every field). Each column's cleaning is remembered by value (a status, a
+    level, an empty cell is cleaned once per import), reference lookups only when they succeed
+    (a later row may create the record an earlier one could not find). Checks that need the
+    database per record (uniqueness, a subclass's duplicate search) are left to the chunk
+    (ResourceForm.batch_checks). A form class that changes Django's cleaning steps themselves
+    is validated by the plain form, rebound per row."""
+
+    def __init__(self, resource, user, keys=None):
+        """`keys`: the names a row's data may hold (the file's mapped columns); a field not
+        among them has the same value in every row, cleaned once."""
+        self.model = model = resource.model
+        self.form = form = resource.form_class(data=QueryLike({}), instance=model(), user=user, purpose="import")
+        form.batch_checks = True
+        self.m2m_names = [f.name for f in model._meta.many_to_many if f.name in form.fields]
+        self.compiled = _compilable(form)
+        if not self.compiled:
+            for field in form.fields.values():
+                if isinstance(field, forms.ModelChoiceField):
+                    _remember_lookups(field)
+            return
+        self.columns = [_Column(form, name, field, constant=keys is not None and name not in keys) for name, field in form.fields.items()]
+        meta, opts = model._meta, form._meta
+        in_form = [f for f in meta.fields if f.name in form.fields and not (opts.fields and f.name not in opts.fields)
+                   and not (opts.exclude and f.name in opts.exclude)]
+        # Model validation (ModelForm._post_clean): fields the form leaves out, and references
+        # the form field already looked up in the member's scope (batch_checks), never.
+        # (what ResourceForm._get_validation_exclusions leaves out for every row; the fields
+        # that failed on the form, and empty optional ones, are left out per row below).
+        skipped = {f.name for f in meta.fields if f.name not in form.fields or f not in in_form}
+        skipped |= {name for name, field in form.fields.items() if isinstance(field, forms.ModelChoiceField)}
+        self.validated = [(f, _model_cleaner(f)) for f in in_form if f.name not in skipped and not f.generated]
+        # Empty values of fields the form does not require but the model does: not validated.
+        self.optional = {f.name: form.fields[f.name] for f in in_form if not f.blank and not form.fields[f.name].required}
+        # construct_instance(): editable model fields the form has; a field with a default
+        # keeps it when its value is empty and missing from the data (the widget says whether a
+        # field not in `keys` is missing; for the others, whether the row lacks the key).
+        nothing = QueryLike({})
+        self.assigned = [
+            (f, form.fields[f.name], f.has_default() and (
+                None if keys is None or f.name in keys else form.fields[f.name].widget.value_omitted_from_data(nothing, form.files, f.name)
+            ))
+            for f in meta.fields
+            if f.editable and not isinstance(f, models.AutoField) and f.name in form.fields
+            and (opts.fields is None or f.name in opts.fields) and not (opts.exclude and f.name in opts.exclude)
+        ]
+        self.model_clean = model.clean is not models.Model.clean
+        self.preset = {}
+        self.instances = _Instances(model, self._preset if form.fields else None)
+
+    def _preset(self, template):
+        """Set on the template of every new record the fields that are not columns of the file
+        (their value, cleaned once, is the same in every row), as construct_instance() and the
+        model's field validation would; returns their attnames. A row whose cleaned value is
+        still that very object (no clean_<field>() or clean() replaced it) needs neither again."""
+        columns = {column.name: column for column in self.columns}
+        validated = dict(self.validated)
+        fixed = set()
+        for field, form_field, keeps_default in self.assigned:
+            column = columns[field.name]
+            value = column.value
+            if value is _MISSING or column.hook is not None or keeps_default is None:
+                continue
+            if not (keeps_default and value in form_field.empty_values):
+                field.save_form_data(template, value)
+            if field in validated and not (field.name in self.optional and value in self.optional[field.name].empty_values):
+                raw = getattr(template, field.attname)
+                if not ((field.blank and raw in field.empty_values) or isinstance(raw, DatabaseDefault)):
+                    try:
+                        setattr(template, field.attname, validated[field](raw, template))
+                    except ValidationError:
+                        continue  # reported for every row by the per-row path
+            self.preset[field.name] = value
+            fixed.add(field.attname)
+        return fixed
+
+    def validate(self, data):
+        """(NewRecord, []) or (None, [(field, message)])."""
+        form = self.form
+        if not self.compiled:
+            form.rebind(QueryLike(data), self.model())
+            if not form.is_valid():
+                return None, _form_errors(form)
+            cleaned = form.cleaned_data
+            return NewRecord(form.instance, {name: cleaned.get(name) for name in self.m2m_names}, cleaned.get("tags")), []
+        data = QueryLike(data)
+        instance = self.instances.new()
+        form.data, form.instance, form.is_bound = data, instance, True
+        form.__dict__.pop("changed_data", None)
+        form._errors = ErrorDict(renderer=form.renderer)
+        form.cleaned_data = cleaned = {}
+        for column in self.columns:  # BaseForm._clean_fields
+            try:
+                cleaned[column.name] = column.clean(data)
+                if column.hook is not None:
+                    cleaned[column.name] = column.hook()
+            except ValidationError as error:
+                form.add_error(column.name, error)
+        form._clean_form()
+        self._post_clean(form, instance)
+        if form._errors:
+            return None, _form_errors(form)
+        cleaned = form.cleaned_data
+        return NewRecord(instance, {name: cleaned.get(name) for name in self.m2m_names}, cleaned.get("tags")), []
+
+    def _post_clean(self, form, instance):
+        """ModelForm._post_clean: construct_instance(), then the model's field validation and
+        clean(); uniqueness and constraints as the form does them (not, under batch_checks)."""
+        cleaned, data, preset = form.cleaned_data, form.data, self.preset
+        failed = set(form._errors)
+        try:
+            for field, form_field, keeps_default in self.assigned:
+                name = field.name
+                if name not in cleaned:
+                    continue
+                value = cleaned[name]
+                if preset.get(name, _MISSING) is value:
+                    continue  # already on the new instance, validated
+                if keeps_default is None:  # a column of the file (or no columns known)
+                    keeps_default = field.has_default() and form_field.widget.value_omitted_from_data(data, form.files, name)
+                if keeps_default and value in form_field.empty_values:
+                    continue
+                field.save_form_data(instance, value)
+        except ValidationError as error:
+            form._update_errors(error)
+        errors = {}
+        for field, clean in self.validated:
+            name = field.name
+            if name in failed or preset.get(name, _MISSING) is cleaned.get(name, _MISSING):
+                continue
+            if name in self.optional and cleaned.get(name) in self.optional[name].empty_values:
+                continue
+            raw = getattr(instance, field.attname)
+            if (field.blank and raw in field.empty_values) or isinstance(raw, DatabaseDefault):
+                continue
+            try:
+                setattr(instance, field.attname, clean(raw, instance))
+            except ValidationError as error:
+                errors[name] = error.error_list
+        if self.model_clean:
+            try:
+                instance.clean()
+            except ValidationError as error:
+                errors = error.update_error_dict(errors)
+        if errors:
+            form._update_errors(ValidationError(errors))
+        if getattr(form, "_validate_unique", False):
+            form.validate_unique()
+        if getattr(form, "_validate_constraints", False):
+            form.validate_constraints()
+
+
+# What RowValidator does itself instead of calling them: a form class that overrides one of these
+# is validated by its own full_clean().
+_CLEANING_STEPS = ("full_clean", "_clean_fields", "_clean_form", "_post_clean", "_get_validation_exclusions", "_update_errors", "add_error")
+
+
+def _compilable(form):
+    if any(getattr(type(form), step) is not getattr(ResourceForm, step) for step in _CLEANING_STEPS):
+        return False
+    if form.prefix or form.files:
+        return False
+    if any(isinstance(field, forms.FileField) for field in form.fields.values()):
+        return False
+    model = form._meta.model
+    if any(isinstance(f, models.FileField) for f in model._meta.fields):
+        return False
+    return model.clean_fields is models.Model.clean_fields and model.full_clean is models.Model.full_clean
+
+
+MEMO_TRIAL_ROWS = 2000  # a column whose values repeat less than this often is no longer remembered
+
+
+class _Memo:
+    """Results of a pure cleaning step by input value; given up for a column of unique values
+    (names, phone numbers), where it would only hold every row."""
+
+    __slots__ = ("known", "calls", "on")
+
+    def __init__(self):
+        self.known, self.calls, self.on = {}, 0, True
+
+    def get(self, value):
+        if self.on:
+            try:
+                return self.known[value]
+            except (KeyError, TypeError):
+                return _MISSING
+        return _MISSING
+
+    def put(self, value, result):
+        if not self.on:
+            return
+        self.calls += 1
+        if self.calls >= MEMO_TRIAL_ROWS and len(self.known) * 2 > self.calls:
+            self.on, self.known = False, {}
+            return
+        try:
+            self.known[value] = result
+        except TypeError:
+            pass
+
+
+_MISSING = object()
+
+
+class _Column:
+    """One form field of the import's form: its value from a row's data as its widget reads
+    it, cleaned by the field's own clean() (remembered by value), then the form's
+    clean_<name>() if it has one."""
+
+    def __init__(self, form, name, field, constant=False):
+        self.name, self.field, self.widget, self.files = name, field, field.widget, form.files
+        self.hook = getattr(form, f"clean_{name}", None)
+        self.memo = _Memo()
+        self.disabled = field.disabled
+        if self.disabled:  # Field._clean_bound_field: the initial value, never the data
+            self.initial = form.get_initial_for_field(field, name)
+        self.value = _MISSING
+        if constant:  # not a column of the file: the same value in every row
+            try:
+                self.value = self._clean(QueryLike({}))
+            except ValidationError:
+                pass  # reported for every row, by the field itself
+
+    def clean(self, data):
+        if self.value is not _MISSING:
+            return self.value
+        return self._clean(data)
+
+    def _clean(self, data):
+        if self.disabled:
+            value = self.initial
+        else:
+            value = self.widget.value_from_datadict(data, self.files, self.name)
+        key = tuple(value) if isinstance(value, list) else value
+        result = self.memo.get(key)
+        if result is _MISSING:
+            result = self.field.clean(value)
+            self.memo.put(key, result)
+        return result
+
+
+def _model_cleaner(field):
+    """Model field validation (Field.clean: to_python, validate, validators) remembered by
+    value, except for references (their validation reads the database) and values that cannot
+    be remembered."""
+    if field.is_relation:
+        return field.clean
+    memo, clean = _Memo(), field.clean
+
+    def remembered(value, instance):
+        result = memo.get(value)
+        if result is _MISSING:
+            result = clean(value, instance)
+            memo.put(value, result)
+        return result
+
+    return remembered
+
+
+class _Instances:
+    """New, unsaved model instances as Model() makes them — each field's default, callable
+    defaults called for every instance, mutable ones copied — without running Model.__init__
+    per row (a model without init signals). `preset(template)` may set fields that are the
+    same for every instance; it returns their attnames."""
+
+    def __init__(self, model, preset=None):
+        from django.db.models import signals
+
+        self.model = model
+        self.plain = (
+            signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model) or model.__init__ is not models.Model.__init__
+        )
+        if self.plain:
+            return
+        self.template = template = model()
+        fixed = preset(template) if preset else set()
+        self.called, self.copied = [], []
+        for field in model._meta.concrete_fields:
+            if field.attname not in template.__dict__:
+                continue
+            if isinstance(template.__dict__[field.attname], (dict, list, set)):
+                self.copied.append(field.attname)
+            elif field.has_default() and callable(field.default) and field.attname not in fixed:
+                self.called.append((field.attname, field.get_default))
+        per_instance = {name for name, _get in self.called} | set(self.copied) | {"_state"}
+        self.fixed = {key: value for key, value in template.__dict__.items() if key not in per_instance}
+        self.related = template._state.fields_cache
+
+    def new(self):
+        model = self.model
+        if self.plain:
+            return model()
+        instance = model.__new__(model)
+        values = instance.__dict__
+        values["_state"] = state = ModelState()
+        if self.related:
+            state.fields_cache = dict(self.related)
+        values.update(self.fixed)
+        for name, get_default in self.called:
+            values[name] = get_default()
+        for name in self.copied:
+            values[name] = self.template.__dict__[name].copy()
+        return instance
+
+
 class NewRecord:
     __slots__ = ("record", "m2m", "tags")
 
     def __init__(self, record, m2m, tags):
         self.record, self.m2m, self.tags = record, m2m, tags
-
-
-class RowValidator:
-    """Validates the rows of new records with the resource's own form, one form for the whole
-    file (rebound per row): the same fields, clean methods and model validation as a form typed
-    in, while lookups of the same reference are made once and the checks that need the
-    database per record are left to the chunk (ResourceForm.batch_checks)."""
-
-    def __init__(self, resource, user):
-        self.model = resource.model
-        self.form = resource.form_class(data=QueryLike({}), instance=self.model(), user=user, purpose="import")
-        self.form.batch_checks = True
-        for field in self.form.fields.values():
-            if isinstance(field, forms.ModelChoiceField):
-                _remember_lookups(field)
-        self.m2m_names = [f.name for f in self.model._meta.many_to_many if f.name in self.form.fields]
-
-    def validate(self, data):
-        """(NewRecord, []) or (None, [(field, message)])."""
-        form = self.form
-        form.rebind(QueryLike(data), self.model())
-        if not form.is_valid():
-            return None, _form_errors(form)
-        cleaned = form.cleaned_data
-        return NewRecord(form.instance, {name: cleaned.get(name) for name in self.m2m_names}, cleaned.get("tags")), []
 
 
 def _remember_lookups(field):

@@ -15,12 +15,12 @@ Matches are then split by what the acting member may see: names and links for cu
 their scope, and for the others only that such a customer exists and who owns it, so the
 member can ask that colleague instead of creating a second record."""
 
+import json
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from django.db import connection
-from django.db.models import Count, F, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -50,6 +50,7 @@ class Candidate:
     phones: tuple = ()
     emails: tuple = ()
     exclude_pk: int | None = None
+    key: str | None = None  # name_key(name), when the caller has it already (a saved customer's)
 
     @classmethod
     def from_values(cls, values, exclude_pk=None):
@@ -150,14 +151,17 @@ def _name_rules(key):
 class _Ranges:
     """name_key values starting with a prefix, as an index range scan (works the same on both
     databases, unlike LIKE, whose index use depends on collation and settings). The statement
-    is built by the ORM once and then run with new bounds: an import asks it for every row."""
+    is built by the ORM once and then run with new bounds; `many` runs the ranges of many
+    prefixes (an import's chunk) as one statement, each range still its own LIMITed index scan."""
 
     LOW, HIGH = "\x00low", "\x00high"
+    PER_STATEMENT = 100  # ranges UNIONed into one statement (SQLite allows 500 compound terms)
 
     def __init__(self, limit):
         rows = Customer.objects.filter(name_key__gte=self.LOW, name_key__lt=self.HIGH).order_by("name_key")
         self.sql, params = rows.values_list("pk", "name_key")[:limit].query.sql_with_params()
         self.limit = limit
+        self._compound = {}
         assert list(params) == [self.LOW, self.HIGH], params
 
     def __call__(self, prefix):
@@ -165,16 +169,49 @@ class _Ranges:
             cursor.execute(self.sql, [prefix, prefix + "\U0010ffff"])
             return [(pk, value) for pk, value in cursor.fetchall() if value.startswith(prefix)]
 
+    def many(self, prefixes):
+        """{prefix: [(pk, name_key)]} for each of `prefixes` (as __call__ gives for one)."""
+        prefixes = list(dict.fromkeys(prefixes))
+        found = {prefix: [] for prefix in prefixes}
+        for start in range(0, len(prefixes), self.PER_STATEMENT):
+            batch = prefixes[start : start + self.PER_STATEMENT]
+            sql = self._compound.get(len(batch))
+            if sql is None:
+                sql = self._compound[len(batch)] = " UNION ALL ".join(
+                    f"SELECT {index} AS n, r{index}.* FROM ({self.sql}) r{index}" for index in range(len(batch))
+                )
+            params = [bound for prefix in batch for bound in (prefix, prefix + "\U0010ffff")]
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                for index, pk, value in cursor.fetchall():
+                    prefix = batch[index]
+                    if value.startswith(prefix):
+                        found[prefix].append((pk, value))
+        return found
 
-def _first_per_key(queryset, column, keys, limit, values=("pk",)):
-    """(key, *values) rows of `queryset` whose `column` is one of `keys`: one query, at most
-    `limit` rows (lowest pks) per key, so a value shared by thousands of records costs no more."""
+
+def _first_per_key(model, column, keys, limit, value="pk"):
+    """(key, value) rows of `model` whose `column` is one of `keys`: one query, at most `limit`
+    rows (lowest pks) per key, so a value shared by thousands of records costs no more. Written
+    by hand for the thousands of keys of an import's chunk (the ORM prepared every key through
+    its lookup machinery, which cost more than the query); the keys are one parameter, as
+    ``__anyof`` sends them (a JSON array read by json_each on SQLite, an array on PostgreSQL)."""
     if not keys:
         return []
-    numbered = queryset.filter(**{f"{column}__anyof": keys}).annotate(
-        rank_in_key=Window(RowNumber(), partition_by=F(column), order_by=F("pk").asc())
+    meta, quote = model._meta, connection.ops.quote_name
+    table, key_column = quote(meta.db_table), quote(meta.get_field(column).column)
+    value_column, pk = quote(meta.pk.column if value == "pk" else meta.get_field(value).column), quote(meta.pk.column)
+    if connection.vendor == "postgresql":
+        where, parameter = f"{key_column} = ANY(%s)", list(keys)
+    else:
+        where, parameter = f"{key_column} IN (SELECT value FROM json_each(%s))", json.dumps(list(keys))
+    sql = (
+        f"SELECT k, v FROM (SELECT {key_column} AS k, {value_column} AS v, ROW_NUMBER() OVER (PARTITION BY {key_column} "
+        f"ORDER BY {pk}) AS n FROM {table} WHERE {where}) ranked WHERE n <= {int(limit)}"
     )
-    return list(numbered.filter(rank_in_key__lte=limit).order_by().values_list(column, *values))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [parameter])
+        return cursor.fetchall()
 
 
 def _keyed(candidates, keys_of):
@@ -222,30 +259,30 @@ def find_duplicates_many(candidates, *, limit=PER_RULE_LIMIT):
         if reason not in reasons:
             reasons.append(reason)
 
-    def equal_rule(queryset, column, keys_of, reason, pk_column="pk", per_key=limit):
+    def equal_rule(model, column, keys_of, reason, pk_column="pk", per_key=limit):
         wanted = _keyed(candidates, keys_of)
-        for key, pk in _first_per_key(queryset, column, list(wanted), per_key, values=(pk_column,)):
+        for key, pk in _first_per_key(model, column, list(wanted), per_key, value=pk_column):
             for index in wanted.get(key, ()):
                 add(index, pk, reason)
 
-    customers = Customer.objects.all()
-    equal_rule(customers, "tax_id", _tax_keys, "tax_id")
-    equal_rule(customers, "phone_key", _phone_keys, "phone")
-    equal_rule(Contact.objects.all(), "phone_key", _phone_keys, "phone", pk_column="customer_id")
-    equal_rule(customers, "email", _email_keys, "email")
-    equal_rule(Contact.objects.all(), "email", _email_keys, "email", pk_column="customer_id")
+    equal_rule(Customer, "tax_id", _tax_keys, "tax_id")
+    equal_rule(Customer, "phone_key", _phone_keys, "phone")
+    equal_rule(Contact, "phone_key", _phone_keys, "phone", pk_column="customer_id")
+    equal_rule(Customer, "email", _email_keys, "email")
+    equal_rule(Contact, "email", _email_keys, "email", pk_column="customer_id")
 
-    keys = [name_key(candidate.name) for candidate in candidates]
+    keys = [name_key(candidate.name) if candidate.key is None else candidate.key for candidate in candidates]
     rules = [_name_rules(key) if len(key) >= 2 else {} for key in keys]
     wanted = {}
     for index, candidate_rules in enumerate(rules):
         for value in candidate_rules:
             wanted.setdefault(value, []).append(index)
-    for value, pk in _first_per_key(customers, "name_key", list(wanted), limit * 2):
+    for value, pk in _first_per_key(Customer, "name_key", list(wanted), limit * 2):
         for index in wanted[value]:
             add(index, pk, rules[index][value])
 
     prefixed, heads = _Ranges(limit), _Ranges(limit * 3)
+    plans = []
     for index, key in enumerate(keys):
         if len(key) < 2:
             continue
@@ -253,7 +290,10 @@ def find_duplicates_many(candidates, *, limit=PER_RULE_LIMIT):
         # A near-equal name (a typo, one character more or less) sharing its first characters.
         head = key[:3] if _HAN.search(key[:3]) else key[:5]
         near = len(key) >= len(head) + 1 >= 4
-        rows = heads(head) if near else []
+        plans.append((index, key, starts, head, near))
+    ranges = heads.many([head for _index, _key, _starts, head, near in plans if near])
+    for index, key, starts, head, near in plans:
+        rows = ranges[head] if near else []
         if near:
             for pk, value in rows:
                 if abs(len(value) - len(key)) <= 1 and SequenceMatcher(None, key, value).ratio() >= SIMILARITY:
@@ -309,7 +349,10 @@ def check_imported(customers, *, user, imported_rows):
     among existing customers and rows further up the file, as `user` may learn of them. A
     match with a row further down is left to that row (it reports this one)."""
     candidates = [
-        Candidate.from_values({name: getattr(customer, name) for name in ("name", "tax_id", "phone", "mobile", "email")}, exclude_pk=customer.pk)
+        Candidate(
+            name=customer.name or "", tax_id=customer.tax_id or "", phones=tuple(p for p in (customer.phone, customer.mobile) if p),
+            emails=(customer.email,) if customer.email else (), exclude_pk=customer.pk, key=customer.name_key,
+        )
         for customer in customers
     ]
     match_lists = find_duplicates_many(candidates)
