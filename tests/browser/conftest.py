@@ -143,11 +143,15 @@ def choose(page, select, text, typed=None):
 
 
 def offered(page, select, typed=""):
-    """The names a search-as-you-type reference field offers after typing `typed`."""
+    """The names a search-as-you-type reference field offers after typing `typed`: read once
+    the list shows the answer to that very text (focusing the box already asks for the empty
+    text's answer, which may come before or after the keys are pressed)."""
     box = page.locator(f"{select}_search")
     box.click()
-    with page.expect_response(lambda response: "autocomplete" in response.url or "colleagues" in response.url):
-        box.fill(typed) if typed else box.press("ArrowDown")
+    box.fill(typed) if typed else box.press("ArrowDown")
     listbox = page.locator(f"{select}_listbox")
-    listbox.wait_for(state="visible")
+    page.wait_for_function(
+        "([id, text]) => { const list = document.getElementById(id); return list && list.classList.contains('show') && list.dataset.query === text; }",
+        arg=[f"{select[1:]}_listbox", typed.strip()],
+    )
     return listbox.locator("[role=option]").all_inner_texts()

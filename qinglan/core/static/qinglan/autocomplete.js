@@ -138,7 +138,8 @@
       menu.appendChild(item);
     }
 
-    function show(results, more) {
+    function show(results, more, query) {
+      menu.dataset.query = query; // which text the shown results answer
       menu.replaceChildren();
       const taken = new Set(chosen().map((option) => option.value));
       const offered = results.filter((result) => !(multiple && taken.has(String(result.id))));
@@ -172,7 +173,7 @@
       fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then((response) => (response.ok ? response.json() : { results: [], more: false }))
         .then((data) => {
-          if (mine === request && document.activeElement === input) show(data.results || [], data.more);
+          if (mine === request && document.activeElement === input) show(data.results || [], data.more, text);
         })
         .catch(() => {});
     }, 150);
