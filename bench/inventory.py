@@ -101,9 +101,35 @@ def threads(count, target):
 # ---- 1. postings per second ----------------------------------------------------------------------
 
 
-def mixed_workload(seconds, writers):
+def write_steps(workload, rng, deadline, lock, latencies, counts, errors, started=None):
+    """One writer of the mixed workload: steps until deadline[0] (set by `started`, if given,
+    after the writers' start gate), its latencies and counts added under `lock` at the end."""
+    from django.core.exceptions import ValidationError
     from django.db import connection
 
+    mine, postings, refusals = [], 0, 0
+    try:
+        if started is not None:
+            started()
+        while time.monotonic() < deadline[0]:
+            began = time.perf_counter()
+            try:
+                postings += workload.step(rng)
+            except ValidationError:
+                refusals += 1
+            mine.append((time.perf_counter() - began) * 1000)
+    except Exception as error:  # noqa: BLE001 - reported below
+        errors.append(repr(error))
+    finally:
+        with lock:
+            latencies.extend(mine)
+            counts["postings"] += postings
+            counts["refusals"] += refusals
+            counts["requests"] += len(mine)
+        connection.close()
+
+
+def mixed_workload(seconds, writers):
     from qinglan.inventory.tests.test_concurrency import Workload, check_consistency
 
     workload = Workload.create(prefix=f"M{int(time.time())}")
@@ -114,31 +140,12 @@ def mixed_workload(seconds, writers):
     deadline = [0.0]
 
     def writer(seed):
-        from django.core.exceptions import ValidationError
-
-        rng = random.Random(seed)
-        mine = []
-        postings = refusals = 0
-        try:
+        def started():
             start_gate.wait()
             with lock:
                 deadline[0] = deadline[0] or time.monotonic() + seconds
-            while time.monotonic() < deadline[0]:
-                began = time.perf_counter()
-                try:
-                    postings += workload.step(rng)
-                except ValidationError:
-                    refusals += 1
-                mine.append((time.perf_counter() - began) * 1000)
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(repr(error))
-        finally:
-            with lock:
-                latencies.extend(mine)
-                counts["postings"] += postings
-                counts["refusals"] += refusals
-                counts["requests"] += len(mine)
-            connection.close()
+
+        write_steps(workload, random.Random(seed), deadline, lock, latencies, counts, errors, started)
 
     began = time.monotonic()
     threads(writers, writer)
@@ -164,9 +171,6 @@ def mixed_workload_processes(seconds, writers, processes):
     start = context.Barrier(processes)
 
     def child(number):
-        from django.core.exceptions import ValidationError
-        from django.db import connection
-
         lock, deadline = threading.Lock(), [0.0]
         latencies, counts, errors = [], {"postings": 0, "refusals": 0, "requests": 0}, []
         child_retries(reset=True)
@@ -174,25 +178,7 @@ def mixed_workload_processes(seconds, writers, processes):
         deadline[0] = time.monotonic() + seconds
 
         def writer(index):
-            rng = random.Random(number * 1000 + index)
-            mine, postings, refusals = [], 0, 0
-            try:
-                while time.monotonic() < deadline[0]:
-                    began = time.perf_counter()
-                    try:
-                        postings += workload.step(rng)
-                    except ValidationError:
-                        refusals += 1
-                    mine.append((time.perf_counter() - began) * 1000)
-            except Exception as error:  # noqa: BLE001 - reported below
-                errors.append(repr(error))
-            finally:
-                with lock:
-                    latencies.extend(mine)
-                    counts["postings"] += postings
-                    counts["refusals"] += refusals
-                    counts["requests"] += len(mine)
-                connection.close()
+            write_steps(workload, random.Random(number * 1000 + index), deadline, lock, latencies, counts, errors)
 
         threads(max(1, writers // processes), writer)
         results.put({"latencies": latencies, "errors": errors, "retries": child_retries(), **counts})

@@ -9,7 +9,7 @@ import re
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase
+from django.test import Client, TestCase
 
 from .forms import BulkEditForm
 from .models import APIToken, ObjectChange
@@ -25,6 +25,13 @@ def make_member(username, *, department=None, superuser=False, **extra):
     return User.objects.create_user(
         username=username, password=PASSWORD, department=department, is_superuser=superuser, is_staff=superuser, **extra
     )
+
+
+def client_for(member):
+    """A test client signed in as `member`."""
+    client = Client()
+    client.force_login(member)
+    return client
 
 
 def make_department(name, parent=None, **extra):

@@ -10,14 +10,14 @@ import pytest
 from django.core import mail
 
 from qinglan.core.permissions import Scope
-from qinglan.core.testing import grant, make_department, make_member
+from qinglan.core.testing import client_for, grant, make_department, make_member
 from qinglan.customers.choices import ActivityKind
 from qinglan.customers.models import Activity, Contact
 from qinglan.customers.tests.factories import make_customer
 from qinglan.sales.choices import QuoteStatus
 from qinglan.sales.models import Quote
 
-from .test_quotes import client_for, make_team, quote_form
+from .test_quotes import make_team, quote_form
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,9 @@ still goes to the called process and back by name, as the engine hands it over. 
 form_with_sub.bpmn calls sub_quality.bpmn, both with a step "review" of different fields."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
-from qinglan.core.testing import make_member
+from qinglan.core.testing import client_for, make_member
 from qinglan.workflow import services
 from qinglan.workflow.choices import InstanceStatus, TaskStatus
 from qinglan.workflow.models import ProcessInstance, TaskEvent, WorkTask
@@ -15,12 +14,6 @@ from qinglan.workflow.models import ProcessInstance, TaskEvent, WorkTask
 from .factories import bpmn
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(member):
-    client = Client()
-    client.force_login(member)
-    return client
 
 
 @pytest.fixture

@@ -6,10 +6,9 @@ last; a rejection ends it. Through the pages, with the shipped BPMN file."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 
-from qinglan.core.testing import make_department, make_member
+from qinglan.core.testing import client_for, make_department, make_member
 from qinglan.workflow.choices import InstanceStatus, ProcessKind, TaskStatus
 from qinglan.workflow.models import ProcessDefinition, ProcessInstance, TaskEvent, WorkTask
 
@@ -17,12 +16,6 @@ pytestmark = pytest.mark.django_db
 
 URL = reverse("workflow:start_process", args=["expense_reimbursement"])
 CLAIM = {"category": "travel", "amount": "8600", "spent_on": "2026-11-20", "description": "台中客戶拜訪高鐵及住宿"}
-
-
-def client_for(member):
-    client = Client()
-    client.force_login(member)
-    return client
 
 
 @pytest.fixture
