@@ -178,39 +178,42 @@ def ensure_data(args, log):
                     if not f.primary_key and not getattr(f, "auto_now", False) and not getattr(f, "auto_now_add", False)}
 
         order_blank, line_blank = blank(SalesOrder), blank(SalesOrderLine)
-        if connection.vendor == "sqlite":  # the line table's indexes outgrow SQLite's default 2 MB page cache
-            with connection.cursor() as cursor:
-                cursor.execute("PRAGMA cache_size = -1000000")
-        for start in range(have, args.orders, 5000):
-            if start > have and start % 100_000 == 0:
-                log(f"  {start:,} orders ({(start - have) / (time.perf_counter() - started):,.0f} orders/s)")
-            with transaction.atomic():
-                orders, order_lines = [], []
-                for index in range(start, min(start + 5000, args.orders)):
-                    own = index % 10 == 0
-                    subtotal = tax_total = Decimal(0)
-                    lines = []
-                    for pk, _category, price in rng.sample(products, args.lines):
-                        quantity = Decimal(rng.randint(1, 20))
-                        net = quantity * price
-                        tax = (net * tax_share).quantize(Decimal(1))
-                        subtotal += net
-                        tax_total += tax
-                        lines.append({**line_blank, "product_id": pk, "quantity": quantity, "unit_price": price, "tax_rate_id": rate_id,
-                                      "net_amount": net, "tax_amount": tax, "line_total": net + tax})
-                    total = subtotal + tax_total
-                    orders.append({
-                        **order_blank, "code": f"BSO{index:08d}", "customer_id": customers[index % len(customers)], "owner_id": seller.pk if own else admin.pk,
-                        "department_id": department if own else None, "order_date": day - datetime.timedelta(days=index % 700),
-                        "status": rng.choice(["draft", "approved", "fulfilling", "completed"]), "currency_id": twd.pk,
-                        "subtotal": subtotal, "tax_total": tax_total, "total": total, "total_base": total,
-                    })
-                    order_lines.append(lines)
-                # rows written as plain values (core.bulk.insert_rows): building model instances was most of the time
-                for pk, lines in zip(bulk.insert_rows(SalesOrder, orders), order_lines, strict=True):
-                    for line in lines:
-                        line["order_id"] = pk
-                bulk.insert_rows(SalesOrderLine, [line for lines in order_lines for line in lines])
+        if connection.vendor == "postgresql":
+            generate_on_server(args, log, have, seller, admin, products, customers, twd, rate_id, order_blank, line_blank)
+        else:
+            if connection.vendor == "sqlite":  # the line table's indexes outgrow SQLite's default 2 MB page cache
+                with connection.cursor() as cursor:
+                    cursor.execute("PRAGMA cache_size = -1000000")
+            for start in range(have, args.orders, 5000):
+                if start > have and start % 100_000 == 0:
+                    log(f"  {start:,} orders ({(start - have) / (time.perf_counter() - started):,.0f} orders/s)")
+                with transaction.atomic():
+                    orders, order_lines = [], []
+                    for index in range(start, min(start + 5000, args.orders)):
+                        own = index % 10 == 0
+                        subtotal = tax_total = Decimal(0)
+                        lines = []
+                        for pk, _category, price in rng.sample(products, args.lines):
+                            quantity = Decimal(rng.randint(1, 20))
+                            net = quantity * price
+                            tax = (net * tax_share).quantize(Decimal(1))
+                            subtotal += net
+                            tax_total += tax
+                            lines.append({**line_blank, "product_id": pk, "quantity": quantity, "unit_price": price, "tax_rate_id": rate_id,
+                                          "net_amount": net, "tax_amount": tax, "line_total": net + tax})
+                        total = subtotal + tax_total
+                        orders.append({
+                            **order_blank, "code": f"BSO{index:08d}", "customer_id": customers[index % len(customers)], "owner_id": seller.pk if own else admin.pk,
+                            "department_id": department if own else None, "order_date": day - datetime.timedelta(days=index % 700),
+                            "status": rng.choice(["draft", "approved", "fulfilling", "completed"]), "currency_id": twd.pk,
+                            "subtotal": subtotal, "tax_total": tax_total, "total": total, "total_base": total,
+                        })
+                        order_lines.append(lines)
+                    # rows written as plain values (core.bulk.insert_rows): building model instances was most of the time
+                    for pk, lines in zip(bulk.insert_rows(SalesOrder, orders), order_lines, strict=True):
+                        for line in lines:
+                            line["order_id"] = pk
+                    bulk.insert_rows(SalesOrderLine, [line for lines in order_lines for line in lines])
         log(f"  {args.orders - have:,} orders in {time.perf_counter() - started:,.0f} s")
     big = SalesOrder.objects.filter(code="BSO-200").first()
     if big is None:
@@ -224,6 +227,75 @@ def ensure_data(args, log):
         ])
         services.order_saved(order=big, user=admin)
     return admin, seller, big, customers
+
+
+def generate_on_server(args, log, have, seller, admin, products, customers, currency, rate_id, order_blank, line_blank):
+    """PostgreSQL: the orders and their lines computed by the server (generate_series, a hash of
+    the order's number picking its products, quantities, customer and status), 200,000 orders
+    a statement pair — the same rows as the Python generator's in kind (distinct products per
+    order, quantities 1–20, list prices, 5 % tax rounded to whole units, totals the sums of the
+    lines), at ~10× its speed: 2 M orders through psycopg were ~50 minutes on this machine."""
+    from django.db import connection, transaction
+
+    from qinglan.sales.models import SalesOrder, SalesOrderLine
+
+    def defaults(model, blank, given):  # every column the statement does not compute: the field's own default, as Django saves it
+        columns, values = [], []
+        for field in model._meta.local_concrete_fields:
+            if field.primary_key or field.attname in given:
+                continue
+            columns.append(connection.ops.quote_name(field.column))
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                values.append(("now()", None))
+            else:
+                values.append(("%s", field.get_db_prep_save(blank[field.attname], connection)))
+        return columns, values
+
+    order_given = {"code": "'BSO' || lpad(t.i::text, 8, '0')", "customer_id": "(%s::bigint[])[1 + t.i %% %s]",
+                   "owner_id": "CASE WHEN t.i %% 10 = 0 THEN %s ELSE %s END", "department_id": "CASE WHEN t.i %% 10 = 0 THEN %s::bigint END",
+                   "order_date": "current_date - (t.i %% 700)",
+                   "status": "(ARRAY['draft', 'approved', 'fulfilling', 'completed'])[1 + abs(hashint8(t.i * 3 + 1)) %% 4]",
+                   "currency_id": "%s", "subtotal": "t.subtotal", "tax_total": "t.tax", "total": "t.subtotal + t.tax", "total_base": "t.subtotal + t.tax"}
+    order_params = {"customer_id": [customers, len(customers)], "owner_id": [seller.pk, admin.pk], "department_id": [seller.department_id],
+                    "currency_id": [currency.pk]}
+    line_given = {"order_id": "o.id", "product_id": "l.product_id", "quantity": "l.quantity", "unit_price": "l.price",
+                  "tax_rate_id": "%s", "net_amount": "l.net", "tax_amount": "l.tax", "line_total": "l.net + l.tax"}
+    extra_columns, extra = defaults(SalesOrder, order_blank, order_given)
+    line_columns, line_extra = defaults(SalesOrderLine, line_blank, line_given)
+    quote = connection.ops.quote_name
+    order_sql = (
+        f"INSERT INTO sales_salesorder ({', '.join([quote(name) for name in order_given] + extra_columns)}) "
+        f"SELECT {', '.join(list(order_given.values()) + [sql for sql, _ in extra])} "
+        "FROM (SELECT i, SUM(net) AS subtotal, SUM(tax) AS tax FROM bench_lines GROUP BY i) t ORDER BY t.i"
+    )
+    order_values = [value for name in order_given for value in order_params.get(name, [])] + [value for sql, value in extra if sql == "%s"]
+    line_sql = (
+        f"INSERT INTO sales_salesorderline ({', '.join([quote(name) for name in line_given] + line_columns)}) "
+        f"SELECT {', '.join(list(line_given.values()) + [sql for sql, _ in line_extra])} "
+        "FROM bench_lines l JOIN sales_salesorder o ON o.code = 'BSO' || lpad(l.i::text, 8, '0') ORDER BY l.i, l.k"
+    )
+    line_values = [rate_id] + [value for sql, value in line_extra if sql == "%s"]
+    ids = [pk for pk, _category, _price in products]
+    prices = [price for _pk, _category, price in products]
+    step = len(ids) // args.lines  # the k-th line's product lies k fifths of the catalogue further on: distinct within an order
+    started = time.perf_counter()
+    for start in range(have, args.orders, 200_000):
+        end = min(start + 200_000, args.orders)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE bench_lines ON COMMIT DROP AS "
+                "SELECT i, k, ids[p] AS product_id, prices[p] AS price, q AS quantity, q * prices[p] AS net, round(q * prices[p] * 0.05) AS tax "
+                "FROM generate_series(%s, %s) i CROSS JOIN generate_series(0, %s) k, "
+                "LATERAL (SELECT 1 + (abs(hashint8(i)) + k * %s) %% %s AS p, (1 + abs(hashint8(i * 31 + k)) %% 20)::numeric AS q) pick, "
+                "(SELECT %s::bigint[] AS ids, %s::numeric[] AS prices) catalogue",
+                [start, end - 1, args.lines - 1, step, len(ids), ids, prices],
+            )
+            cursor.execute(order_sql, order_values)
+            cursor.execute(line_sql, line_values)
+        log(f"  {end:,} orders ({(end - have) / (time.perf_counter() - started):,.0f} orders/s)")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE sales_salesorder")
+        cursor.execute("VACUUM ANALYZE sales_salesorderline")
 
 
 def main():
