@@ -2,8 +2,10 @@
 
 import contextvars
 import datetime
+import functools
 import uuid
 from decimal import Decimal
+from operator import attrgetter
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -25,6 +27,11 @@ def _plain(value):
     if isinstance(value, models.fields.files.FieldFile):
         return value.name or None
     return value
+
+
+# Values _plain() returns as they are: kept without its isinstance() chain (most of a record's
+# fields, in the snapshot of every imported row).
+_PLAIN_AS_IS = frozenset({str, int, bool, float, type(None)})
 
 
 def snapshot(record, children=()):
@@ -56,12 +63,19 @@ def new_record_snapshot(record, m2m, tags):
 
 
 def _field_values(record):
-    data = {}
-    for field in record._meta.concrete_fields:
-        if field.name in HIDDEN_FIELDS or field.name == "custom_field_data":
-            continue
-        data[field.attname if isinstance(field, models.ForeignKey) else field.name] = _plain(field.value_from_object(record))
-    return data
+    keys, read = _layout(type(record))
+    return {key: value if type(value) in _PLAIN_AS_IS else _plain(value) for key, value in zip(keys, read(record))}
+
+
+@functools.cache
+def _layout(model):
+    """The keys of a snapshot of `model` (concrete fields but hidden ones and the custom
+    field data; a reference under its attname) and one getter reading all their values, as
+    each field's value_from_object() reads it: worked out once per model, not per record."""
+    fields = [f for f in model._meta.concrete_fields if f.name not in HIDDEN_FIELDS and f.name != "custom_field_data"]
+    keys = tuple(f.attname if isinstance(f, models.ForeignKey) else f.name for f in fields)
+    read = attrgetter(*(f.attname for f in fields))
+    return keys, read if len(fields) > 1 else (lambda record: (read(record),))
 
 
 def _with_custom_fields(record, data):

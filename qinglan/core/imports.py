@@ -9,6 +9,7 @@ job with a progress bar; the import itself is all-or-nothing."""
 import csv
 import io
 import zipfile
+from operator import is_
 
 from django import forms
 from django.conf import settings
@@ -547,7 +548,15 @@ class RowValidator:
         # that failed on the form, and empty optional ones, are left out per row below).
         skipped = {f.name for f in meta.fields if f.name not in form.fields or f not in in_form}
         skipped |= {name for name, field in form.fields.items() if isinstance(field, forms.ModelChoiceField)}
-        self.validated = [(f, _model_cleaner(f)) for f in in_form if f.name not in skipped and not f.generated]
+        self.validated = [
+            (f, _model_cleaner(f), _checked_by_form_field(f, form.fields[f.name]) and getattr(form, f"clean_{f.name}", None) is None)
+            for f in in_form if f.name not in skipped and not f.generated
+        ]
+        # Columns whose model validation repeats their form field's: their cleaned value is
+        # remembered per row, to skip the model's when clean() has not replaced it.
+        checked = {f.name for f, _clean, by_form in self.validated if by_form}
+        for column in self.columns:
+            column.checked_by_form = column.name in checked
         # Empty values of fields the form does not require but the model does: not validated.
         self.optional = {f.name: form.fields[f.name] for f in in_form if not f.blank and not form.fields[f.name].required}
         # construct_instance(): editable model fields the form has; a field with a default
@@ -565,6 +574,13 @@ class RowValidator:
         self.model_clean = model.clean is not models.Model.clean
         self.preset = {}
         self.instances = _Instances(model, self._preset if form.fields else None)
+        # Per row: a form field that is not a column gives its preset value itself (no method
+        # call); while every preset value is still that very object after clean(), a row's
+        # construct_instance() and model validation need only the file's columns.
+        self.steps = [(column.name, None if column.name in self.preset else column) for column in self.columns]
+        self.preset_names, self.preset_values = tuple(self.preset), tuple(self.preset.values())
+        self.assigned_columns = [entry for entry in self.assigned if entry[0].name not in self.preset]
+        self.validated_columns = [entry for entry in self.validated if entry[0].name not in self.preset]
 
     def _preset(self, template):
         """Set on the template of every new record the fields that are not columns of the file
@@ -572,7 +588,7 @@ class RowValidator:
         model's field validation would; returns their attnames. A row whose cleaned value is
         still that very object (no clean_<field>() or clean() replaced it) needs neither again."""
         columns = {column.name: column for column in self.columns}
-        validated = dict(self.validated)
+        validated = {field: clean for field, clean, _by_form in self.validated}
         fixed = set()
         for field, form_field, keeps_default in self.assigned:
             column = columns[field.name]
@@ -607,27 +623,39 @@ class RowValidator:
         form.__dict__.pop("changed_data", None)
         form._errors = ErrorDict(renderer=form.renderer)
         form.cleaned_data = cleaned = {}
-        for column in self.columns:  # BaseForm._clean_fields
+        preset, by_form = self.preset, {}
+        for name, column in self.steps:  # BaseForm._clean_fields
+            if column is None:
+                cleaned[name] = preset[name]
+                continue
             try:
-                cleaned[column.name] = column.clean(data)
+                cleaned[name] = value = column.clean(data)
                 if column.hook is not None:
-                    cleaned[column.name] = column.hook()
+                    cleaned[name] = column.hook()
+                elif column.checked_by_form:
+                    by_form[name] = value
             except ValidationError as error:
-                form.add_error(column.name, error)
+                form.add_error(name, error)
         form._clean_form()
-        self._post_clean(form, instance)
+        self._post_clean(form, instance, by_form)
         if form._errors:
             return None, _form_errors(form)
         cleaned = form.cleaned_data
         return NewRecord(instance, {name: cleaned.get(name) for name in self.m2m_names}, cleaned.get("tags")), []
 
-    def _post_clean(self, form, instance):
+    def _post_clean(self, form, instance, by_form):
         """ModelForm._post_clean: construct_instance(), then the model's field validation and
-        clean(); uniqueness and constraints as the form does them (not, under batch_checks)."""
+        clean(); uniqueness and constraints as the form does them (not, under batch_checks).
+        `by_form`: {name: value} of the columns whose model validation is their form field's,
+        as the form field cleaned them in this row."""
         cleaned, data, preset = form.cleaned_data, form.data, self.preset
         failed = set(form._errors)
+        if all(map(is_, map(cleaned.get, self.preset_names), self.preset_values)):
+            assigned, validated = self.assigned_columns, self.validated_columns
+        else:
+            assigned, validated = self.assigned, self.validated
         try:
-            for field, form_field, keeps_default in self.assigned:
+            for field, form_field, keeps_default in assigned:
                 name = field.name
                 if name not in cleaned:
                     continue
@@ -642,10 +670,12 @@ class RowValidator:
         except ValidationError as error:
             form._update_errors(error)
         errors = {}
-        for field, clean in self.validated:
+        for field, clean, checked_by_form in validated:
             name = field.name
             if name in failed or preset.get(name, _MISSING) is cleaned.get(name, _MISSING):
                 continue
+            if checked_by_form and by_form.get(name, _MISSING) is cleaned.get(name):
+                continue  # the form field's own checks passed on this very value
             if name in self.optional and cleaned.get(name) in self.optional[name].empty_values:
                 continue
             raw = getattr(instance, field.attname)
@@ -757,6 +787,19 @@ class _Column:
             result = self.field.clean(value)
             self.memo.put(key, result)
         return result
+
+
+def _checked_by_form_field(field, form_field):
+    """Whether the model's validation of `field` (Field.clean) can only pass on a non-empty
+    value that `form_field` has cleaned: a text field without choices whose conversion is the
+    identity on text and whose validators (max_length…) are all the form field's too."""
+    return (
+        isinstance(form_field, forms.CharField)
+        and type(field).to_python in (models.CharField.to_python, models.TextField.to_python)
+        and type(field).validate is models.Field.validate
+        and not field.choices
+        and all(validator in form_field.validators for validator in field.validators)
+    )
 
 
 def _model_cleaner(field):

@@ -137,11 +137,10 @@ def _min_similar_length(key):
 
 
 def _name_rules(key):
-    """{existing name_key: reason} to look up by equality, plus the prefix range rule."""
+    """{existing name_key: reason} to look up by equality (the key, the key without a leading
+    place name, the key's starts) besides the place variants (_place_variants)."""
     exact = {key: "name"}
-    base = without_place(key)
-    for variant in {base, *(place + base for place in PLACE_PREFIXES)}:
-        exact.setdefault(variant, "similar_name")
+    exact.setdefault(without_place(key), "similar_name")
     shortest = _min_similar_length(key)
     for length in range(shortest, len(key)):  # an existing name that is the start of this one
         exact.setdefault(key[:length], "similar_name")
@@ -190,27 +189,37 @@ class _Ranges:
         return found
 
 
-def _first_per_key(model, column, keys, limit, value="pk"):
+def _first_per_key(model, column, keys, limit, value="pk", prefixes=()):
     """(key, value) rows of `model` whose `column` is one of `keys`: one query, at most `limit`
     rows (lowest pks) per key, so a value shared by thousands of records costs no more. Written
     by hand for the thousands of keys of an import's chunk (the ORM prepared every key through
     its lookup machinery, which cost more than the query); the keys are one parameter, as
-    ``__anyof`` sends them (a JSON array read by json_each on SQLite, an array on PostgreSQL)."""
+    ``__anyof`` sends them (a JSON array read by json_each on SQLite, an array on PostgreSQL).
+    With `prefixes`, the values looked up are every prefix followed by every key, formed by the
+    database (the place names before a chunk's name keys: tens of thousands of strings that
+    Python no longer builds and sends)."""
     if not keys:
         return []
     meta, quote = model._meta, connection.ops.quote_name
     table, key_column = quote(meta.db_table), quote(meta.get_field(column).column)
     value_column, pk = quote(meta.pk.column if value == "pk" else meta.get_field(value).column), quote(meta.pk.column)
     if connection.vendor == "postgresql":
-        where, parameter = f"{key_column} = ANY(%s)", list(keys)
+        if prefixes:
+            where = f"{key_column} = ANY(ARRAY(SELECT p || k FROM unnest(%s::text[]) AS p, unnest(%s::text[]) AS k))"
+            parameters = [list(prefixes), list(keys)]
+        else:
+            where, parameters = f"{key_column} = ANY(%s)", [list(keys)]
+    elif prefixes:
+        where = f"{key_column} IN (SELECT p.value || k.value FROM json_each(%s) AS p, json_each(%s) AS k)"
+        parameters = [json.dumps(list(prefixes)), json.dumps(list(keys))]
     else:
-        where, parameter = f"{key_column} IN (SELECT value FROM json_each(%s))", json.dumps(list(keys))
+        where, parameters = f"{key_column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(keys))]
     sql = (
         f"SELECT k, v FROM (SELECT {key_column} AS k, {value_column} AS v, ROW_NUMBER() OVER (PARTITION BY {key_column} "
         f"ORDER BY {pk}) AS n FROM {table} WHERE {where}) ranked WHERE n <= {int(limit)}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [parameter])
+        cursor.execute(sql, parameters)
         return cursor.fetchall()
 
 
@@ -259,17 +268,17 @@ def find_duplicates_many(candidates, *, limit=PER_RULE_LIMIT):
         if reason not in reasons:
             reasons.append(reason)
 
-    def equal_rule(model, column, keys_of, reason, pk_column="pk", per_key=limit):
-        wanted = _keyed(candidates, keys_of)
+    def equal_rule(model, column, wanted, reason, pk_column="pk", per_key=limit):
         for key, pk in _first_per_key(model, column, list(wanted), per_key, value=pk_column):
             for index in wanted.get(key, ()):
                 add(index, pk, reason)
 
-    equal_rule(Customer, "tax_id", _tax_keys, "tax_id")
-    equal_rule(Customer, "phone_key", _phone_keys, "phone")
-    equal_rule(Contact, "phone_key", _phone_keys, "phone", pk_column="customer_id")
-    equal_rule(Customer, "email", _email_keys, "email")
-    equal_rule(Contact, "email", _email_keys, "email", pk_column="customer_id")
+    phones, emails = _keyed(candidates, _phone_keys), _keyed(candidates, _email_keys)  # customers' and contacts'
+    equal_rule(Customer, "tax_id", _keyed(candidates, _tax_keys), "tax_id")
+    equal_rule(Customer, "phone_key", phones, "phone")
+    equal_rule(Contact, "phone_key", phones, "phone", pk_column="customer_id")
+    equal_rule(Customer, "email", emails, "email")
+    equal_rule(Contact, "email", emails, "email", pk_column="customer_id")
 
     keys = [name_key(candidate.name) if candidate.key is None else candidate.key for candidate in candidates]
     rules = [_name_rules(key) if len(key) >= 2 else {} for key in keys]
@@ -280,6 +289,17 @@ def find_duplicates_many(candidates, *, limit=PER_RULE_LIMIT):
     for value, pk in _first_per_key(Customer, "name_key", list(wanted), limit * 2):
         for index in wanted[value]:
             add(index, pk, rules[index][value])
+    # An existing name that is a place name followed by the key without its own place name
+    # (臺灣青藍科技 for 青藍科技 or 上海青藍科技).
+    bases = {}
+    for index, key in enumerate(keys):
+        if len(key) >= 2:
+            bases.setdefault(without_place(key), []).append(index)
+    for value, pk in _first_per_key(Customer, "name_key", list(bases), limit * 2, prefixes=PLACE_PREFIXES):
+        for place in PLACE_PREFIXES:
+            if value.startswith(place):
+                for index in bases.get(value[len(place):], ()):
+                    add(index, pk, "name" if value == keys[index] else "similar_name")
 
     prefixed, heads = _Ranges(limit), _Ranges(limit * 3)
     plans = []

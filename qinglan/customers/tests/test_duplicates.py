@@ -79,6 +79,13 @@ class RuleTests(TestCase):
         longer = make_customer(self.owner, "北極星光電科技材料")
         self.assertEqual(self.reasons(name="北極星光電"), {self.other.pk: ["name"], longer.pk: ["similar_name"]})
 
+    def test_place_names_before_an_existing_name(self):
+        shanghai = make_customer(self.owner, "上海华联贸易有限公司")
+        self.assertEqual(self.reasons(name="華聯貿易"), {shanghai.pk: ["similar_name"]})  # the place added
+        self.assertEqual(self.reasons(name="臺灣華聯貿易"), {shanghai.pk: ["similar_name"]})  # another place
+        self.assertEqual(self.reasons(name="上海華聯貿易股份有限公司"), {shanghai.pk: ["name"]})  # the same place, 繁
+        self.assertEqual(self.reasons(name="臺灣聯華貿易"), {})
+
     def test_tax_id_phone_and_email(self):
         self.assertEqual(self.reasons(tax_id=" 1234 5678 "), {self.blue.pk: ["tax_id"]})
         self.assertEqual(self.reasons(phones=("+886 2 2345 6789",)), {self.blue.pk: ["phone"]})
