@@ -254,7 +254,7 @@ def generate_on_server(args, log, have, seller, admin, products, customers, curr
     order_given = {"code": "'BSO' || lpad(t.i::text, 8, '0')", "customer_id": "(%s::bigint[])[1 + t.i %% %s]",
                    "owner_id": "CASE WHEN t.i %% 10 = 0 THEN %s ELSE %s END", "department_id": "CASE WHEN t.i %% 10 = 0 THEN %s::bigint END",
                    "order_date": "current_date - (t.i %% 700)",
-                   "status": "(ARRAY['draft', 'approved', 'fulfilling', 'completed'])[1 + abs(hashint8(t.i * 3 + 1)) %% 4]",
+                   "status": "(ARRAY['draft', 'approved', 'fulfilling', 'completed'])[1 + abs(hashint8(t.i * 3 + 1)::bigint) %% 4]",
                    "currency_id": "%s", "subtotal": "t.subtotal", "tax_total": "t.tax", "total": "t.subtotal + t.tax", "total_base": "t.subtotal + t.tax"}
     order_params = {"customer_id": [customers, len(customers)], "owner_id": [seller.pk, admin.pk], "department_id": [seller.department_id],
                     "currency_id": [currency.pk]}
@@ -286,7 +286,7 @@ def generate_on_server(args, log, have, seller, admin, products, customers, curr
                 "CREATE TEMP TABLE bench_lines ON COMMIT DROP AS "
                 "SELECT i, k, ids[p] AS product_id, prices[p] AS price, q AS quantity, q * prices[p] AS net, round(q * prices[p] * 0.05) AS tax "
                 "FROM generate_series(%s, %s) i CROSS JOIN generate_series(0, %s) k, "
-                "LATERAL (SELECT 1 + (abs(hashint8(i)) + k * %s) %% %s AS p, (1 + abs(hashint8(i * 31 + k)) %% 20)::numeric AS q) pick, "
+                "LATERAL (SELECT 1 + (abs(hashint8(i)::bigint) + k * %s) %% %s AS p, (1 + abs(hashint8(i * 31 + k)::bigint) %% 20)::numeric AS q) pick, "
                 "(SELECT %s::bigint[] AS ids, %s::numeric[] AS prices) catalogue",
                 [start, end - 1, args.lines - 1, step, len(ids), ids, prices],
             )

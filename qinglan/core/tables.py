@@ -235,10 +235,29 @@ def _related_path(model, name):
     return "__".join(chain)
 
 
+_chooser = {}
+
+
 def available_columns(resource):
-    """[(name, label)] for the column chooser."""
-    table = build_table(resource, [], visible=all_column_names(resource))
-    return [(column.name, str(column.header)) for column in table.columns.all() if column.name != "select"]
+    """[(name, label)] for the column chooser: a table of every column, built once per resource,
+    language and set of custom fields rather than on every page (a table deep-copies each of its
+    columns when it is made)."""
+    from django.utils.translation import get_language
+
+    from .models import CustomFieldsMixin
+
+    definitions = ()
+    if issubclass(resource.model, CustomFieldsMixin):
+        from qinglan.extras.customfields import field_defs_for
+
+        definitions = tuple((definition.pk, definition.name, definition.label) for definition in field_defs_for(resource.model))
+    key = (resource, get_language(), definitions)
+    if key not in _chooser:
+        table = build_table(resource, [], visible=all_column_names(resource))
+        if len(_chooser) > 1000:
+            _chooser.clear()
+        _chooser[key] = [(column.name, str(column.header)) for column in table.columns.all() if column.name != "select"]
+    return list(_chooser[key])
 
 
 def all_column_names(resource):
