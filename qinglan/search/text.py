@@ -69,6 +69,15 @@ def _stemmer():
     return snowballstemmer.stemmer("english")
 
 
+def load_text_tools():
+    """Load jieba's dictionary, OpenCC and pypinyin now (seconds of CPU) rather than on first
+    use: a forked indexing process then shares them."""
+    _jieba()
+    _to_simplified()
+    _pinyin()
+    _stemmer()
+
+
 def is_cjk(text):
     return bool(_CJK_CHAR.match(text))
 
@@ -117,6 +126,22 @@ def cjk_bigrams(run):
 
 def index_text(text):
     """The token text stored in the index for `text`."""
+    if len(text) > CACHED_TEXT:  # documents and long notes rarely repeat
+        return _index_text(text)
+    return _cached_index_text(text)
+
+
+# Field values repeat across records (a contact's and a follow-up's customer name, subjects,
+# legal forms): a rebuild folds and segments each distinct short value once.
+CACHED_TEXT = 200
+
+
+@lru_cache(maxsize=200_000)
+def _cached_index_text(text):
+    return _index_text(text)
+
+
+def _index_text(text):
     sequence, bigrams, words = [], [], []
     for run in runs(fold(text)):
         if is_cjk(run):
@@ -157,9 +182,10 @@ def _word_syllables(word):
     return tuple(syllables)
 
 
+@lru_cache(maxsize=100_000)
 def _segmented_syllables(simplified):
-    """([syllable per character], [(start, end) of each jieba word]) of a Simplified CJK run,
-    or None when a character has no reading."""
+    """((syllable per character), ((start, end) of each jieba word)) of a Simplified CJK run,
+    or None when a character has no reading. People's names repeat (王志明), hence the cache."""
     syllables, bounds = [], []
     # Dictionary words only (no HMM guesses at unknown words): a name's unknown part is read
     # character by character, and the cache above hits.
@@ -169,7 +195,7 @@ def _segmented_syllables(simplified):
             return None
         syllables.extend(readings)
         bounds.append((start, end))
-    return syllables, bounds
+    return tuple(syllables), tuple(bounds)
 
 
 def _syllables(simplified):
