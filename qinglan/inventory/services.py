@@ -266,52 +266,15 @@ def create_document(*, kind, warehouse, lines, user=None, **header):
 
 
 def _locked_document(record, user, action="change"):
-    """The document locked FOR UPDATE (its row only), with its warehouses; on PostgreSQL its
-    tags' names come in the same statement (an ARRAY subquery) for the change log."""
-    query = (
+    """The document locked FOR UPDATE (its row only), with its warehouses (SQLite; PostgreSQL
+    reads it with its lines in _read_for_posting's one statement)."""
+    document = (
         StockDocument.objects.restrict(user, action).select_related("warehouse", "transit_warehouse")
-        .select_for_update(of=("self",)).filter(pk=record.pk)
+        .select_for_update(of=("self",)).filter(pk=record.pk).first()
     )
-    if connection.vendor == "postgresql":
-        from django.contrib.postgres.expressions import ArraySubquery
-        from django.db.models import OuterRef
-
-        from qinglan.extras.models import TaggedItem
-
-        tags = TaggedItem.objects.filter(content_type=ContentType.objects.get_for_model(StockDocument), object_id=OuterRef("pk")).values("tag__name")
-        query = query.annotate(tag_names=ArraySubquery(tags))
-    document = query.first()
     if document is None:
         raise PermissionDenied(_("You may not do this with this document."))
     return document
-
-
-def _columns(model, alias):
-    return [f"{alias}.{connection.ops.quote_name(field.column)}" for field in model._meta.concrete_fields]
-
-
-def _instance(model, row, start):
-    """A `model` instance (None for a missing outer-joined row) from row[start:…] read in
-    _columns() order, its values converted as the ORM converts them (JSON text → objects,
-    …); and where the next one starts."""
-    names, converters = _row_reading(model)
-    end = start + len(names)
-    if row[start] is None:
-        return None, end
-    values = list(row[start:end])
-    for index, converter in converters:
-        values[index] = converter(values[index], None, connection)
-    return model.from_db("default", names, values), end
-
-
-@functools.cache
-def _row_reading(model):
-    """A model's concrete attnames and [(index, converter)] of the fields whose database value
-    the ORM converts on reading."""
-    fields = model._meta.concrete_fields
-    return [field.attname for field in fields], [
-        (index, converter) for index, field in enumerate(fields) for converter in field.get_db_converters(connection)
-    ]
 
 
 @functools.cache
@@ -330,7 +293,7 @@ def _posting_read():
     per_line = [(StockDocumentLine, "l", "l.document_id = d.id"), (Product, "p", "p.id = l.product_id"), (Batch, "b", "b.id = l.batch_id"),
                 (SalesOrderLine, "o", "o.id = l.order_line_id"), (PurchaseOrderLine, "pl", "pl.id = l.purchase_line_id")]
     layout = header + per_line
-    columns = ", ".join(column for model, alias, _on in layout for column in _columns(model, alias))
+    columns = ", ".join(column for model, alias, _on in layout for column in stock.columns(model, alias))
     joins = " ".join(f"{'JOIN' if alias == 'w' else 'LEFT JOIN'} {model._meta.db_table} {alias} ON {on}" for model, alias, on in layout[1:])
     sql = (
         f"SELECT {columns}, ARRAY(SELECT g.name FROM {TaggedItem._meta.db_table} i JOIN {Tag._meta.db_table} g ON g.id = i.tag_id "
@@ -340,15 +303,18 @@ def _posting_read():
     return header, per_line, sql
 
 
-def _read_for_posting(record, user, action="change"):
+def _read_for_posting(record, user, action="change", check=True):
     """(document, lines, {warehouse id: warehouse}) for posting: on PostgreSQL in ONE statement
     that locks the document FOR UPDATE and its warehouse FOR SHARE (the lock stock.post takes,
     taken here already) and reads its tags' names, partner and sales order, and its lines with
     their products, batches, sales and purchase order lines, as model instances built from the
     row (no ORM query to compile); elsewhere as _locked_document() and _lines() read them. The
-    lines are checked and their base quantities worked out as _lines() does."""
+    lines of a draft are checked and their base quantities worked out as _lines() does, unless
+    `check` is False (receiving and cancelling read what was posted as it is)."""
     if connection.vendor != "postgresql":
         document = _locked_document(record, user, action)
+        if not check:
+            return document, list(document.lines.select_related("product", "batch", "order_line", "purchase_line")), {}
         return document, _lines(document), {}
     restricted = StockDocument.objects.restrict(user, action)
     if restricted.query.is_empty():
@@ -358,7 +324,7 @@ def _read_for_posting(record, user, action="change"):
         sql, allowed_params = restricted.filter(pk=record.pk).values("pk").query.sql_with_params()
         allowed = f" AND d.id IN ({sql})"
     header, per_line, sql = _posting_read()
-    with connection.cursor() as cursor:
+    with stock.prepared_cursor() as cursor:
         cursor.execute(sql.format(allowed=allowed), [ContentType.objects.get_for_model(StockDocument).pk, record.pk, *allowed_params])
         rows = cursor.fetchall()
     if not rows:
@@ -366,21 +332,21 @@ def _read_for_posting(record, user, action="change"):
     at = 0
     read = {}
     for model, alias, _on in header:
-        read[alias], at = _instance(model, rows[0], at)
+        read[alias], at = stock.instance(model, rows[0], at)
     document, warehouse = read["d"], read["w"]
     document.warehouse, document.transit_warehouse, document.partner, document.sales_order = read["w"], read["t"], read["c"], read["so"]
     document.tag_names = rows[0][-1]
     lines = []
     for row in rows:
-        line, start = _instance(StockDocumentLine, row, at)
+        line, start = stock.instance(StockDocumentLine, row, at)
         if line is None:  # a document without lines
             continue
         for (model, _alias, _on), name in zip(per_line[1:], ("product", "batch", "order_line", "purchase_line"), strict=True):
-            related, start = _instance(model, row, start)
+            related, start = stock.instance(model, row, start)
             setattr(line, name, related)
         line.document = document
         lines.append(line)
-    if document.status != DocumentStatus.DRAFT:  # the caller refuses it; its lines are not checked
+    if document.status != DocumentStatus.DRAFT or not check:  # posted lines (or the caller refuses it): not checked
         return document, lines, {warehouse.pk: warehouse}
     if not lines:
         raise ValidationError(_("Add at least one line before posting."))
@@ -459,17 +425,17 @@ def fefo_plans(*, warehouse_id, items, on=None):
     pairs = sorted({(p, v or 0) for p, v, _q in items})
     if connection.vendor == "postgresql":  # the (product, variant) pairs as unnest() arrays, the rows built without the ORM
         balances = []
-        with connection.cursor() as cursor:
+        with stock.prepared_cursor() as cursor:
             cursor.execute(
-                f"SELECT {', '.join([*_columns(StockBalance, 'b'), *_columns(Batch, 't')])} FROM {StockBalance._meta.db_table} b "
+                f"SELECT {', '.join([*stock.columns(StockBalance, 'b'), *stock.columns(Batch, 't')])} FROM {StockBalance._meta.db_table} b "
                 f"LEFT JOIN {Batch._meta.db_table} t ON t.id = b.batch_id "
                 "JOIN unnest(%s::bigint[], %s::bigint[]) AS k(p, v) ON b.product_id = k.p AND COALESCE(b.variant_id, 0) = k.v "
                 "WHERE b.warehouse_id = %s ORDER BY t.expiry_date, b.batch_id",
                 [[p for p, _v in pairs], [v for _p, v in pairs], warehouse_id],
             )
             for row in cursor.fetchall():
-                balance, at = _instance(StockBalance, row, 0)
-                balance.batch = _instance(Batch, row, at)[0]
+                balance, at = stock.instance(StockBalance, row, 0)
+                balance.batch = stock.instance(Batch, row, at)[0]
                 balances.append(balance)
     else:
         condition = Q(pk__in=[])
@@ -757,13 +723,19 @@ def dispatch_transfer(*, record, user):
 @retrying
 def receive_transfer(*, record, user):
     """Second step: what is in transit for this transfer arrives at the destination."""
-    document = _locked_document(record, user)
+    document, _lines_read, warehouses = _read_for_posting(record, user, check=False)
     if document.status != DocumentStatus.IN_TRANSIT:
         raise ValidationError(_("Only a transfer in transit is received."))
     expected = stock.lock_document_commitments(document)
     before = _before(document)
-    arrived = StockEntry.objects.filter(document=document, warehouse_id=document.transit_warehouse_id, quantity__gt=0, reversal_of__isnull=True)
     moves = []
+    if connection.vendor == "postgresql":
+        arrived = stock.read_prepared(
+            StockEntry, "SELECT {columns} FROM inventory_stockentry r WHERE r.document_id = %s AND r.warehouse_id = %s AND r.quantity > 0 "
+            "AND r.reversal_of_id IS NULL ORDER BY r.posted_at DESC, r.id DESC", [document.pk, document.transit_warehouse_id],
+        )
+    else:
+        arrived = StockEntry.objects.filter(document=document, warehouse_id=document.transit_warehouse_id, quantity__gt=0, reversal_of__isnull=True)
     for entry in arrived:
         out = Move(product_id=entry.product_id, variant_id=entry.variant_id, warehouse_id=entry.warehouse_id, batch_id=entry.batch_id,
                    quantity=-entry.quantity, value=-entry.value, kind=EntryKind.TRANSFER_IN, line_id=entry.document_line_id)
@@ -771,7 +743,7 @@ def receive_transfer(*, record, user):
     document.status = DocumentStatus.POSTED
     document.received_at = timezone.now()
     step = _save_step(document, before, user, "received", ["status", "received_at"])
-    stock.post(moves, user=user, document=document, releases=[(commitment, commitment.quantity) for commitment in expected], also=step)
+    stock.post(moves, user=user, document=document, releases=[(commitment, commitment.quantity) for commitment in expected], warehouses=warehouses, also=step)
     return document
 
 
@@ -780,7 +752,7 @@ def cancel_document(*, record, user):
     """Cancel a document: a draft simply; a posted one (or a transfer in transit) by posting
     the reversing entries of everything it posted, never by deleting them. Refused when the
     reversal would take stock below zero (the goods received were delivered since)."""
-    document = _locked_document(record, user)
+    document, lines, warehouses = _read_for_posting(record, user, check=False)
     if document.status == DocumentStatus.CANCELLED:
         raise ValidationError(_("The document is cancelled already."))
     before = _before(document)
@@ -791,12 +763,12 @@ def cancel_document(*, record, user):
     if was == DocumentStatus.DRAFT:
         stock.run_writes(step)
     else:
-        lines = list(document.lines.select_related("product", "order_line", "purchase_line__order"))
         expects = []
         if document.kind == DocumentKind.RECEIPT:
             _purchased(lines, sign=-1, user=user)
+            ordered_into = _order_warehouses(lines)
             expects = [  # what the order still brings is incoming again
-                {"product_id": line.product_id, "warehouse_id": line.purchase_line.order.warehouse_id, "quantity": line.base_quantity,
+                {"product_id": line.product_id, "warehouse_id": ordered_into[line.purchase_line.order_id], "quantity": line.base_quantity,
                  "purchase_line_id": line.purchase_line_id}
                 for line in lines if line.purchase_line_id and line.base_quantity
             ]
@@ -805,10 +777,24 @@ def cancel_document(*, record, user):
         elif document.kind == DocumentKind.SALES_RETURN:
             _fulfil(lines, sign=-1, field="returned", user=user)
         expected = stock.lock_document_commitments(document)
-        entries = list(StockEntry.objects.filter(document=document, reversal_of__isnull=True, reversals__isnull=True).order_by("pk"))
-        stock.post(stock.reversing_moves(entries), user=user, document=document,
+        if connection.vendor == "postgresql":
+            entries = stock.read_prepared(
+                StockEntry, "SELECT {columns} FROM inventory_stockentry r WHERE r.document_id = %s AND r.reversal_of_id IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM inventory_stockentry v WHERE v.reversal_of_id = r.id) ORDER BY r.id", [document.pk],
+            )
+        else:
+            entries = list(StockEntry.objects.filter(document=document, reversal_of__isnull=True, reversals__isnull=True).order_by("pk"))
+        stock.post(stock.reversing_moves(entries), user=user, document=document, warehouses=warehouses,
                    releases=[(commitment, commitment.quantity) for commitment in expected], expects=expects, also=step)
     return document
+
+
+def _order_warehouses(lines):
+    """{purchase order id: the warehouse it is received into} of the lines' purchase order lines."""
+    from qinglan.purchasing.models import PurchaseOrder
+
+    ids = {line.purchase_line.order_id for line in lines if line.purchase_line_id}
+    return dict(PurchaseOrder.objects.filter(pk__in=ids).values_list("pk", "warehouse_id")) if ids else {}
 
 
 # ---- from a sales order ------------------------------------------------------------------------
