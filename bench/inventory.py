@@ -400,9 +400,11 @@ def raw_postings(seconds, writers, workload):
 def profile_postings(rounds):
     """Statements and their time (an execute wrapper) and Python time (cProfile) of one posting
     of each kind on an idle connection: a receipt of 3 lines, a delivery of 3 lines, a transfer
-    dispatched and received, a delivery cancelled. Prints per case: statements, SQL ms and
-    wall ms per posting (median of `rounds`), the statements of the last round, and the
-    functions cProfile finds most expensive over all rounds."""
+    dispatched and received, a delivery cancelled. Prints per case: statements, SQL ms, wall
+    ms and Python CPU ms per posting (medians of the rounds not under cProfile), the CPU the
+    PostgreSQL backend spent per posting (backend_cpu(), their mean), the statements of the
+    last round, and the functions cProfile (every other round, on CPU time) finds most
+    expensive."""
     import cProfile
     import pstats
 
