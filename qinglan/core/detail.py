@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from .models import CustomFieldsMixin
+from .permissions import may, unrestricted
 from .registry import registry
 
 _extra_panels = {}
@@ -72,7 +73,7 @@ def field_value_html(record, field, user):
 
 def link_to(obj, user):
     resource = registry.get(obj)
-    may_open = resource is not None and resource.model._default_manager.restrict(user, "view").filter(pk=obj.pk).exists()
+    may_open = resource is not None and may(user, "view", obj)
     return _reference_html(obj, {obj.pk} if may_open else set())
 
 
@@ -132,6 +133,9 @@ def _visible_references(lines, references, user):
         resource = registry.get(field.related_model)
         if resource is None or not ids:
             visible[field.name] = set()
+            continue
+        if unrestricted(user, resource.model, "view"):
+            visible[field.name] = ids
             continue
         allowed = resource.model._default_manager.restrict(user, "view").filter(pk__in=ids)
         visible[field.name] = set(allowed.values_list("pk", flat=True))

@@ -108,21 +108,24 @@ def build_menu(user):
     if not user.is_authenticated:
         return []
     hidden = hidden_menu_keys(user)
+    entries = {}  # menu group -> its entries, the registry and the pages read once
+    for resource in registry:
+        if resource.menu_group is None or menu_key(resource) in hidden or not has_permission(user, resource.model, "view"):
+            continue
+        if resource.shown_in_menu(user):
+            entries.setdefault(resource.menu_group, []).append(
+                (resource.menu_order, menu_key(resource), resource.get_menu_label(), resource.url("list"), resource.icon, 0)
+            )
+    for page in MENU_PAGES:
+        if page.key not in hidden and (page.model is None or has_permission(user, page.model, "view")):
+            entries.setdefault(page.group, []).append(
+                (page.order, page.key, page.label, reverse(page.url_name), page.icon, page.badge(user) if page.badge else 0)
+            )
     groups = []
     for key, label, icon in MENU_GROUPS:
-        entries = [
-            (resource.menu_order, menu_key(resource), resource.get_menu_label(), resource.url("list"), resource.icon, 0)
-            for resource in registry
-            if resource.menu_group == key and menu_key(resource) not in hidden and has_permission(user, resource.model, "view")
-            and resource.shown_in_menu(user)
-        ] + [
-            (page.order, page.key, page.label, reverse(page.url_name), page.icon, page.badge(user) if page.badge else 0)
-            for page in MENU_PAGES
-            if page.group == key and page.key not in hidden and (page.model is None or has_permission(user, page.model, "view"))
-        ]
         items = [
             {"key": item_key, "label": item_label, "url": url, "icon": item_icon, "badge": badge}
-            for _order, item_key, item_label, url, item_icon, badge in sorted(entries, key=lambda entry: (entry[0], str(entry[2])))
+            for _order, item_key, item_label, url, item_icon, badge in sorted(entries.get(key, ()), key=lambda entry: (entry[0], str(entry[2])))
         ]
         if items:
             groups.append({"key": key, "label": label, "icon": icon, "items": items})

@@ -13,6 +13,7 @@ from .bulk import insert_new
 from .changelog import log_change, log_creations, new_record_snapshot, snapshot
 from .events import event_name, queue_event, queue_events
 from .models import ObjectChange
+from .permissions import may
 
 class RecordErrors(Exception):
     """Some records of a batch cannot be saved: {index in the batch: [(field name or "",
@@ -24,7 +25,7 @@ class RecordErrors(Exception):
 
 
 def _check_in_scope(record, user, action):
-    if not type(record)._default_manager.restrict(user, action).filter(pk=record.pk).exists():
+    if not may(user, action, record):
         raise PermissionDenied(_("You may not save this record with these values."))
 
 
@@ -195,7 +196,7 @@ def _delete_record_links(record):
 
 @transaction.atomic
 def delete_record(*, record, user):
-    if not type(record)._default_manager.restrict(user, "delete").filter(pk=record.pk).exists():
+    if not may(user, "delete", record):
         raise PermissionDenied(_("You may not delete this record."))
     _check_unlocked(record, "delete")
     before = snapshot(record)
@@ -270,7 +271,7 @@ def share_record(*, record, member, can_change=False, user):
 
     from .models import RecordShare
 
-    if not type(record)._default_manager.restrict(user, "change").filter(pk=record.pk).exists():
+    if not may(user, "change", record):
         raise PermissionDenied(_("You may not share this record."))
     if not member.is_active:
         raise ValidationError(_("%(member)s is not an active member.") % {"member": member})
@@ -288,7 +289,7 @@ def unshare_record(*, record, member, user):
 
     from .models import RecordShare
 
-    if not type(record)._default_manager.restrict(user, "change").filter(pk=record.pk).exists():
+    if not may(user, "change", record):
         raise PermissionDenied(_("You may not share this record."))
     RecordShare.objects.filter(content_type=ContentType.objects.get_for_model(record), object_id=record.pk, user=member).delete()
     log_change(record=record, action=ObjectChange.Action.UPDATE, user=user, before={"shared_with": str(member)}, after={})

@@ -20,7 +20,7 @@ from .changelog import changes_for
 from .forms import BulkEditForm, ShareForm
 from .models import UserPreference
 from .pagination import SortKey, bounded_count, keyset_page
-from .permissions import has_permission
+from .permissions import has_permission, may
 from .tables import all_column_names, available_columns, build_table, unshown_json_fields
 
 
@@ -278,20 +278,20 @@ class ObjectDetailView(ResourceView):
         record = self.get_object()
         context = self.base_context(record=record, tab=self.tab, **self.tab_context(record))
         context["edit_lock"] = self.resource.locked(record, "change")
-        context["can_change_record"] = not context["edit_lock"] and context["can"]["change"] and self.resource.model._default_manager.restrict(request.user, "change").filter(pk=pk).exists()
-        context["can_delete_record"] = not self.resource.locked(record, "delete") and context["can"]["delete"] and self.resource.model._default_manager.restrict(request.user, "delete").filter(pk=pk).exists()
+        context["can_change_record"] = not context["edit_lock"] and context["can"]["change"] and may(request.user, "change", record)
+        context["can_delete_record"] = not self.resource.locked(record, "delete") and context["can"]["delete"] and may(request.user, "delete", record)
         if self.resource.shareable and self.tab == "main":
             context["shares"] = self._shares(record) if context["can_change_record"] else None
         context["record_actions"] = {
             name: action
             for name, action in self.resource.get_actions().items()
             if (action.available is None or action.available(record, request.user))
-            and self.resource.model._default_manager.restrict(request.user, action.permission).filter(pk=pk).exists()
+            and may(request.user, action.permission, record)
         }
         context["record_links"] = [
             (reverse(link.url_name, kwargs={"pk": pk}) + (f"?{link.query}" if link.query else ""), link)
             for link in self.resource.record_links.values()
-            if self.resource.model._default_manager.restrict(request.user, link.permission).filter(pk=pk).exists()
+            if may(request.user, link.permission, record)
         ]
         return render(request, self.template_name, context)
 

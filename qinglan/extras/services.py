@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from qinglan.core.changelog import log_change
 from qinglan.core.events import queue_event
 from qinglan.core.models import ObjectChange
+from qinglan.core.permissions import may
 
 from .models import Attachment, Comment, Notification
 
@@ -19,7 +20,7 @@ MENTION = re.compile(r"(?<![\w@])@([\w.\-+]{1,150})", re.UNICODE)
 
 
 def _check_visible(record, user):
-    if not type(record)._default_manager.restrict(user, "view").filter(pk=record.pk).exists():
+    if not may(user, "view", record):
         raise PermissionDenied(_("You may not see this record."))
 
 
@@ -36,7 +37,7 @@ def add_comment(*, record, user, text):
     if names:
         members = get_user_model().objects.filter(username__in=names, is_active=True).exclude(pk=user.pk)
         for member in members:
-            if type(record)._default_manager.restrict(member, "view").filter(pk=record.pk).exists():
+            if may(member, "view", record):
                 comment.mentions.add(member)
                 notify(
                     user=member,
@@ -78,7 +79,7 @@ def _attachment_event_data(attachment):
 @transaction.atomic
 def delete_attachment(*, attachment, user):
     record = attachment.record
-    if not type(record)._default_manager.restrict(user, "change").filter(pk=record.pk).exists() and attachment.uploaded_by_id != user.pk:
+    if not may(user, "change", record) and attachment.uploaded_by_id != user.pk:
         raise PermissionDenied(_("You may not delete this attachment."))
     name = attachment.name
     queue_event("extras.attachment.deleted", record=attachment, user=user, data=_attachment_event_data(attachment))

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from qinglan.core.permissions import may
+
 from . import attributes as values
 from .models import Attribute, AttributeValue, Category, Product, ProductImage, ProductVariant, Unit, UnitConversion
 from .normalize import barcode_text, code_key, name_key
@@ -474,7 +476,7 @@ def _images_snapshot(product):
 
 
 def _check_may_change(product, user):
-    if not Product.objects.restrict(user, "change").filter(pk=product.pk).exists():
+    if not may(user, "change", product):
         raise PermissionDenied(_("You may not change this product."))
 
 

@@ -21,6 +21,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from qinglan.core.permissions import may
+
 from . import assignees, binding, engine
 from .choices import CountersignMode, EventKind, InstanceStatus, Outcome, ProcessKind, TaskKind, SHIPPED_NAMES, TaskStatus, shown_name
 from .expressions import ExpressionError
@@ -1546,7 +1548,7 @@ def may_view_instance(instance, user):
         return True
     if may_view_record_of(instance, user):
         return True
-    return ProcessInstance.objects.restrict(user, "view").filter(pk=instance.pk).exists()
+    return may(user, "view", instance)
 
 
 def may_view_record_of(instance, user):
@@ -1647,10 +1649,8 @@ def withdraw_approval(*, record, user, comment=""):
     if pending is None:
         return None
     instance = _lock_instance(pending)
-    may = instance.initiator_id == user.pk or is_administrator(user) or (
-        type(record)._default_manager.restrict(user, "change").filter(pk=record.pk).exists()
-    )
-    if not may:
+    allowed = instance.initiator_id == user.pk or is_administrator(user) or may(user, "change", record)
+    if not allowed:
         raise PermissionDenied(_("Only the initiator, an administrator or whoever may change the record may withdraw its approval."))
     return _withdraw(instance, user, comment)
 

@@ -7,7 +7,7 @@ from django import template
 from django.conf import settings
 from django.urls import reverse
 
-from qinglan.core.permissions import has_permission
+from qinglan.core.permissions import has_permission, may
 from qinglan.core.registry import registry
 
 from .. import attributes as values
@@ -19,7 +19,7 @@ VARIANT_ROWS = 100
 
 
 def _may_change(user, record):
-    return type(record)._default_manager.restrict(user, "change").filter(pk=record.pk).exists()
+    return may(user, "change", record)
 
 
 @register.simple_tag

@@ -5,6 +5,7 @@ from django.db.models import Case, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from qinglan.core.detail import decimal_text
+from qinglan.core.permissions import may
 
 register = template.Library()
 
@@ -202,6 +203,5 @@ def customer_statements(customer, user, limit=5):
 def sendable_by(quote, user):
     """Whether `user` may send `quote` by e-mail now (approved or sent, and theirs to change)."""
     from qinglan.sales.choices import QuoteStatus
-    from qinglan.sales.models import Quote
 
-    return quote.status in {QuoteStatus.APPROVED, QuoteStatus.SENT} and Quote.objects.restrict(user, "change").filter(pk=quote.pk).exists()
+    return quote.status in {QuoteStatus.APPROVED, QuoteStatus.SENT} and may(user, "change", quote)
