@@ -370,7 +370,9 @@ class Backend:
         if query.empty or query.common:
             return query
         limit = common_limit()
-        counts = self.frequencies(query.include, limit * COMMON_COUNTED)
+        # One word (most searches as you type, 合同): only whether it is common matters, so
+        # it is counted to limit + 1 rows, not to the 300,001 that choose among several.
+        counts = self.frequencies(query.include, limit if len(query.include) == 1 else limit * COMMON_COUNTED)
         common = sorted((term for term in query.include if counts.get(term, 0) > limit), key=lambda term: counts[term])
         if not common:
             return query
