@@ -273,6 +273,50 @@ def all_column_names(resource):
     return names
 
 
+def page_fields(resource, queryset, visible, keys):
+    """The fields a list page reads, for `.only()`: the pk, the visible columns and the sort
+    keys of the listed model, and of each record joined to it (select_related) the fields its
+    text needs when its model names them (`str_fields`, e.g. a customer's name), else all but
+    its JSON fields. A page of 50 orders then reads ~15 columns instead of ~100 (customers,
+    members and currencies whole). None when a visible column is no field path of the model
+    (the page then reads whole rows, less unshown JSON fields)."""
+    from .models import CustomFieldsMixin
+
+    model = resource.model
+    chosen = list(visible or resource.columns)
+    if not visible and issubclass(model, CustomFieldsMixin) and _custom_fields_in_list(model):
+        chosen.append("custom_field_data")
+    related = queryset.query.select_related
+    related = related if isinstance(related, dict) else {}
+    wanted = {model._meta.pk.name}
+    for name in [*chosen, *(key.path for key in keys), resource.owner_field, resource.department_field]:
+        if not name or name in ("self", "pk", "tags"):
+            continue
+        if name.startswith("cf_"):
+            name = "custom_field_data"
+        try:
+            field = model._meta.get_field(name.split("__")[0])
+        except FieldDoesNotExist:
+            return None
+        if not field.concrete or field.many_to_many:
+            return None
+        # a path through a record not joined (its records are fetched for the page apart): the reference alone
+        wanted.add(name if field.name in related or "__" not in name else field.name)
+    stack = [("", model, related)]
+    while stack:
+        prefix, parent, tree = stack.pop()
+        for name, subtree in tree.items():
+            field = parent._meta.get_field(name)
+            target = field.related_model
+            wanted.add(prefix + name)
+            text_fields = getattr(target, "str_fields", None)
+            if text_fields is None:
+                text_fields = [f.name for f in target._meta.concrete_fields if not isinstance(f, models.JSONField)]
+            wanted.update(f"{prefix}{name}__{text}" for text in (target._meta.pk.name, *text_fields))
+            stack.append((f"{prefix}{name}__", target, subtree or {}))
+    return sorted(wanted)
+
+
 def unshown_json_fields(resource, queryset, visible):
     """JSON fields (custom field data…) of the rows and of the records joined to them that no
     visible column shows: decoding them is wasted work on every row of a page."""

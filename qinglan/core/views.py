@@ -21,7 +21,7 @@ from .forms import BulkEditForm, ShareForm
 from .models import UserPreference
 from .pagination import SortKey, bounded_count, keyset_page
 from .permissions import has_permission, may
-from .tables import all_column_names, available_columns, build_table, unshown_json_fields
+from .tables import all_column_names, available_columns, build_table, page_fields, unshown_json_fields
 
 
 def safe_next(request, default):
@@ -130,8 +130,9 @@ class ObjectListView(ResourceView):
         size = self._page_size(request, preference)
         sort = request.GET.get("sort") or preference.get("sort")
         keys = sort_keys_for(resource, sort)
+        fields = page_fields(resource, filtered, preference.get("columns"), keys)
         page = keyset_page(
-            filtered.defer(*unshown_json_fields(resource, filtered, preference.get("columns"))),
+            filtered.only(*fields) if fields else filtered.defer(*unshown_json_fields(resource, filtered, preference.get("columns"))),
             keys,
             size=size,
             after=request.GET.get("after"),

@@ -70,6 +70,8 @@ class CustomerLevel(OrganizationalModel):
 class Customer(OwnedModel):
     """A party we deal with: a customer, a supplier, a partner, or several of these at once."""
 
+    str_fields = ("name",)  # what __str__ reads: a page showing customers beside other records loads only these
+
     code = models.CharField(_("code"), max_length=30, unique=True, blank=True, help_text=_("Leave empty to number automatically."))
     kind = models.CharField(_("kind"), max_length=10, choices=PartyKind.choices, default=PartyKind.COMPANY)
     name = models.CharField(_("name"), max_length=200, db_index=True)

@@ -51,6 +51,8 @@ phone_validator = RegexValidator(r"^[0-9+()#\-\s]{3,30}$", _("Enter a phone numb
 class User(AbstractUser, CustomFieldsMixin, TagsMixin):
     """A member of the company: a login plus their place in the organisation."""
 
+    str_fields = ("display_name", "first_name", "last_name", "username")  # what __str__ reads (core.tables.page_fields)
+
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
     employee_number = models.CharField(_("employee number"), max_length=30, blank=True, db_index=True)
     department = models.ForeignKey(
@@ -229,6 +231,7 @@ class DictionaryItem(models.Model):
 
 class Currency(BaseModel):
     choices_for_everyone = True
+    str_fields = ("code", "name")  # what __str__ reads (core.tables.page_fields)
     code = models.CharField(
         _("code"), max_length=3, unique=True, validators=[RegexValidator(r"^[A-Z]{3}$", _("Use the three-letter ISO code, e.g. TWD."))]
     )

@@ -242,3 +242,52 @@ def test_list_cells_are_those_django_tables2_renders(admin_client, monkeypatch):
     reference = admin_client.get("/customers/customer/", HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
     assert re.search(r"<tbody>(.*)</tbody>", reference, re.S).group(1) == body
     assert body.count("<td") == 2 * (len(columns) + 1)
+
+    # The page reads only the columns it shows (page_fields): the same cells, and no record
+    # fetches a field it lacked afterwards (one more query per row).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from qinglan.core import views
+
+    monkeypatch.undo()
+    with CaptureQueriesContext(connection) as narrow:
+        admin_client.get("/customers/customer/", HTTP_ACCEPT_LANGUAGE="zh-hant")
+    monkeypatch.setattr(views, "page_fields", lambda *args: None)
+    with CaptureQueriesContext(connection) as whole:
+        whole_rows = admin_client.get("/customers/customer/", HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+    assert re.search(r"<tbody>(.*)</tbody>", whole_rows, re.S).group(1) == body
+    assert len(narrow) == len(whole)
+
+
+def test_a_list_reads_only_the_columns_it_shows(admin_client, monkeypatch):
+    """Orders listed with their default columns: the order's shown fields and the text of its
+    customer, owner and currency are read, not their whole rows; the page is the same."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from qinglan.core import views
+    from qinglan.core.testing import make_member
+    from qinglan.customers.models import Customer
+    from qinglan.org.models import Currency
+    from qinglan.sales.models import SalesOrder
+
+    seller = make_member("seller", display_name="陳小華")
+    twd = Currency.objects.get_or_create(code="TWD", defaults={"name": "新臺幣", "decimal_places": 0})[0]
+    customer = Customer.objects.create(code="C-1", name="青藍科技", notes="不該讀到的備註")
+    for index in range(3):
+        SalesOrder.objects.create(code=f"SO-{index}", customer=customer, owner=seller, currency=twd)
+
+    def page():
+        with CaptureQueriesContext(connection) as queries:
+            html = admin_client.get("/sales/salesorder/", HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+        rows = next(query["sql"] for query in queries.captured_queries if query["sql"].startswith('SELECT "sales_salesorder"."id", '))
+        return re.search(r"<tbody>(.*)</tbody>", html, re.S).group(1), len(queries), rows
+
+    page()  # the first page of a session reads a few things once (content types, the column chooser)
+    body, count, rows = page()
+    assert "青藍科技" in body and "陳小華" in body and "SO-2" in body
+    assert '"customers_customer"."name"' in rows and '"customers_customer"."notes"' not in rows and '"org_user"."password"' not in rows
+    monkeypatch.setattr(views, "page_fields", lambda *args: None)
+    whole_body, whole_count, whole_rows = page()
+    assert whole_body == body and whole_count == count and '"customers_customer"."notes"' in whole_rows
