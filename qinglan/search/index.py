@@ -236,8 +236,8 @@ def rebuild(resource=None, *, batch_size=BATCH_SIZE, report=None):
 
     A type of more than PARALLEL_RECORDS records is split in two pk ranges, the upper one
     built by a forked second process (segmenting is CPU work: two cores, twice the speed).
-    A rebuild of all types loads PostgreSQL without its GIN index and builds it once at the
-    end; on SQLite every rebuild ends by merging the FTS5 segments into one ('optimize': the
+    A rebuild of all types outside a transaction loads PostgreSQL without its GIN index and
+    builds it once at the end; on SQLite every rebuild ends by merging the FTS5 segments into one ('optimize': the
     deleted rows' entries go, a 1 M-record index shrinks to less than half)."""
     resources = [resource] if resource is not None else list(searchable_resources().values())
     results = []
@@ -323,7 +323,9 @@ def _child_range(item, content_type, queryset, batch_size, shared):
 
 @contextmanager
 def _bulk_load(*, full):
-    if connection.vendor == "postgresql" and full:
+    # Not inside a caller's transaction: PostgreSQL refuses CREATE INDEX on a table with
+    # pending (deferred) trigger events, and the index's lock would be held to its end.
+    if connection.vendor == "postgresql" and full and not connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("DROP INDEX IF EXISTS search_entry_vector")
         try:
