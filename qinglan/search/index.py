@@ -237,8 +237,9 @@ def rebuild(resource=None, *, batch_size=BATCH_SIZE, report=None):
     A type of more than PARALLEL_RECORDS records is split in two pk ranges, the upper one
     built by a forked second process (segmenting is CPU work: two cores, twice the speed).
     A rebuild of all types outside a transaction loads PostgreSQL without its GIN index and
-    builds it once at the end; on SQLite every rebuild ends by merging the FTS5 segments into one ('optimize': the
-    deleted rows' entries go, a 1 M-record index shrinks to less than half)."""
+    builds it once at the end; on SQLite every rebuild ends by merging the FTS5 segments into
+    one ('optimize': the deleted rows' entries go, a 1 M-record index shrinks to less than
+    half)."""
     resources = [resource] if resource is not None else list(searchable_resources().values())
     results = []
     with _bulk_load(full=resource is None):
