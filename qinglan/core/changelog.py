@@ -63,7 +63,7 @@ def new_record_snapshot(record, m2m, tags):
 
 
 def _field_values(record):
-    keys, read = _layout(type(record))
+    keys, read = _layout(record._meta.model)  # not type(record): a lazy request.user is a SimpleLazyObject
     return {key: value if type(value) in _PLAIN_AS_IS else _plain(value) for key, value in zip(keys, read(record))}
 
 

@@ -169,7 +169,7 @@ def unrestricted(user, model, action):
 def may(user, action, record):
     """May `user` do `action` on `record`? The one spelling of "is this record among those
     restrict() lets the member act on"; no query when a grant covers every record."""
-    model = type(record)
+    model = record._meta.model  # not type(record): a lazy request.user is a SimpleLazyObject
     if unrestricted(user, model, action):
         return True
     return model._default_manager.restrict(user, action).filter(pk=record.pk).exists()
