@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from qinglan.core.detail import field_value_html
-from qinglan.core.permissions import has_permission
+from qinglan.core.permissions import has_permission, may
 from qinglan.core.registry import registry
 from qinglan.core.views import ResourceView, selected_queryset
 
@@ -115,7 +115,7 @@ class MergeView(CustomerView):
                 moving.append((relation.related_model._meta.verbose_name_plural, count))
         may_merge = (
             set(Customer.objects.restrict(user, "change").filter(pk__in=[keep.pk, merge.pk]).values_list("pk", flat=True)) == {keep.pk, merge.pk}
-            and Customer.objects.restrict(user, "delete").filter(pk=merge.pk).exists()
+            and may(user, "delete", merge)
         )
         context = self.base_context(keep=keep, merge=merge, rows=rows, moving=moving, error=error, may_merge=may_merge)
         return render(self.request, self.template_name, context, status=status)

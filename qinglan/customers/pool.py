@@ -19,7 +19,7 @@ from django.utils.translation import ngettext
 from qinglan.core.changelog import log_change, snapshot
 from qinglan.core.events import event_name, queue_event
 from qinglan.core.models import ObjectChange
-from qinglan.core.permissions import has_permission
+from qinglan.core.permissions import has_permission, may
 
 from . import services
 from .choices import TransferKind
@@ -197,7 +197,7 @@ def claim_many(*, customers, user):
 @transaction.atomic
 def release(*, customer, user, reason=""):
     """The owner (or whoever may change the customer) gives it back to the public pool."""
-    if not Customer.objects.restrict(user, "change").filter(pk=customer.pk).exists():
+    if not may(user, "change", customer):
         raise PermissionDenied(_("You may not release this customer."))
     customer = _locked(customer)
     if customer.in_pool:

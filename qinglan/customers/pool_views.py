@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 
 from qinglan.core.forms import StyledFormMixin
+from qinglan.core.permissions import may
 from qinglan.core.registry import registry
 from qinglan.core.views import ResourceView, safe_next, selected_queryset
 from qinglan.core.widgets import AutocompleteSelect
@@ -145,5 +146,5 @@ def release_url(record):
 
 def may_release(record, user):
     """Offer "Release to the pool" on a customer's page?"""
-    return bool(record.owner_id) and not record.in_pool and Customer.objects.restrict(user, "change").filter(pk=record.pk).exists()
+    return bool(record.owner_id) and not record.in_pool and may(user, "change", record)
 

@@ -18,6 +18,7 @@ from qinglan.core.changelog import current_request_id, new_record_snapshot, snap
 from qinglan.core.detail import decimal_text
 from qinglan.core.events import event_name, queue_event
 from qinglan.core.models import ObjectChange
+from qinglan.core.permissions import may
 from qinglan.org.services import next_numbers
 
 from . import stock
@@ -823,7 +824,7 @@ def delivery_for_order(*, order, warehouse, user):
         raise PermissionDenied(_("You may not add sales deliveries."))
     if order.status not in (OrderStatus.APPROVED, OrderStatus.FULFILLING):
         raise ValidationError(_("Only an approved order or one in fulfilment is delivered."))
-    if not Warehouse.objects.restrict(user, "view").filter(pk=warehouse.pk).exists():
+    if not may(user, "view", warehouse):
         raise PermissionDenied(_("You may not use this warehouse."))
     lines = []
     for order_line, quantity in undelivered(order):

@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views import View
 
-from qinglan.core.permissions import has_permission
+from qinglan.core.permissions import has_permission, may
 
 from . import services, snapshots, stocktaking
 from .choices import StocktakeStatus
@@ -168,7 +168,7 @@ class CountSheetView(View):
 
     def get(self, request, pk, error=None):
         stocktake = get_object_or_404(Stocktake.objects.restrict(request.user, "view"), pk=pk)
-        may_count = stocktake.status == StocktakeStatus.COUNTING and Stocktake.objects.restrict(request.user, "change").filter(pk=pk).exists()
+        may_count = stocktake.status == StocktakeStatus.COUNTING and may(request.user, "change", stocktake)
         return render(request, self.template_name, {
             "stocktake": stocktake, "lines": stocktake.lines.select_related("product", "product__base_unit", "batch", "variant"),
             "show_book": show_book(stocktake, request.user), "may_count": may_count, "error": error,
