@@ -52,16 +52,6 @@ def run_worker_until(receiver, environment):
 
 
 @pytest.fixture
-def queued_huey():
-    """Switch this process from immediate mode to the real queue the worker reads."""
-    HUEY.immediate = False
-    HUEY.flush()
-    yield HUEY
-    HUEY.flush()
-    HUEY.immediate = True
-
-
-@pytest.fixture
 def redis_url(tmp_path):
     """A real Redis server on a free loopback port, for this test only."""
     binary = shutil.which("redis-server")

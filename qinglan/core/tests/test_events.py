@@ -5,19 +5,8 @@ import threading
 
 import pytest
 from django.db import connection
-from huey.contrib.djhuey import HUEY
 
 from qinglan.core.events import queue_event
-
-
-@pytest.fixture
-def queued_huey():
-    """The real queue instead of the test run's immediate mode, emptied before and after."""
-    HUEY.immediate = False
-    HUEY.flush()
-    yield HUEY
-    HUEY.flush()
-    HUEY.immediate = True
 
 
 @pytest.mark.django_db(transaction=True)
